@@ -1,0 +1,305 @@
+//! The in-memory project: databases, collections, documents, users, sessions and teams, and
+//! their response models (`src/Appwrite/Utopia/Response/Model/*.php`, 1.8.1).
+//! One `Mutex<Store>` guards everything, so every check-then-write is atomic like the
+//! row-locking transactions of the real server.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::query::Fields;
+use crate::schema::{Attribute, Index};
+use crate::time::{self, Timestamp};
+
+#[derive(Default)]
+pub struct Store {
+    pub databases: HashMap<String, Database>,
+    pub users: HashMap<String, User>,
+    /// Keyed by session ID.
+    pub sessions: HashMap<String, Session>,
+    /// Keyed by the token itself.
+    pub jwts: HashMap<String, Jwt>,
+    pub teams: HashMap<String, Team>,
+}
+
+pub struct Database {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub collections: HashMap<String, Collection>,
+}
+
+impl Database {
+    pub fn to_json(&self) -> Value {
+        let ts = time::format(&self.created_at);
+        json!({
+            "$id": self.id,
+            "name": self.name,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "enabled": self.enabled,
+            "type": "legacy",
+        })
+    }
+}
+
+pub struct Collection {
+    pub id: String,
+    pub database_id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub document_security: bool,
+    pub permissions: Vec<String>,
+    pub created_at: Timestamp,
+    pub attributes: Vec<Attribute>,
+    pub indexes: Vec<Index>,
+    pub documents: HashMap<String, Document>,
+    pub next_sequence: u64,
+}
+
+impl Collection {
+    pub fn to_json(&self) -> Value {
+        let ts = time::format(&self.created_at);
+        json!({
+            "$id": self.id,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "$permissions": self.permissions,
+            "databaseId": self.database_id,
+            "name": self.name,
+            "enabled": self.enabled,
+            "documentSecurity": self.document_security,
+            "attributes": self.attributes.iter().map(|a| a.to_json("available")).collect::<Vec<_>>(),
+            "indexes": self.indexes.iter().map(|i| i.to_json(i.status)).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The unique index `doc` would violate, if any.
+    pub fn unique_violation(&self, doc: &Document) -> Option<&Index> {
+        self.indexes.iter().filter(|i| i.is_unique()).find(|index| {
+            let Some(wanted) = unique_key(index, doc) else { return false };
+            self.documents
+                .values()
+                .any(|other| other.id != doc.id && unique_key(index, other).as_ref() == Some(&wanted))
+        })
+    }
+
+    /// True if existing documents already collide on `index` (building it would fail).
+    pub fn has_duplicates(&self, index: &Index) -> bool {
+        let mut seen: Vec<Vec<Value>> = Vec::new();
+        self.documents.values().filter_map(|doc| unique_key(index, doc)).any(|key| {
+            let duplicate = seen.contains(&key);
+            seen.push(key);
+            duplicate
+        })
+    }
+}
+
+/// The values of the indexed fields; `None` when one is NULL, since SQL unique indexes let
+/// NULLs repeat.
+fn unique_key(index: &Index, doc: &Document) -> Option<Vec<Value>> {
+    index.attributes.iter().map(|a| Some(doc.field(a)).filter(|v| !v.is_null())).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub sequence: u64,
+    pub database_id: String,
+    pub collection_id: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub permissions: Vec<String>,
+    pub data: Map<String, Value>,
+}
+
+impl Document {
+    /// The Document model: system fields first, then the attributes.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("$id".into(), json!(self.id));
+        out.insert("$sequence".into(), json!(self.sequence));
+        out.insert("$collectionId".into(), json!(self.collection_id));
+        out.insert("$databaseId".into(), json!(self.database_id));
+        out.insert("$createdAt".into(), json!(time::format(&self.created_at)));
+        out.insert("$updatedAt".into(), json!(time::format(&self.updated_at)));
+        out.insert("$permissions".into(), json!(self.permissions));
+        out.extend(self.data.clone());
+        Value::Object(out)
+    }
+}
+
+impl Fields for Document {
+    fn field(&self, name: &str) -> Value {
+        match name {
+            "$id" => json!(self.id),
+            "$sequence" => json!(self.sequence),
+            "$createdAt" => json!(time::format(&self.created_at)),
+            "$updatedAt" => json!(time::format(&self.updated_at)),
+            _ => self.data.get(name).cloned().unwrap_or(Value::Null),
+        }
+    }
+}
+
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub password: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl User {
+    /// The Account model (what a user sees of itself, also sent by Realtime).
+    pub fn account_json(&self) -> Value {
+        let ts = time::format(&self.created_at);
+        json!({
+            "$id": self.id,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "name": self.name,
+            "registration": ts,
+            "status": true,
+            "labels": [],
+            "passwordUpdate": if self.password.is_some() { ts.clone() } else { String::new() },
+            "email": self.email,
+            "phone": "",
+            "emailVerification": false,
+            "phoneVerification": false,
+            "mfa": false,
+            "prefs": {},
+            "targets": [],
+            "accessedAt": ts,
+        })
+    }
+
+    /// The User model of the Users API: the Account model plus the password hash fields.
+    /// The hash is not exposed; it is not something a test can rely on.
+    pub fn user_json(&self) -> Value {
+        let mut out = self.account_json();
+        let fields = out.as_object_mut().expect("object");
+        fields.insert("password".into(), json!(""));
+        fields.insert("hash".into(), json!("argon2"));
+        fields.insert(
+            "hashOptions".into(),
+            json!({"type": "argon2", "memoryCost": 65536, "timeCost": 4, "threads": 3}),
+        );
+        out
+    }
+}
+
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub secret: String,
+    pub created_at: Timestamp,
+    pub expire: Timestamp,
+}
+
+impl Session {
+    /// The Session model; `secret` is the cookie value, shown only to API-key callers.
+    pub fn to_json(&self, email: &str, secret: &str) -> Value {
+        let ts = time::format(&self.created_at);
+        json!({
+            "$id": self.id,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "userId": self.user_id,
+            "expire": time::format(&self.expire),
+            "provider": "email",
+            "providerUid": email,
+            "providerAccessToken": "",
+            "providerAccessTokenExpiry": "",
+            "providerRefreshToken": "",
+            "ip": "127.0.0.1",
+            "osCode": "", "osName": "", "osVersion": "",
+            "clientType": "", "clientCode": "", "clientName": "", "clientVersion": "",
+            "clientEngine": "", "clientEngineVersion": "",
+            "deviceName": "", "deviceBrand": "", "deviceModel": "",
+            "countryCode": "--",
+            "countryName": "Unknown",
+            "current": true,
+            "factors": ["password"],
+            "secret": secret,
+            "mfaUpdatedAt": "",
+        })
+    }
+}
+
+pub struct Jwt {
+    pub user_id: String,
+    pub expire: Timestamp,
+}
+
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub memberships: Vec<Membership>,
+}
+
+impl Team {
+    pub fn to_json(&self) -> Value {
+        let ts = time::format(&self.created_at);
+        json!({
+            "$id": self.id,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "name": self.name,
+            "total": self.memberships.iter().filter(|m| m.confirm).count(),
+            "prefs": {},
+        })
+    }
+}
+
+pub struct Membership {
+    pub id: String,
+    pub user_id: String,
+    pub roles: Vec<String>,
+    pub created_at: Timestamp,
+    pub confirm: bool,
+}
+
+impl Store {
+    /// Roles of a signed-in user (`Auth::getRoles` / `User::getRoles`): `any`, `users`,
+    /// `user:ID`, their `unverified` dimensions (no verification here), and for confirmed
+    /// memberships `team:T`, `team:T/<role>` and `member:M`.
+    pub fn roles_of(&self, user_id: &str) -> Vec<String> {
+        let mut roles = vec![
+            "any".to_owned(),
+            "users".to_owned(),
+            format!("user:{user_id}"),
+            "users/unverified".to_owned(),
+            format!("user:{user_id}/unverified"),
+        ];
+        for team in self.teams.values() {
+            for m in team.memberships.iter().filter(|m| m.confirm && m.user_id == user_id) {
+                roles.push(format!("team:{}", team.id));
+                roles.push(format!("member:{}", m.id));
+                roles.extend(m.roles.iter().map(|r| format!("team:{}/{r}", team.id)));
+            }
+        }
+        roles
+    }
+
+    pub fn membership_json(&self, team: &Team, m: &Membership) -> Value {
+        let user = self.users.get(&m.user_id);
+        let ts = time::format(&m.created_at);
+        json!({
+            "$id": m.id,
+            "$createdAt": ts,
+            "$updatedAt": ts,
+            "userId": m.user_id,
+            "userName": user.map_or("", |u| u.name.as_str()),
+            "userEmail": user.map_or("", |u| u.email.as_str()),
+            "teamId": team.id,
+            "teamName": team.name,
+            "invited": ts,
+            "joined": if m.confirm { ts.clone() } else { String::new() },
+            "confirm": m.confirm,
+            "mfa": false,
+            "roles": m.roles,
+        })
+    }
+}
