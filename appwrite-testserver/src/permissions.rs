@@ -88,7 +88,7 @@ pub fn normalize(permissions: &[String], allowed: &[Action]) -> ApiResult<Vec<St
 }
 
 /// The roles granted by a set of permissions for one action.
-pub fn roles_for<'a>(permissions: &'a [String], action: Action) -> impl Iterator<Item = &'a str> {
+pub fn roles_for(permissions: &[String], action: Action) -> impl Iterator<Item = &str> {
     permissions.iter().filter_map(move |p| {
         split(p).filter(|(a, _)| *a == action.name()).map(|(_, role)| role)
     })

@@ -108,7 +108,7 @@ pub fn parse(raw: &[String], attributes: &[Attribute]) -> ApiResult<ListQuery> {
     let mut query =
         ListQuery { filters: vec![], orders: vec![], limit: DEFAULT_LIMIT, offset: 0, cursor: None };
     for text in raw {
-        let json: Value = serde_json::from_str(text).map_err(|e| invalid(e))?;
+        let json: Value = serde_json::from_str(text).map_err(invalid)?;
         let Value::Object(object) = json else {
             return Err(invalid(format!("Must be an array, got {}", type_name(&json))));
         };
