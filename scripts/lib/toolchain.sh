@@ -1,0 +1,90 @@
+# Sourced by scripts/run, scripts/test and scripts/bench: installs what is missing and sets up the
+# build environment. Tools go to a cache outside the clone, so a second run (or a new clone on the
+# same machine) takes seconds.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOLS=${LEADBOARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/leadboard/tools}
+mkdir -p "$TOOLS/bin"
+export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:$PATH"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The wasm-bindgen CLI must match the library version pinned in Cargo.toml exactly.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' "$ROOT/Cargo.toml")
+[ -n "$WASM_BINDGEN_VERSION" ] || die "Cargo.toml must pin wasm-bindgen as \"=0.2.X\""
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# Installs Debian packages that are missing (one apt-get run for all of them).
+apt_ensure() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing system packages: ${missing[*]} (install them with your package manager)"
+  log "installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Chooses how the wasm half is built. With a rustup wasm32 target: the normal toolchain. Without
+# one (a machine that cannot download targets): Debian's Rust, which ships the std source, and
+# std rebuilt for wasm32 (-Zbuild-std, allowed on a stable compiler by RUSTC_BOOTSTRAP).
+LEPTOS_LIB_ARGS=()
+INSTALL_CARGO=(cargo)
+setup_rust() {
+  command -v cargo >/dev/null || command -v /usr/bin/cargo >/dev/null || apt_ensure cargo-web rustc-web
+  if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "Rust: rustup with its wasm32 target"
+  else
+    log "Rust: no rustup wasm32 target; using Debian's Rust with -Zbuild-std"
+    apt_ensure rustc-web cargo-web rust-web-src lld-22
+    export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+    LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+    INSTALL_CARGO=(/usr/bin/cargo)
+  fi
+}
+
+# cargo-leptos without its downloader (it takes wasm-bindgen and wasm-opt from PATH), and the
+# wasm-bindgen CLI that matches Cargo.toml. Installed once into $TOOLS.
+setup_build_tools() {
+  setup_rust
+  if ! command -v cargo-leptos >/dev/null; then
+    log "installing cargo-leptos into $TOOLS (one time, ~25 min on 2 cores)"
+    "${INSTALL_CARGO[@]}" install cargo-leptos --locked --features no_downloads --root "$TOOLS"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS (one time, ~4 min)"
+    # Not --locked: its lock names a webpki-roots release that registries may no longer serve.
+    "${INSTALL_CARGO[@]}" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --root "$TOOLS"
+  fi
+}
+
+# wasm-opt for release builds, from npm's binaryen (Debian's is too old for current wasm).
+setup_wasm_opt() {
+  command -v wasm-opt >/dev/null && return 0
+  command -v npm >/dev/null || apt_ensure nodejs npm
+  log "installing wasm-opt (npm binaryen) into $TOOLS"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/npm" binaryen@132.0.0 >/dev/null
+}
+
+# Debian's Chromium and the end-to-end test dependencies (Playwright without its browser download).
+setup_e2e() {
+  apt_ensure chromium curl
+  command -v npm >/dev/null || apt_ensure nodejs npm
+  if [ ! -d "$ROOT/end2end/node_modules/@playwright/test" ]; then
+    log "installing Playwright (npm, no browser download)"
+    (cd "$ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  fi
+}
+
+leptos_build() {
+  (cd "$ROOT" && cargo leptos build "${LEPTOS_LIB_ARGS[@]}" "$@")
+}
+
+# Leptos bakes the output name in at compile time; giving `cargo test` the same value as
+# cargo-leptos lets both share compiled dependencies instead of rebuilding them.
+export LEPTOS_OUTPUT_NAME=leadboard

@@ -1,0 +1,165 @@
+//! The claim rules. The store's atomic write decides *who* got there first; these functions decide
+//! what that means for each caller and who may change a held lead.
+
+use super::{Lead, Millis, UserInfo, Username};
+use serde::{Deserialize, Serialize};
+
+/// What a claim attempt came to, from the claimant's point of view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ClaimOutcome {
+    Won,
+    /// Someone else holds the lead. `margin_ms`: how long before this attempt was decided the
+    /// winner got it.
+    Lost { winner: Username, margin_ms: Millis },
+    AlreadyYours,
+}
+
+impl ClaimOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ClaimOutcome::Won => "won",
+            ClaimOutcome::Lost { .. } => "lost",
+            ClaimOutcome::AlreadyYours => "already_yours",
+        }
+    }
+}
+
+/// The reply to `POST /api/claim`: the outcome and the lead as it stands after the attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimReply {
+    #[serde(flatten)]
+    pub outcome: ClaimOutcome,
+    pub lead: Lead,
+}
+
+/// Judges an attempt whose conditional write did not apply, from the lead as it now stands.
+/// Returns None when the lead is open, which means the write should have applied: the caller
+/// retries instead of inventing an outcome.
+pub fn judge_unapplied(current: &Lead, claimant: &Username, decided_at: Millis) -> Option<ClaimOutcome> {
+    let holder = current.assignee.as_ref()?;
+    Some(if holder == claimant {
+        ClaimOutcome::AlreadyYours
+    } else {
+        ClaimOutcome::Lost {
+            winner: holder.clone(),
+            margin_ms: (decided_at - current.claimed_at.unwrap_or(decided_at)).max(0),
+        }
+    })
+}
+
+/// Why a release or reassign was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("the lead changed since you saw it (now at version {current})")]
+    StaleVersion { current: u64 },
+    #[error("you don't hold this lead")]
+    NotYours,
+    #[error("only managers can do that")]
+    ManagersOnly,
+    #[error("the lead is not claimed")]
+    NotClaimed,
+    #[error("{0} is already the assignee")]
+    AlreadyAssigned(Username),
+}
+
+/// Who may release a lead: its holder, or a manager; always against the version the caller saw.
+pub fn check_release(current: &Lead, seen_version: u64, actor: &UserInfo) -> Result<(), RuleError> {
+    check_version(current, seen_version)?;
+    match &current.assignee {
+        None => Err(RuleError::NotClaimed),
+        Some(holder) if holder == &actor.username || actor.is_manager() => Ok(()),
+        Some(_) => Err(RuleError::NotYours),
+    }
+}
+
+/// Only managers reassign, against the version they saw.
+pub fn check_reassign(current: &Lead, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<(), RuleError> {
+    if !actor.is_manager() {
+        return Err(RuleError::ManagersOnly);
+    }
+    check_version(current, seen_version)?;
+    if current.is_held_by(to) {
+        return Err(RuleError::AlreadyAssigned(to.clone()));
+    }
+    Ok(())
+}
+
+fn check_version(current: &Lead, seen: u64) -> Result<(), RuleError> {
+    if current.version == seen {
+        Ok(())
+    } else {
+        Err(RuleError::StaleVersion { current: current.version })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LeadId, Role};
+
+    fn user(name: &str, role: Role) -> UserInfo {
+        UserInfo { username: Username::parse(name).unwrap(), role }
+    }
+
+    fn lead(assignee: Option<&str>, version: u64) -> Lead {
+        Lead {
+            id: LeadId::parse("L1").unwrap(),
+            name: "n".into(),
+            company: "c".into(),
+            value: 1,
+            assignee: assignee.map(|a| Username::parse(a).unwrap()),
+            version,
+            claimed_at: assignee.map(|_| 1_000),
+            updated_at: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_taken_lead_is_lost_to_its_holder_with_the_margin() {
+        let bob = Username::parse("bob").unwrap();
+        let alice = Username::parse("alice").unwrap();
+        let taken = lead(Some("bob"), 2);
+        assert_eq!(
+            judge_unapplied(&taken, &alice, 1_012),
+            Some(ClaimOutcome::Lost { winner: bob.clone(), margin_ms: 12 })
+        );
+        assert_eq!(judge_unapplied(&taken, &bob, 1_012), Some(ClaimOutcome::AlreadyYours));
+        assert_eq!(judge_unapplied(&lead(None, 1), &alice, 5), None);
+    }
+
+    #[test]
+    fn claim_reply_json_is_flat() {
+        let reply = ClaimReply {
+            outcome: ClaimOutcome::Lost { winner: Username::parse("bob").unwrap(), margin_ms: 3 },
+            lead: lead(Some("bob"), 2),
+        };
+        let v = serde_json::to_value(&reply).unwrap();
+        assert_eq!(v["outcome"], "lost");
+        assert_eq!(v["winner"], "bob");
+        assert_eq!(v["lead"]["assignee"], "bob");
+        assert_eq!(serde_json::from_value::<ClaimReply>(v).unwrap(), reply);
+    }
+
+    #[test]
+    fn release_needs_the_holder_or_a_manager_and_the_current_version() {
+        let held = lead(Some("bob"), 4);
+        assert_eq!(check_release(&held, 4, &user("bob", Role::Employee)), Ok(()));
+        assert_eq!(check_release(&held, 4, &user("maria", Role::Manager)), Ok(()));
+        assert_eq!(check_release(&held, 4, &user("alice", Role::Employee)), Err(RuleError::NotYours));
+        assert_eq!(
+            check_release(&held, 3, &user("bob", Role::Employee)),
+            Err(RuleError::StaleVersion { current: 4 })
+        );
+        assert_eq!(check_release(&lead(None, 4), 4, &user("bob", Role::Employee)), Err(RuleError::NotClaimed));
+    }
+
+    #[test]
+    fn only_managers_reassign() {
+        let held = lead(Some("bob"), 4);
+        let carol = Username::parse("carol").unwrap();
+        assert_eq!(check_reassign(&held, 4, &carol, &user("bob", Role::Employee)), Err(RuleError::ManagersOnly));
+        assert_eq!(check_reassign(&held, 4, &carol, &user("maria", Role::Manager)), Ok(()));
+        assert!(check_reassign(&held, 4, &Username::parse("bob").unwrap(), &user("maria", Role::Manager)).is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! The business vocabulary, shared by the server and the browser: types that are valid by
+//! construction, and the pure rules that decide claims and apply events. No I/O lives here.
+
+pub mod board;
+pub mod claim;
+pub mod event;
+pub mod lead;
+pub mod user;
+
+pub use board::{BoardState, Applied};
+pub use claim::{ClaimOutcome, ClaimReply, RuleError};
+pub use event::{BoardEvent, Change, ClientMsg, ServerMsg};
+pub use lead::{Lead, LeadId, LeadStatus, NewLead};
+pub use user::{Password, Role, UserInfo, Username};
+
+/// Why a value from outside could not become a domain value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} is too long (at most {max} characters)")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} is too short (at least {min} characters)")]
+    TooShort { field: &'static str, min: usize },
+    #[error("{field} may contain only {allowed}")]
+    BadChars { field: &'static str, allowed: &'static str },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Checks length bounds counted in characters, not bytes.
+pub(crate) fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(), ParseError> {
+    let n = s.chars().count();
+    if n == 0 {
+        Err(ParseError::Empty { field })
+    } else if n < min {
+        Err(ParseError::TooShort { field, min })
+    } else if n > max {
+        Err(ParseError::TooLong { field, max })
+    } else {
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one clock unit on the wire.
+pub type Millis = i64;

@@ -1,0 +1,126 @@
+//! The one error type of the HTTP boundary: what every server function and endpoint answers on
+//! failure, as JSON `{"error": code, "message": text, "lead"?: current lead}` with a matching
+//! status. Shared by server and browser, so the browser gets the same typed error back.
+
+use crate::domain::Lead;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(into = "ErrorBody", try_from = "ErrorBody")]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The lead changed under the caller; carries the lead as it stands now.
+    #[error("{message}")]
+    Conflict { message: String, lead: Option<Box<Lead>> },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized(_) => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Conflict { .. } => 409,
+            ApiError::PayloadTooLarge(_) => 413,
+            ApiError::Unavailable(_) => 503,
+            ApiError::Internal(_) => 500,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErrorBody {
+    error: String,
+    message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead: Option<Box<Lead>>,
+}
+
+impl From<ApiError> for ErrorBody {
+    fn from(e: ApiError) -> Self {
+        let (error, message) = (e.code().to_owned(), e.to_string());
+        let lead = match e {
+            ApiError::Conflict { lead, .. } => lead,
+            _ => None,
+        };
+        ErrorBody { error, message, lead }
+    }
+}
+
+impl TryFrom<ErrorBody> for ApiError {
+    type Error = String;
+    fn try_from(b: ErrorBody) -> Result<Self, Self::Error> {
+        let m = b.message;
+        Ok(match b.error.as_str() {
+            "bad_request" => ApiError::BadRequest(m),
+            "unauthorized" => ApiError::Unauthorized(m),
+            "forbidden" => ApiError::Forbidden(m),
+            "not_found" => ApiError::NotFound(m),
+            "conflict" => ApiError::Conflict { message: m, lead: b.lead },
+            "payload_too_large" => ApiError::PayloadTooLarge(m),
+            "unavailable" => ApiError::Unavailable(m),
+            "internal" => ApiError::Internal(m),
+            other => return Err(format!("unknown error code {other:?}")),
+        })
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
+        match e {
+            // On the server these mean the request body could not be decoded.
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
+                ApiError::BadRequest(format!("invalid request: {m}"))
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => ApiError::BadRequest(format!("invalid request body: {m}")),
+            ServerFnErrorErr::Request(m) => ApiError::Unavailable(format!("could not reach the server: {m}")),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_as_json_with_a_code() {
+        let e = ApiError::NotFound("no lead L9".into());
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json, serde_json::json!({"error": "not_found", "message": "no lead L9"}));
+        assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), e);
+        assert_eq!(e.status(), 404);
+    }
+}

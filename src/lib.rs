@@ -1,0 +1,21 @@
+//! Leadboard: a live lead board where exactly one claimant wins.
+//!
+//! - `domain`: the business types and rules, shared by server and browser.
+//! - `ui`: the Leptos pages, with the server functions they call beside them.
+//! - `server` (ssr only): the store port and adapters, claims, event fan-out, HTTP wiring.
+
+// Leptos views are deeply nested types; debug builds need more room to compute their layout.
+#![recursion_limit = "256"]
+
+pub mod domain;
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod server;
+pub mod ui;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(ui::App);
+}

@@ -1,0 +1,128 @@
+//! Passwords (Argon2id), sessions (random tokens, stored hashed) and who is asking.
+
+use super::{now_ms, AppState};
+use crate::domain::{Password, Role, UserInfo, Username};
+use crate::error::ApiError;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::http::{header, HeaderMap, HeaderValue};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+pub const SESSION_COOKIE: &str = "lb_session";
+const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+
+/// Argon2id with the crate's defaults, which are OWASP's minimum (19 MiB, 2 passes, 1 lane).
+fn argon2() -> Argon2<'static> {
+    Argon2::default()
+}
+
+/// Hashes on a blocking thread: one hash takes tens of milliseconds of CPU.
+pub async fn hash_password(password: &Password) -> Result<String, ApiError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("cannot hash password: {e}")))
+}
+
+async fn verify_password(hash: String, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that a wrong username takes as long
+/// as a wrong password.
+fn decoy_hash() -> String {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY
+        .get_or_init(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
+        })
+        .clone()
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}");
+    HeaderValue::from_str(&c).expect("cookie is ASCII")
+}
+
+/// Checks the credentials and opens a session. Returns the user and the `Set-Cookie` value.
+pub async fn sign_in(state: &AppState, username: &str, password: &str) -> Result<(UserInfo, HeaderValue), ApiError> {
+    let wrong = || ApiError::Unauthorized("wrong username or password".into());
+    let found = match Username::parse(username.trim()) {
+        Ok(u) => state.accounts.credentials(&u).await?,
+        Err(_) => None,
+    };
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, decoy_hash()),
+    };
+    let ok = verify_password(hash, password.to_owned()).await;
+    let user = user.filter(|_| ok).ok_or_else(wrong)?;
+    let mut raw = [0u8; 32];
+    rand::fill(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    state.accounts.create_session(&token_hash(&token), &user.username, now_ms() + SESSION_TTL_MS).await?;
+    tracing::info!(user = %user.username, "signed in");
+    Ok((user, cookie(state, &token, SESSION_TTL_MS / 1000)))
+}
+
+/// Ends the session named by the request's cookie. Returns the `Set-Cookie` value that clears it.
+pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+    if let Some(token) = session_token(headers) {
+        state.accounts.delete_session(&token_hash(&token)).await?;
+    }
+    Ok(cookie(state, "", 0))
+}
+
+/// The signed-in user of a request, if any.
+pub async fn user_from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<UserInfo>, ApiError> {
+    match session_token(headers) {
+        Some(token) => Ok(state.accounts.session_user(&token_hash(&token), now_ms()).await?),
+        None => Ok(None),
+    }
+}
+
+/// The signed-in user inside a server function.
+pub async fn current_user() -> Result<UserInfo, ApiError> {
+    let state = AppState::current()?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .ok_or_else(|| ApiError::Internal("request missing".into()))?;
+    user_from_headers(&state, &parts.headers)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
+}
+
+pub async fn require_manager() -> Result<UserInfo, ApiError> {
+    let user = current_user().await?;
+    if user.role == Role::Manager {
+        Ok(user)
+    } else {
+        Err(ApiError::Forbidden("only managers can do that".into()))
+    }
+}

@@ -1,0 +1,88 @@
+//! The server binary's subcommands.
+
+use super::config::Config;
+use super::{http, seed, AppState};
+use crate::domain::{Password, Role, Username};
+use clap::{Parser, Subcommand};
+use leptos::prelude::get_configuration;
+
+#[derive(Parser)]
+#[command(name = "leadboard", about = "Leadboard: a live lead board where exactly one claimant wins")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app (the default). Seeds demo data into an empty store unless `demo_data = false`.
+    Serve,
+    /// Add demo accounts and leads; what exists is kept.
+    Seed {
+        #[arg(long, default_value_t = 240)]
+        leads: usize,
+        /// Generated employees `user001`, `user002`, ... (password `demo`), besides alice, bob and carol.
+        #[arg(long, default_value_t = 0)]
+        employees: usize,
+    },
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an account.
+    Add {
+        username: String,
+        #[arg(long, default_value = "employee")]
+        role: String,
+        /// The password; read from LEADBOARD_PASSWORD when omitted.
+        #[arg(long, env = "LEADBOARD_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::load()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .map_err(|e| format!("log filter {:?}: {e}", config.log))?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let mut leptos = get_configuration(None)?.leptos_options;
+    leptos.site_addr = config.site_addr;
+    let state = AppState::open(config, leptos)?;
+
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            if state.config.demo_data && state.accounts.users().await?.is_empty() {
+                let (accounts, leads) = seed::seed(&state, 240, 0).await?;
+                tracing::info!(accounts, leads, "seeded demo data into an empty store");
+            }
+            if state.config.demo_data {
+                println!(
+                    "Demo accounts (password \"{}\"): employees {}; manager {}",
+                    seed::DEMO_PASSWORD,
+                    seed::DEMO_EMPLOYEES.join(", "),
+                    seed::DEMO_MANAGER
+                );
+            }
+            println!("Leadboard on http://{}", state.config.site_addr);
+            http::serve(state).await?;
+        }
+        Command::Seed { leads, employees } => {
+            let (accounts, leads) = seed::seed(&state, leads, employees).await?;
+            println!("added {accounts} accounts and {leads} leads");
+        }
+        Command::Users { command: UsersCommand::Add { username, role, password } } => {
+            let username = Username::parse(username)?;
+            let role = Role::parse(&role)?;
+            if !seed::ensure_user(&state, &username, role, &Password::parse(password)?).await? {
+                return Err(format!("user {username} already exists").into());
+            }
+            println!("added {} {username}", role.as_str());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! `GET /ws`: one task per connected board. It catches the board up from the sequence it last saw
+//! (events, or a snapshot when too far behind), then relays live events, skipping any it already
+//! sent, so the board sees every event exactly once and in order.
+
+use super::{frame, Frame, Hub};
+use crate::domain::{ClientMsg, ServerMsg, UserInfo};
+use crate::error::ApiError;
+use crate::server::{auth, store::LeadStore, AppState};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// More missed events than this and a snapshot is cheaper.
+const MAX_CATCH_UP: usize = 1000;
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// How long a new connection may take to say where it wants to resume from.
+const RESUME_WAIT: Duration = Duration::from_secs(5);
+const MAX_FRAME: usize = 4 * 1024;
+
+pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match auth::user_from_headers(&state, &headers).await {
+        Ok(Some(user)) => ws
+            .max_message_size(MAX_FRAME)
+            .max_frame_size(MAX_FRAME)
+            .on_upgrade(move |socket| serve_board(socket, state, user)),
+        Ok(None) => crate::server::http::error_response(ApiError::Unauthorized("sign in first".into())),
+        Err(e) => crate::server::http::error_response(e),
+    }
+    .into_response()
+}
+
+struct Connected<'a>(&'a Hub);
+impl<'a> Connected<'a> {
+    fn new(hub: &'a Hub) -> Self {
+        hub.boards.fetch_add(1, Ordering::Relaxed);
+        Self(hub)
+    }
+}
+impl Drop for Connected<'_> {
+    fn drop(&mut self) {
+        self.0.boards.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
+    let _connected = Connected::new(&state.hub);
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let mut live = state.hub.subscribe();
+    let (mut tx, mut rx) = socket.split();
+    tracing::debug!(user = %user.username, "board connected");
+
+    let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
+    let after = match first {
+        Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
+            Ok(ClientMsg::Resume { after_seq }) => Some(after_seq),
+            Err(e) => {
+                let _ = tx.send(error_frame(format!("bad message: {e}"))).await;
+                None
+            }
+        },
+        Some(Ok(Message::Close(_))) | Some(Err(_)) => return,
+        _ => None,
+    };
+    let Ok(mut last) = catch_up(&mut tx, &*state.leads, after).await else { return };
+
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    loop {
+        let sent = tokio::select! {
+            frame = live.recv() => match frame {
+                Ok(Frame { seq, json }) if seq > last => {
+                    last = seq;
+                    tx.send(Message::Text(json)).await.map_err(drop)
+                }
+                Ok(_) => Ok(()),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
+                    catch_up(&mut tx, &*state.leads, None).await.map(|seq| last = seq)
+                }
+                Err(RecvError::Closed) => break,
+            },
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
+                    Ok(ClientMsg::Resume { after_seq }) => catch_up(&mut tx, &*state.leads, Some(after_seq)).await.map(|seq| last = last.max(seq)),
+                    Err(e) => tx.send(error_frame(format!("bad message: {e}"))).await.map_err(drop),
+                },
+                Some(Ok(Message::Binary(_))) => tx.send(error_frame("binary messages are not accepted".into())).await.map_err(drop),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+            _ = heartbeat.tick() => tx.send(Message::Text(frame(&ServerMsg::Heartbeat { seq: last }))).await.map_err(drop),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    tracing::debug!(user = %user.username, "board disconnected");
+}
+
+fn error_frame(message: String) -> Message {
+    Message::Text(frame(&ServerMsg::Error { message }))
+}
+
+/// Sends what a board missed after `after` (or a snapshot when `after` is None or too far back).
+/// Returns the last sequence sent.
+async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, after: Option<u64>) -> Result<u64, ()>
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    if let Some(after) = after {
+        match store.events_after(after, MAX_CATCH_UP + 1).await {
+            // A board ahead of the store (say, the database was replaced) must start over.
+            Ok(events) if events.is_empty() && store.latest_seq().await.is_ok_and(|latest| after > latest) => {}
+            Ok(events) if events.len() <= MAX_CATCH_UP => {
+                let mut last = after;
+                for ev in events {
+                    last = ev.seq;
+                    tx.send(Message::Text(frame(&ServerMsg::Event(ev)))).await.map_err(drop)?;
+                }
+                return Ok(last);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
+        }
+    }
+    let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
+    tx.send(Message::Text(frame(&ServerMsg::Snapshot { seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
+    Ok(snap.seq)
+}

@@ -1,0 +1,103 @@
+//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, and the
+//! boundary that turns every API failure into a 4xx/5xx with a JSON reason.
+
+use super::{fanout, AppState};
+use crate::error::ApiError;
+use crate::ui::{shell, App};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Request bodies larger than this are refused.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page = {
+        let options = state.leptos.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/ws", get(fanout::ws::handler))
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, context, page)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(api_boundary))
+        .with_state(state)
+}
+
+pub fn error_response(e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], serde_json::to_string(&e).unwrap_or_default())
+        .into_response()
+}
+
+/// Around every `/api/` call: refuses bodies over [`MAX_BODY`], and gives errors the status
+/// their `ApiError` names (server functions answer every error with 500, including a body they
+/// could not decode).
+async fn api_boundary(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY) {
+        return error_response(ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")));
+    }
+    // Bodies without a length are cut off at the limit while being read.
+    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY)));
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
+    match serde_json::from_slice::<ApiError>(&bytes) {
+        Ok(err) => {
+            parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => error_response(ApiError::Internal("internal error".into())),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.leads.ping().await {
+        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "boards": state.hub.boards()}))).into_response(),
+        Err(e) => error_response(ApiError::Unavailable(e.to_string())),
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let addr = state.config.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,83 @@
+//! Everything that runs only on the server: the store port and its adapters, the claim service,
+//! the event fan-out, sign-in, configuration and the HTTP wiring.
+
+pub mod auth;
+pub mod claims;
+pub mod cli;
+pub mod config;
+pub mod fanout;
+pub mod http;
+pub mod seed;
+pub mod store;
+
+use crate::domain::Millis;
+use crate::error::ApiError;
+use claims::Claims;
+use config::{Config, StoreConfig};
+use fanout::Hub;
+use leptos::prelude::*;
+use std::sync::Arc;
+use store::{AccountStore, LeadStore, StoreError};
+
+pub fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// What every handler and server function shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub leads: Arc<dyn LeadStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub claims: Arc<Claims>,
+    pub hub: Arc<Hub>,
+    pub config: Arc<Config>,
+    pub leptos: LeptosOptions,
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    /// Opens the configured store and wires the services around it.
+    pub fn open(config: Config, leptos: LeptosOptions) -> Result<Self, StoreError> {
+        let hub = Arc::new(Hub::new());
+        let (leads, accounts): (Arc<dyn LeadStore>, Arc<dyn AccountStore>) = match &config.store {
+            StoreConfig::Sqlite { path } => {
+                let store = Arc::new(store::sqlite::SqliteStore::open(path, hub.clone())?);
+                (store.clone(), store)
+            }
+        };
+        Ok(Self { claims: Arc::new(Claims::new(leads.clone())), leads, accounts, hub, config: Arc::new(config), leptos })
+    }
+
+    /// The state inside a server function (provided as context by the router).
+    pub fn current() -> Result<Self, ApiError> {
+        use_context::<AppState>().ok_or_else(|| ApiError::Internal("server state missing".into()))
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LeadNotFound(_) | StoreError::UserNotFound(_) => ApiError::NotFound(e.to_string()),
+            StoreError::Rejected { rule, current } => match rule {
+                crate::domain::RuleError::NotYours | crate::domain::RuleError::ManagersOnly => {
+                    ApiError::Forbidden(rule.to_string())
+                }
+                _ => ApiError::Conflict { message: rule.to_string(), lead: Some(current) },
+            },
+            StoreError::AlreadyExists(_) => ApiError::Conflict { message: e.to_string(), lead: None },
+            StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
+            StoreError::Internal(m) => {
+                tracing::error!(error = %m, "store failure");
+                ApiError::Internal("internal error".into())
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The store port: what the app needs from wherever leads live. Adapters: `sqlite` (the embedded
+//! default). Every adapter must make `claim` atomic in the store itself (one conditional write),
+//! never a read followed by a blind write.
+
+pub mod sqlite;
+
+use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username};
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no lead {0}")]
+    LeadNotFound(LeadId),
+    #[error("no user {0}")]
+    UserNotFound(Username),
+    #[error("{rule}")]
+    Rejected { rule: RuleError, current: Box<Lead> },
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Internal(String),
+}
+
+/// The board as of one point in the event sequence.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub seq: u64,
+    pub leads: Vec<Lead>,
+}
+
+/// Receives every committed event, in sequence order, after it commits.
+pub trait EventSink: Send + Sync {
+    fn publish(&self, event: &BoardEvent);
+}
+
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// All leads and the sequence number they reflect, read consistently.
+    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+    /// The atomic claim: exactly one concurrent caller on an open lead gets `won`. Records the
+    /// attempt whatever its outcome.
+    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError>;
+    /// Releases a held lead, fenced by the version the caller saw (`domain::claim::check_release`).
+    async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError>;
+    /// Gives a lead to `to`, fenced by version (`domain::claim::check_reassign`).
+    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError>;
+    /// Up to `limit` events with sequence above `after_seq`, oldest first.
+    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError>;
+    /// The sequence number of the newest event (0 when there is none).
+    async fn latest_seq(&self) -> Result<u64, StoreError>;
+    /// The newest `limit` events, oldest first.
+    async fn recent_events(&self, limit: usize) -> Result<Vec<BoardEvent>, StoreError>;
+    /// Creates leads (skipping IDs that exist); returns how many were created.
+    async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError>;
+    /// Answers when the store is reachable.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError>;
+    /// The user and their password hash.
+    async fn credentials(&self, username: &Username) -> Result<Option<(UserInfo, String)>, StoreError>;
+    async fn users(&self) -> Result<Vec<UserInfo>, StoreError>;
+    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError>;
+    /// The user of an unexpired session.
+    async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,533 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! All writes go through a single writer thread that commits in groups (one transaction for
+//! whatever queued up meanwhile, each job in its own savepoint), then publishes the committed
+//! events in sequence order. Reads use a small pool of separate connections, which WAL lets run
+//! beside the writer. The claim itself is still one conditional `UPDATE ... WHERE assignee IS
+//! NULL`, so the file stays correct even if another process writes to it.
+
+use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
+use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
+use crate::domain::{
+    BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username,
+};
+use crate::server::now_ms;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+const READERS: usize = 4;
+/// Jobs committed together at most; bounds one transaction's size and the latency it adds.
+const GROUP_COMMIT: usize = 256;
+const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    username      TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('employee', 'manager')),
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leads (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    company    TEXT NOT NULL,
+    value      INTEGER NOT NULL CHECK (value >= 0),
+    assignee   TEXT REFERENCES users(username),
+    version    INTEGER NOT NULL,
+    claimed_at INTEGER,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq     INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    lead_id TEXT NOT NULL,
+    body    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claim_attempts (
+    id          INTEGER PRIMARY KEY,
+    lead_id     TEXT NOT NULL,
+    claimant    TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    winner      TEXT,
+    received_at INTEGER NOT NULL,
+    decided_at  INTEGER NOT NULL
+);
+";
+
+/// A unit of work for the writer thread: runs inside the group transaction and hands back the
+/// events it wrote and how to answer its caller once the commit is known.
+type Job = Box<dyn FnOnce(&Connection) -> Staged + Send>;
+
+struct Staged {
+    events: Vec<BoardEvent>,
+    failed: bool,
+    finish: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+                StoreError::Unavailable("the database is locked".into())
+            }
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    // NORMAL is durable across application crashes in WAL mode (only an OS crash can lose the
+    // last commits), and saves an fsync per commit.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and starts the writer thread.
+    pub fn open(path: impl AsRef<Path>, sink: Arc<dyn EventSink>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let writer_conn = open_conn(&path, OpenFlags::default())?;
+        writer_conn.execute_batch(SCHEMA)?;
+        let conns = (0..READERS)
+            .map(|_| {
+                let c = open_conn(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (tx, rx) = mpsc::channel::<Job>(4096);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx, sink))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(Self { path, writer: tx, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = readers.next.fetch_add(1, Ordering::Relaxed) % readers.conns.len();
+            let conn = readers.conns[i].lock().map_err(|_| StoreError::Internal("reader poisoned".into()))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))?
+    }
+
+    /// Runs `f` on the writer thread inside the group transaction; answers after the commit.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, Vec<BoardEvent>), StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| match f(conn) {
+            Ok((value, events)) => Staged {
+                events,
+                failed: false,
+                finish: Box::new(move |committed| {
+                    let _ = tx.send(committed.map(|()| value));
+                }),
+            },
+            Err(e) => Staged {
+                events: Vec::new(),
+                failed: true,
+                finish: Box::new(move |_| {
+                    let _ = tx.send(Err(e));
+                }),
+            },
+        });
+        self.writer.send(job).await.map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("the write was not committed".into()))?
+    }
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn EventSink>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_COMMIT {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut staged = Vec::with_capacity(jobs.len());
+        let committed = run_group(&conn, jobs, &mut staged);
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for s in staged {
+            if committed.is_ok() && !s.failed {
+                s.events.iter().for_each(|ev| sink.publish(ev));
+            }
+            (s.finish)(committed.clone().map_err(StoreError::Unavailable));
+        }
+    }
+}
+
+/// One group transaction. A job that fails is rolled back to its savepoint alone.
+fn run_group(conn: &Connection, jobs: Vec<Job>, staged: &mut Vec<Staged>) -> Result<(), String> {
+    let mut jobs = jobs.into_iter();
+    let result = (|| {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in jobs.by_ref() {
+            conn.execute_batch("SAVEPOINT job")?;
+            let s = job(conn);
+            if s.failed {
+                conn.execute_batch("ROLLBACK TO job")?;
+            }
+            conn.execute_batch("RELEASE job")?;
+            staged.push(s);
+        }
+        conn.execute_batch("COMMIT")
+    })()
+    .map_err(|e: rusqlite::Error| format!("commit failed: {e}"));
+    // Jobs that never ran because the transaction broke early are dropped with their reply
+    // channels, which their callers see as "not committed".
+    drop(jobs);
+    result
+}
+
+fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
+    let bad = |i: usize, e: crate::domain::ParseError| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
+    let value: i64 = row.get(3)?;
+    Ok(Lead {
+        id: LeadId::parse(row.get::<_, String>(0)?).map_err(|e| bad(0, e))?,
+        name: row.get(1)?,
+        company: row.get(2)?,
+        value: value.max(0) as u64,
+        assignee: row.get::<_, Option<String>>(4)?.map(Username::parse).transpose().map_err(|e| bad(4, e))?,
+        version: row.get::<_, i64>(5)? as u64,
+        claimed_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
+    conn.query_row(&format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"), [id.as_str()], lead_from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
+}
+
+/// Appends an event with the next sequence number. Runs inside the writer's transaction, so the
+/// sequence has no gaps: a rolled-back job's number is reused by the next one.
+fn append_event(conn: &Connection, at: Millis, actor: &Username, lead: &Lead, change: Change) -> Result<BoardEvent, StoreError> {
+    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))?;
+    let event = BoardEvent { seq: seq as u64, at, actor: actor.clone(), lead: lead.clone(), change };
+    let body = serde_json::to_string(&event).map_err(|e| StoreError::Internal(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO events (seq, at, kind, lead_id, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq, at, event.change.kind(), lead.id.as_str(), body],
+    )?;
+    Ok(event)
+}
+
+fn events_from(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<BoardEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let bodies = stmt.query_map(args, |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Internal(format!("corrupt event: {e}"))))
+        .collect()
+}
+
+fn claim_tx(conn: &Connection, id: &LeadId, by: &Username, received_at: Millis) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
+    let now = now_ms();
+    let won = conn
+        .query_row(
+            &format!(
+                "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2
+                 WHERE id = ?3 AND assignee IS NULL RETURNING {LEAD_COLS}"
+            ),
+            params![by.as_str(), now, id.as_str()],
+            lead_from_row,
+        )
+        .optional()?;
+    let (outcome, lead) = match won {
+        Some(lead) => (ClaimOutcome::Won, lead),
+        None => {
+            let current = get_lead(conn, id)?;
+            let outcome = judge_unapplied(&current, by, now)
+                .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
+            (outcome, current)
+        }
+    };
+    let winner = match &outcome {
+        ClaimOutcome::Lost { winner, .. } => Some(winner.as_str()),
+        _ => Some(by.as_str()),
+    };
+    conn.execute(
+        "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id.as_str(), by.as_str(), outcome.label(), winner, received_at, now],
+    )?;
+    let change = match &outcome {
+        ClaimOutcome::Won => Some(Change::Claimed),
+        ClaimOutcome::Lost { winner, margin_ms } => {
+            Some(Change::ClaimLost { winner: winner.clone(), margin_ms: *margin_ms })
+        }
+        ClaimOutcome::AlreadyYours => None,
+    };
+    let events = change.map(|c| append_event(conn, now, by, &lead, c)).transpose()?.into_iter().collect();
+    Ok((ClaimReply { outcome, lead }, events))
+}
+
+/// Release and reassign: check the rule against the lead as it stands, then write fenced by the
+/// version the caller saw.
+fn fenced_update(
+    conn: &Connection,
+    id: &LeadId,
+    seen_version: u64,
+    actor: &Username,
+    rule: impl FnOnce(&Lead) -> Result<(), RuleError>,
+    to: Option<&Username>,
+) -> Result<(Lead, Vec<BoardEvent>), StoreError> {
+    let current = get_lead(conn, id)?;
+    rule(&current).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
+    let now = now_ms();
+    let lead = conn
+        .query_row(
+            &format!(
+                "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3
+                 WHERE id = ?4 AND version = ?5 RETURNING {LEAD_COLS}"
+            ),
+            params![to.map(Username::as_str), to.map(|_| now), now, id.as_str(), seen_version as i64],
+            lead_from_row,
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::Rejected {
+            rule: RuleError::StaleVersion { current: current.version },
+            current: Box::new(current.clone()),
+        })?;
+    let change = match (to, current.assignee) {
+        (None, Some(previous)) => Change::Released { previous },
+        (None, None) => return Err(StoreError::Internal("released an open lead".into())),
+        (Some(_), previous) => Change::Reassigned { previous },
+    };
+    let event = append_event(conn, now, actor, &lead, change)?;
+    Ok((lead, vec![event]))
+}
+
+fn user_exists(conn: &Connection, username: &Username) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM users WHERE username = ?1", [username.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn user_from_row(username: String, role: String) -> Result<UserInfo, StoreError> {
+    Ok(UserInfo {
+        username: Username::parse(username).map_err(|e| StoreError::Internal(e.to_string()))?,
+        role: Role::parse(&role).map_err(|e| StoreError::Internal(e.to_string()))?,
+    })
+}
+
+#[async_trait]
+impl LeadStore for SqliteStore {
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        self.read(|conn| {
+            // One read transaction: WAL gives it a consistent view of leads and events.
+            let tx = conn.unchecked_transaction()?;
+            let leads = tx
+                .prepare_cached(&format!("SELECT {LEAD_COLS} FROM leads ORDER BY id"))?
+                .query_map([], lead_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+            tx.finish()?;
+            Ok(Snapshot { seq: seq as u64, leads })
+        })
+        .await
+    }
+
+    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
+        let (id, by) = (id.clone(), by.clone());
+        self.write(move |conn| claim_tx(conn, &id, &by, received_at)).await
+    }
+
+    async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |conn| {
+            fenced_update(conn, &id, seen_version, &actor.username, |l| check_release(l, seen_version, &actor), None)
+        })
+        .await
+    }
+
+    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
+        let (id, to, actor) = (id.clone(), to.clone(), actor.clone());
+        self.write(move |conn| {
+            if !user_exists(conn, &to)? {
+                return Err(StoreError::UserNotFound(to));
+            }
+            let rule = |l: &Lead| check_reassign(l, seen_version, &to, &actor);
+            fenced_update(conn, &id, seen_version, &actor.username, rule, Some(&to))
+        })
+        .await
+    }
+
+    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.read(move |conn| {
+            events_from(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after_seq as i64, limit as i64])
+        })
+        .await
+    }
+
+    async fn latest_seq(&self) -> Result<u64, StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get::<_, i64>(0))? as u64))
+            .await
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.read(move |conn| {
+            let mut events = events_from(conn, "SELECT body FROM events ORDER BY seq DESC LIMIT ?1", [limit as i64])?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError> {
+        let actor = actor.clone();
+        self.write(move |conn| {
+            let now = now_ms();
+            let mut events = Vec::new();
+            let mut stmt = conn.prepare_cached(&format!(
+                "INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, NULL, 1, NULL, ?5) ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLS}"
+            ))?;
+            for l in leads {
+                let created = stmt
+                    .query_row(params![l.id.as_str(), l.name, l.company, l.value as i64, now], lead_from_row)
+                    .optional()?;
+                if let Some(lead) = created {
+                    events.push(append_event(conn, now, &actor, &lead, Change::Created)?);
+                }
+            }
+            Ok((events.len(), events))
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError> {
+        let username = username.clone();
+        self.write(move |conn| {
+            let n = conn.execute(
+                "INSERT INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO NOTHING",
+                params![username.as_str(), role.as_str(), password_hash, now_ms()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists(format!("user {username}")));
+            }
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    async fn credentials(&self, username: &Username) -> Result<Option<(UserInfo, String)>, StoreError> {
+        let username = username.clone();
+        self.read(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT username, role, password_hash FROM users WHERE username = ?1",
+                    [username.as_str()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                )
+                .optional()?;
+            row.map(|(u, role, hash)| Ok((user_from_row(u, role)?, hash))).transpose()
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<UserInfo>, StoreError> {
+        self.read(|conn| {
+            let rows = conn
+                .prepare_cached("SELECT username, role FROM users ORDER BY username")?
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|(u, r)| user_from_row(u, r)).collect()
+        })
+        .await
+    }
+
+    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
+        let (token_hash, username) = (token_hash.to_owned(), username.clone());
+        self.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
+            conn.execute(
+                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, username.as_str(), expires_at],
+            )?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT u.username, u.role FROM sessions s JOIN users u ON u.username = s.username
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                    params![token_hash, now],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            row.map(|(u, r)| user_from_row(u, r)).transpose()
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+}

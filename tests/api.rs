@@ -1,0 +1,165 @@
+//! The HTTP contract, end to end through a real server: claims, release fencing, auth, bad input.
+
+mod common;
+
+use common::TestServer;
+use futures::future::join_all;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::sync::Barrier;
+
+fn lead_of(list: &Value, id: &str) -> Value {
+    list["leads"].as_array().unwrap().iter().find(|l| l["id"] == id).cloned().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_simultaneous_claims_have_exactly_one_winner() {
+    const CLAIMERS: usize = 200;
+    let server = TestServer::start(5, CLAIMERS).await;
+    let clients = join_all((1..=CLAIMERS).map(|n| server.client_owned(format!("user{n:03}")))).await;
+    let barrier = Arc::new(Barrier::new(CLAIMERS));
+    let replies = join_all(clients.into_iter().enumerate().map(|(i, client)| {
+        let barrier = barrier.clone();
+        tokio::spawn(async move {
+            barrier.wait().await;
+            let (status, body) = client.post("/api/claim", json!({"lead_id": "L00003"})).await;
+            (format!("user{:03}", i + 1), status, body)
+        })
+    }))
+    .await;
+
+    let replies: Vec<_> = replies.into_iter().map(Result::unwrap).collect();
+    assert!(replies.iter().all(|(_, status, _)| *status == 200), "every claim is answered 200");
+    let winners: Vec<_> = replies.iter().filter(|(_, _, b)| b["outcome"] == "won").collect();
+    assert_eq!(winners.len(), 1, "exactly one winner");
+    let winner = winners[0].0.clone();
+    for (user, _, body) in &replies {
+        if user != &winner {
+            assert_eq!(body["outcome"], "lost", "{user}: {body}");
+            assert_eq!(body["winner"], winner.as_str(), "{user} is told who won");
+            assert_eq!(body["lead"]["assignee"], winner.as_str());
+        }
+    }
+    // The store agrees, and the lead moved exactly one version.
+    let list = server.client("maria").await.post("/api/leads", json!({})).await.1;
+    let lead = lead_of(&list, "L00003");
+    assert_eq!(lead["assignee"], winner.as_str());
+    assert_eq!(lead["status"], "claimed");
+    assert_eq!(lead["version"], 2);
+    // Every attempt left an event: one claim, the rest conflicts.
+    let events = server.state.leads.events_after(0, 10_000).await.unwrap();
+    let kinds = |k: &str| events.iter().filter(|e| e.lead.id.as_str() == "L00003" && e.change.kind() == k).count();
+    assert_eq!(kinds("claimed"), 1);
+    assert_eq!(kinds("claim_lost"), CLAIMERS - 1);
+}
+
+#[tokio::test]
+async fn claiming_twice_is_already_yours_and_unknown_leads_are_404() {
+    let server = TestServer::start(3, 0).await;
+    let alice = server.client("alice").await;
+    let (s, first) = alice.post("/api/claim", json!({"lead_id": "L00001"})).await;
+    assert_eq!((s, first["outcome"].as_str()), (200, Some("won")));
+    let (s, again) = alice.post("/api/claim", json!({"lead_id": "L00001"})).await;
+    assert_eq!((s, again["outcome"].as_str()), (200, Some("already_yours")));
+    assert_eq!(again["lead"]["version"], first["lead"]["version"], "a repeat claim changes nothing");
+    let (s, body) = alice.post("/api/claim", json!({"lead_id": "L99999"})).await;
+    assert_eq!(s, 404, "{body}");
+    assert_eq!(body["error"], "not_found");
+}
+
+#[tokio::test]
+async fn release_is_fenced_by_version_and_holder() {
+    let server = TestServer::start(3, 0).await;
+    let (alice, bob, maria) = (server.client("alice").await, server.client("bob").await, server.client("maria").await);
+    let won = alice.post("/api/claim", json!({"lead_id": "L00002"})).await.1;
+    let v = won["lead"]["version"].as_u64().unwrap();
+
+    let (s, body) = bob.post("/api/release", json!({"lead_id": "L00002", "version": v})).await;
+    assert_eq!(s, 403, "only the holder releases: {body}");
+    let (s, body) = alice.post("/api/release", json!({"lead_id": "L00002", "version": v - 1})).await;
+    assert_eq!(s, 409, "a stale version is a conflict: {body}");
+    assert_eq!(body["lead"]["version"], v, "the conflict carries the current lead");
+    let (s, body) = alice.post("/api/release", json!({"lead_id": "L00002", "version": v})).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["status"], "open");
+    assert_eq!(body["version"], v + 1);
+
+    // A manager may release someone else's lead, and reassign it.
+    let held = bob.post("/api/claim", json!({"lead_id": "L00002"})).await.1;
+    let v = held["lead"]["version"].as_u64().unwrap();
+    let (s, body) = maria.post("/api/reassign", json!({"lead_id": "L00002", "version": v, "to": "carol"})).await;
+    assert_eq!((s, body["assignee"].as_str()), (200, Some("carol")), "{body}");
+    let (s, _) = bob.post("/api/reassign", json!({"lead_id": "L00002", "version": v + 1, "to": "bob"})).await;
+    assert_eq!(s, 403, "employees cannot reassign");
+    let (s, body) = maria.post("/api/release", json!({"lead_id": "L00002", "version": v + 1})).await;
+    assert_eq!((s, body["assignee"].clone()), (200, Value::Null), "{body}");
+}
+
+#[tokio::test]
+async fn sign_in_and_out() {
+    let server = TestServer::start(3, 0).await;
+    let anon = common::Client::anonymous(&server);
+    let (s, body) = anon.post("/api/leads", json!({})).await;
+    assert_eq!((s, body["error"].as_str()), (401, Some("unauthorized")));
+    let (s, _) = anon.post("/api/claim", json!({"lead_id": "L00001"})).await;
+    assert_eq!(s, 401);
+    let (s, _) = anon.post("/api/login", json!({"username": "alice", "password": "wrong"})).await;
+    assert_eq!(s, 401);
+    let (s, _) = anon.post("/api/login", json!({"username": "nobody", "password": "demo"})).await;
+    assert_eq!(s, 401);
+
+    let alice = server.client("alice").await;
+    let (s, me) = alice.post("/api/me", json!({})).await;
+    assert_eq!((s, me["username"].as_str(), me["role"].as_str()), (200, Some("alice"), Some("employee")));
+    let (s, list) = alice.post("/api/leads", json!({})).await;
+    assert_eq!(s, 200);
+    assert_eq!(list["leads"].as_array().unwrap().len(), 3);
+    assert_eq!(alice.post("/api/logout", json!({})).await.0, 200);
+    assert_eq!(alice.post("/api/leads", json!({})).await.0, 401, "the session really ended");
+    assert_eq!(alice.post("/api/me", json!({})).await.1, Value::Null);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
+    let server = TestServer::start(3, 0).await;
+    let alice = server.client("alice").await;
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("/api/claim", "{not json".into(), 400),
+        ("/api/claim", "{}".into(), 400),
+        ("/api/claim", r#"{"lead_id":123}"#.into(), 400),
+        ("/api/claim", r#"{"lead_id":"<script>"}"#.into(), 400),
+        ("/api/claim", String::new(), 400),
+        ("/api/release", r#"{"lead_id":"L00001","version":-1}"#.into(), 400),
+        ("/api/release", r#"{"lead_id":"L00001"}"#.into(), 400),
+        ("/api/claim", format!(r#"{{"lead_id":"{}"}}"#, "x".repeat(70 * 1024)), 413),
+        ("/api/login", format!(r#"{{"username":"alice","password":"{}"}}"#, "p".repeat(100 * 1024)), 413),
+    ];
+    for (path, body, want) in cases {
+        let shown: String = body.chars().take(40).collect();
+        let (status, reply) = alice.post_raw(path, body).await;
+        assert_eq!(status, want, "{path} {shown}: {reply}");
+        assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()), "{path} {shown}: a reason: {reply}");
+    }
+    let list = alice.post("/api/leads", json!({})).await.1;
+    assert!(list["leads"].as_array().unwrap().iter().all(|l| l["status"] == "open"), "nothing changed");
+}
+
+#[tokio::test]
+async fn health_and_pages() {
+    let server = TestServer::start(3, 0).await;
+    let res = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    // Signed out, the board sends you to sign in; the sign-in page renders.
+    let login = reqwest::get(server.url("/login")).await.unwrap();
+    assert_eq!(login.status(), 200);
+    assert!(login.text().await.unwrap().contains("Sign in"));
+    // An employee cannot open the manager's board.
+    let alice = server.client("alice").await;
+    let res = alice.http.get(server.url("/manager")).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    let maria = server.client("maria").await;
+    let res = maria.http.get(server.url("/manager")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Live feed") && html.contains("L00001"), "the manager board renders leads");
+}

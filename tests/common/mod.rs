@@ -1,0 +1,124 @@
+//! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
+#![allow(dead_code)] // each test binary uses its own part of this harness
+
+use leadboard::server::config::{Config, StoreConfig};
+use leadboard::server::{http, seed, AppState};
+use leptos::prelude::LeptosOptions;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with the demo accounts, `employees` generated employees and `leads` leads.
+    pub async fn start(leads: usize, employees: usize) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            site_addr: "127.0.0.1:0".parse().unwrap(),
+            log: "warn".into(),
+            secure_cookies: false,
+            demo_data: false,
+            store: StoreConfig::Sqlite { path: dir.path().join("test.db") },
+        };
+        let leptos = LeptosOptions::builder().output_name("leadboard").build();
+        let state = AppState::open(config, leptos).unwrap();
+        seed::seed(&state, leads, employees).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = http::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        TestServer { addr, state, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A client with its own cookie jar, signed in as `user` (password "demo").
+    pub async fn client(&self, user: &str) -> Client {
+        self.client_owned(user.to_owned()).await
+    }
+
+    pub async fn client_owned(&self, user: String) -> Client {
+        let client = Client::anonymous(self);
+        let res = client.post("/api/login", json!({"username": &user, "password": "demo"})).await;
+        assert_eq!(res.0, 200, "login as {user}: {}", res.1);
+        client
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    base: String,
+}
+
+impl Client {
+    pub fn anonymous(server: &TestServer) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        Client { http, jar, base: server.url("") }
+    }
+
+    /// POSTs JSON; returns the status and the JSON body (or the text as a JSON string).
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.post_raw(path, body.to_string()).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: String) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// The `Cookie` header this client sends, for opening a websocket as the same user.
+    pub fn cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().unwrap();
+        self.jar.cookies(&url).map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/ws` with the client's cookie (none for an anonymous client).
+pub async fn connect_board(server: &TestServer, client: &Client) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://{}/ws", server.addr).into_client_request().unwrap();
+    if let Some(cookie) = client.cookie() {
+        req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws)
+}
+
+pub async fn send_msg(ws: &mut Socket, msg: Value) {
+    use futures::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(msg.to_string())).await.unwrap();
+}
+
+/// The next board message other than a heartbeat, or None if nothing comes within `wait`.
+pub async fn next_msg(ws: &mut Socket, wait: std::time::Duration) -> Option<leadboard::domain::ServerMsg> {
+    use futures::StreamExt;
+    use leadboard::domain::ServerMsg;
+    loop {
+        let msg = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            match serde_json::from_str::<ServerMsg>(&t).expect("board messages parse") {
+                ServerMsg::Heartbeat { .. } => continue,
+                other => return Some(other),
+            }
+        }
+    }
+}
