@@ -47,7 +47,7 @@ async fn two_hundred_simultaneous_claims_have_exactly_one_winner() {
     assert_eq!(lead["status"], "claimed");
     assert_eq!(lead["version"], 2);
     // Every attempt left an event: one claim, the rest conflicts.
-    let events = server.state.leads.events_after(0, 10_000).await.unwrap();
+    let events = server.state.leads.events_after(0, 10_000).await.unwrap().unwrap();
     let kinds = |k: &str| events.iter().filter(|e| e.lead.id.as_str() == "L00003" && e.change.kind() == k).count();
     assert_eq!(kinds("claimed"), 1);
     assert_eq!(kinds("claim_lost"), CLAIMERS - 1);

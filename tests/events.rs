@@ -73,15 +73,21 @@ async fn a_board_too_far_behind_gets_a_snapshot() {
     let mut ws = connect_board(&server, &alice).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 0})).await;
     match next_msg(&mut ws, WAIT).await {
-        Some(ServerMsg::Snapshot { seq, leads }) => {
+        Some(ServerMsg::Snapshot { seq, leads, .. }) => {
             assert_eq!(seq, 1200);
             assert_eq!(leads.len(), 1200);
         }
         other => panic!("expected a snapshot, got {other:?}"),
     }
-    // A board that claims to be ahead of the store (the database was replaced) starts over too.
+    // A board that claims to be ahead of the store starts over too, and so does one resuming from
+    // another stream (a replaced database).
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 999_999})).await;
     assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })));
+    send_msg(&mut ws, json!({"type": "resume", "stream": "elsewhere", "after_seq": 1199})).await;
+    assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })));
+    let stream = server.state.leads.stream().to_owned();
+    send_msg(&mut ws, json!({"type": "resume", "stream": stream, "after_seq": 1199})).await;
+    assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Event(ev)) if ev.seq == 1200));
 }
 
 #[tokio::test]
@@ -108,6 +114,7 @@ async fn every_board_converges_on_the_store_after_a_claim_storm() {
     let start = watcher.post("/api/leads", json!({})).await.1;
     let seq0 = start["seq"].as_u64().unwrap();
     let leads0: Vec<leadboard::domain::Lead> = serde_json::from_value(start["leads"].clone()).unwrap();
+    let stream = start["stream"].as_str().unwrap().to_owned();
 
     let mut boards = Vec::new();
     for _ in 0..5 {
@@ -129,7 +136,7 @@ async fn every_board_converges_on_the_store_after_a_claim_storm() {
 
     let store = server.state.leads.snapshot().await.unwrap();
     for mut ws in boards {
-        let mut board = BoardState::new(seq0, leads0.clone());
+        let mut board = BoardState::new(stream.clone(), seq0, leads0.clone());
         while board.seq < store.seq {
             match next_msg(&mut ws, WAIT).await.expect("events until the board is current") {
                 ServerMsg::Event(ev) => {
@@ -139,7 +146,7 @@ async fn every_board_converges_on_the_store_after_a_claim_storm() {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        let want = BoardState::new(store.seq, store.leads.clone());
+        let want = BoardState::new(store.stream.clone(), store.seq, store.leads.clone());
         assert_eq!(board, want, "the board equals the store");
     }
 }

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BoardState {
+    /// The event stream the sequence numbers belong to.
+    pub stream: String,
     /// The highest event sequence applied.
     pub seq: u64,
     leads: BTreeMap<LeadId, Lead>,
@@ -23,8 +25,8 @@ pub enum Applied {
 }
 
 impl BoardState {
-    pub fn new(seq: u64, leads: impl IntoIterator<Item = Lead>) -> Self {
-        Self { seq, leads: leads.into_iter().map(|l| (l.id.clone(), l)).collect() }
+    pub fn new(stream: String, seq: u64, leads: impl IntoIterator<Item = Lead>) -> Self {
+        Self { stream, seq, leads: leads.into_iter().map(|l| (l.id.clone(), l)).collect() }
     }
 
     pub fn apply(&mut self, ev: &BoardEvent) -> Applied {
@@ -97,7 +99,7 @@ mod tests {
 
     #[test]
     fn events_apply_once_and_never_go_back_a_version() {
-        let mut b = BoardState::new(1, [lead(1, None)]);
+        let mut b = BoardState::new("s".into(), 1, [lead(1, None)]);
         assert_eq!(b.apply(&event(2, lead(2, Some("bob")))), Applied::New);
         assert_eq!(b.apply(&event(2, lead(2, Some("bob")))), Applied::Duplicate);
         // An old event replayed late must not undo the newer state.
@@ -108,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_skipped_sequence_is_reported_as_a_gap_and_not_advanced_past() {
-        let mut b = BoardState::new(1, [lead(1, None)]);
+        let mut b = BoardState::new("s".into(), 1, [lead(1, None)]);
         assert_eq!(b.apply(&event(3, lead(3, Some("bob")))), Applied::Gap);
         assert_eq!(b.seq, 1, "the board must resume from before the gap");
     }

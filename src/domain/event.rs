@@ -61,9 +61,9 @@ impl BoardEvent {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     Event(BoardEvent),
-    /// The whole board as of event `seq`; sent when a client is too far behind to catch up by
-    /// events.
-    Snapshot { seq: u64, leads: Vec<Lead> },
+    /// The whole board as of event `seq` of `stream`; sent when a client is too far behind to
+    /// catch up by events, or resumes from another stream.
+    Snapshot { stream: String, seq: u64, leads: Vec<Lead> },
     /// Sent every few seconds so a client can tell a silent link from a dead one, and spot a gap.
     Heartbeat { seq: u64 },
     Error { message: String },
@@ -73,8 +73,14 @@ pub enum ServerMsg {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMsg {
-    /// Send me every event after `after_seq` (or a snapshot), then live events.
-    Resume { after_seq: u64 },
+    /// Send me every event after `after_seq` (or a snapshot), then live events. Sequence numbers
+    /// count within one `stream` (a database, or an app replica); resuming with another stream's
+    /// name gets a snapshot. Without a stream, the server's current one is assumed.
+    Resume {
+        #[serde(default)]
+        stream: Option<String>,
+        after_seq: u64,
+    },
 }
 
 #[cfg(test)]
@@ -109,6 +115,6 @@ mod tests {
         assert_eq!(serde_json::from_value::<ServerMsg>(json).unwrap(), msg);
         assert_eq!(ev.loser().map(Username::as_str), Some("alice"));
         let resume: ClientMsg = serde_json::from_str(r#"{"type":"resume","after_seq":5}"#).unwrap();
-        assert_eq!(resume, ClientMsg::Resume { after_seq: 5 });
+        assert_eq!(resume, ClientMsg::Resume { stream: None, after_seq: 5 });
     }
 }

@@ -15,6 +15,7 @@ const PAGE_SIZE: usize = 50;
 /// The board as of event `seq`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadList {
+    pub stream: String,
     pub seq: u64,
     pub leads: Vec<Lead>,
 }
@@ -26,7 +27,7 @@ pub async fn list_leads() -> Result<LeadList, ApiError> {
     use crate::server::{auth, AppState};
     auth::current_user().await?;
     let snap = AppState::current()?.leads.snapshot().await?;
-    Ok(LeadList { seq: snap.seq, leads: snap.leads })
+    Ok(LeadList { stream: snap.stream, seq: snap.seq, leads: snap.leads })
 }
 
 /// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
@@ -71,7 +72,7 @@ fn EmployeeBoard(user: UserInfo) -> impl IntoView {
 
 #[component]
 fn EmployeeBody(user: UserInfo, list: LeadList) -> impl IntoView {
-    Live::provide(user.username.clone(), list.seq, list.leads, Vec::new());
+    Live::provide(user.username.clone(), list, Vec::new());
     view! {
         <Header user=user.clone()/>
         <main class="page board">

@@ -4,6 +4,7 @@
 //! the server renders the initial state.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
+use super::board::LeadList;
 use super::toast::{toasts, Tone};
 use crate::domain::{Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Username};
 use leptos::prelude::*;
@@ -54,10 +55,10 @@ fn lead_label(lead: &Lead) -> String {
 
 impl Live {
     /// Creates the board state, provides it as context and, in the browser, connects the socket.
-    pub fn provide(me: Username, seq: u64, leads: Vec<Lead>, feed: Vec<BoardEvent>) -> Live {
+    pub fn provide(me: Username, list: LeadList, feed: Vec<BoardEvent>) -> Live {
         let live = Live {
             me: StoredValue::new(me),
-            board: RwSignal::new(BoardState::new(seq, leads)),
+            board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
             conn: RwSignal::new(Conn::Connecting),
             flags: RwSignal::new(HashMap::new()),
             feed: RwSignal::new(feed.into_iter().rev().collect()),
@@ -212,6 +213,10 @@ mod socket {
         }
     }
 
+    fn resume_msg(live: &Live) -> ClientMsg {
+        live.board.with_untracked(|b| ClientMsg::Resume { stream: Some(b.stream.clone()), after_seq: b.seq })
+    }
+
     fn open(s: &Rc<Socket>) {
         if let Some(old) = s.ws.borrow_mut().take() {
             old.set_onclose(None);
@@ -228,7 +233,7 @@ mod socket {
             me.attempts.set(0);
             me.last_heard.set(js_sys::Date::now());
             if let Some(ws) = me.ws.borrow().as_ref() {
-                send(ws, &ClientMsg::Resume { after_seq: me.live.board.with_untracked(|b| b.seq) });
+                send(ws, &resume_msg(&me.live));
             }
             me.live.conn.set(Conn::Live);
         });
@@ -262,7 +267,7 @@ mod socket {
     fn handle(s: &Rc<Socket>, msg: ServerMsg) {
         let resume = |s: &Rc<Socket>| {
             if let Some(ws) = s.ws.borrow().as_ref() {
-                send(ws, &ClientMsg::Resume { after_seq: s.live.board.with_untracked(|b| b.seq) });
+                send(ws, &resume_msg(&s.live));
             }
         };
         match msg {
@@ -271,7 +276,7 @@ mod socket {
                     resume(s);
                 }
             }
-            ServerMsg::Snapshot { seq, leads } => s.live.board.set(BoardState::new(seq, leads)),
+            ServerMsg::Snapshot { stream, seq, leads } => s.live.board.set(BoardState::new(stream, seq, leads)),
             ServerMsg::Heartbeat { seq } => {
                 if seq > s.live.board.with_untracked(|b| b.seq) {
                     resume(s);

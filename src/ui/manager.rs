@@ -81,7 +81,7 @@ fn ManagerBoard(user: UserInfo) -> impl IntoView {
 
 #[component]
 fn ManagerBody(user: UserInfo, list: LeadList, feed: Vec<BoardEvent>, users: Vec<UserInfo>) -> impl IntoView {
-    Live::provide(user.username.clone(), list.seq, list.leads, feed);
+    Live::provide(user.username.clone(), list, feed);
     let employees: Vec<Username> =
         users.iter().filter(|u| u.role == Role::Employee).map(|u| u.username.clone()).collect();
     view! {

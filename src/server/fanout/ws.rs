@@ -57,7 +57,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
     let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
     let after = match first {
         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
-            Ok(ClientMsg::Resume { after_seq }) => Some(after_seq),
+            Ok(resume) => resume_point(&*state.leads, resume),
             Err(e) => {
                 let _ = tx.send(error_frame(format!("bad message: {e}"))).await;
                 None
@@ -86,7 +86,10 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
             },
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
-                    Ok(ClientMsg::Resume { after_seq }) => catch_up(&mut tx, &*state.leads, Some(after_seq)).await.map(|seq| last = last.max(seq)),
+                    Ok(resume) => {
+                        let from = resume_point(&*state.leads, resume);
+                        catch_up(&mut tx, &*state.leads, from).await.map(|seq| last = last.max(seq))
+                    }
                     Err(e) => tx.send(error_frame(format!("bad message: {e}"))).await.map_err(drop),
                 },
                 Some(Ok(Message::Binary(_))) => tx.send(error_frame("binary messages are not accepted".into())).await.map_err(drop),
@@ -102,6 +105,14 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
     tracing::debug!(user = %user.username, "board disconnected");
 }
 
+/// Where a board wants to resume from, if that point is in this store's stream.
+fn resume_point(store: &dyn LeadStore, msg: ClientMsg) -> Option<u64> {
+    match msg {
+        ClientMsg::Resume { stream: Some(s), .. } if s != store.stream() => None,
+        ClientMsg::Resume { after_seq, .. } => Some(after_seq),
+    }
+}
+
 fn error_frame(message: String) -> Message {
     Message::Text(frame(&ServerMsg::Error { message }))
 }
@@ -115,8 +126,8 @@ where
     if let Some(after) = after {
         match store.events_after(after, MAX_CATCH_UP + 1).await {
             // A board ahead of the store (say, the database was replaced) must start over.
-            Ok(events) if events.is_empty() && store.latest_seq().await.is_ok_and(|latest| after > latest) => {}
-            Ok(events) if events.len() <= MAX_CATCH_UP => {
+            Ok(Some(events)) if events.is_empty() && store.latest_seq().await.is_ok_and(|latest| after > latest) => {}
+            Ok(Some(events)) if events.len() <= MAX_CATCH_UP => {
                 let mut last = after;
                 for ev in events {
                     last = ev.seq;
@@ -124,11 +135,11 @@ where
                 }
                 return Ok(last);
             }
-            Ok(_) => {}
+            Ok(_) => {} // too far behind, or no longer replayable
             Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
         }
     }
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
-    tx.send(Message::Text(frame(&ServerMsg::Snapshot { seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
+    tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
     Ok(snap.seq)
 }

@@ -26,6 +26,7 @@ pub enum StoreError {
 /// The board as of one point in the event sequence.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
+    pub stream: String,
     pub seq: u64,
     pub leads: Vec<Lead>,
 }
@@ -37,6 +38,9 @@ pub trait EventSink: Send + Sync {
 
 #[async_trait]
 pub trait LeadStore: Send + Sync {
+    /// Names the event stream this store's sequence numbers belong to. A board that resumes with
+    /// another stream's numbers gets a snapshot.
+    fn stream(&self) -> &str;
     /// All leads and the sequence number they reflect, read consistently.
     async fn snapshot(&self) -> Result<Snapshot, StoreError>;
     /// The atomic claim: exactly one concurrent caller on an open lead gets `won`. Records the
@@ -46,8 +50,9 @@ pub trait LeadStore: Send + Sync {
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError>;
     /// Gives a lead to `to`, fenced by version (`domain::claim::check_reassign`).
     async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError>;
-    /// Up to `limit` events with sequence above `after_seq`, oldest first.
-    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError>;
+    /// Up to `limit` events with sequence above `after_seq`, oldest first; None when the store no
+    /// longer has them all (the board then needs a snapshot).
+    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError>;
     /// The sequence number of the newest event (0 when there is none).
     async fn latest_seq(&self) -> Result<u64, StoreError>;
     /// The newest `limit` events, oldest first.

@@ -25,6 +25,10 @@ const GROUP_COMMIT: usize = 256;
 const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at";
 
 const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS users (
     username      TEXT PRIMARY KEY,
     role          TEXT NOT NULL CHECK (role IN ('employee', 'manager')),
@@ -76,6 +80,8 @@ struct Staged {
 
 pub struct SqliteStore {
     path: PathBuf,
+    /// Made once per database file, so boards notice when the file is replaced.
+    stream: String,
     writer: mpsc::Sender<Job>,
     readers: Arc<Readers>,
 }
@@ -116,6 +122,11 @@ impl SqliteStore {
         }
         let writer_conn = open_conn(&path, OpenFlags::default())?;
         writer_conn.execute_batch(SCHEMA)?;
+        let mut fresh = [0u8; 8];
+        rand::fill(&mut fresh);
+        let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        writer_conn.execute("INSERT INTO meta (key, value) VALUES ('stream', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
+        let stream = writer_conn.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0))?;
         let conns = (0..READERS)
             .map(|_| {
                 let c = open_conn(&path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
@@ -127,7 +138,7 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer_loop(writer_conn, rx, sink))
             .map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(Self { path, writer: tx, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
+        Ok(Self { path, stream, writer: tx, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -361,8 +372,13 @@ fn user_from_row(username: String, role: String) -> Result<UserInfo, StoreError>
 
 #[async_trait]
 impl LeadStore for SqliteStore {
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        self.read(|conn| {
+        let stream = self.stream.clone();
+        self.read(move |conn| {
             // One read transaction: WAL gives it a consistent view of leads and events.
             let tx = conn.unchecked_transaction()?;
             let leads = tx
@@ -371,7 +387,7 @@ impl LeadStore for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
             tx.finish()?;
-            Ok(Snapshot { seq: seq as u64, leads })
+            Ok(Snapshot { stream, seq: seq as u64, leads })
         })
         .await
     }
@@ -401,11 +417,13 @@ impl LeadStore for SqliteStore {
         .await
     }
 
-    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
+        // The file keeps every event, so any point can be replayed.
         self.read(move |conn| {
             events_from(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after_seq as i64, limit as i64])
         })
         .await
+        .map(Some)
     }
 
     async fn latest_seq(&self) -> Result<u64, StoreError> {
