@@ -10,8 +10,6 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use std::collections::BTreeMap;
 
-const FEED_ON_LOAD: usize = 100;
-
 /// `POST /api/reassign {"lead_id","version","to"}` (managers): gives a lead to `to`, against the
 /// version the manager saw.
 #[server(prefix = "/api", endpoint = "reassign", input = Json)]
@@ -25,6 +23,7 @@ pub async fn reassign(lead_id: LeadId, version: u64, to: Username) -> Result<Lea
 #[server(prefix = "/api", endpoint = "activity", input = Json)]
 pub async fn recent_activity() -> Result<Vec<BoardEvent>, ApiError> {
     use crate::server::{auth, AppState};
+    const FEED_ON_LOAD: usize = 100;
     auth::require_manager().await?;
     Ok(AppState::current()?.leads.recent_events(FEED_ON_LOAD).await?)
 }
