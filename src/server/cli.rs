@@ -1,7 +1,7 @@
 //! The server binary's subcommands.
 
-use super::config::Config;
-use super::{http, seed, AppState};
+use super::config::{Config, StoreConfig};
+use super::{http, seed, store, AppState};
 use crate::domain::{Password, Role, Username};
 use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
@@ -30,6 +30,18 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The Appwrite store (`store.kind = "appwrite"`).
+    Appwrite {
+        #[command(subcommand)]
+        command: AppwriteCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppwriteCommand {
+    /// Create the database, collections, attributes, indexes, permissions and the Realtime
+    /// service user in the configured project. Safe to run again: what exists is kept.
+    Setup,
 }
 
 #[derive(Subcommand)]
@@ -50,6 +62,23 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .map_err(|e| format!("log filter {:?}: {e}", config.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).init();
+    if let Some(Command::Appwrite { command: AppwriteCommand::Setup }) = &cli.command {
+        let StoreConfig::Appwrite(cfg) = &config.store else {
+            return Err("`appwrite setup` needs store.kind = \"appwrite\" (or LEADBOARD_STORE=appwrite)".into());
+        };
+        let report = store::appwrite::schema::setup(cfg).await?;
+        println!(
+            "Appwrite project {} database {}: created {}, already there {}",
+            cfg.project,
+            cfg.database,
+            report.created.len(),
+            report.existing.len()
+        );
+        for what in &report.created {
+            println!("  created {what}");
+        }
+        return Ok(());
+    }
     let mut leptos = get_configuration(None)?.leptos_options;
     leptos.site_addr = config.site_addr;
     let state = AppState::open(config, leptos)?;
@@ -75,6 +104,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let (accounts, leads) = seed::seed(&state, leads, employees).await?;
             println!("added {accounts} accounts and {leads} leads");
         }
+        Command::Appwrite { .. } => unreachable!("handled before the store is opened"),
         Command::Users { command: UsersCommand::Add { username, role, password } } => {
             let username = Username::parse(username)?;
             let role = Role::parse(&role)?;

@@ -20,6 +20,51 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     Sqlite { path: PathBuf },
+    /// An Appwrite project (`store.kind = "appwrite"`, the `[store.appwrite]` table).
+    Appwrite(AppwriteConfig),
+}
+
+/// A secret setting (API key, password): kept out of Debug output and logs.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself, to put into a request header or body. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How to reach an Appwrite project. Every key has a `LEADBOARD_APPWRITE_*` variable.
+#[derive(Debug, Clone)]
+pub struct AppwriteConfig {
+    /// The REST endpoint, e.g. `https://cloud.appwrite.io/v1`.
+    pub endpoint: String,
+    /// The Realtime endpoint; derived from `endpoint` (`wss://HOST/v1/realtime`) unless set.
+    pub realtime_endpoint: String,
+    pub project: String,
+    /// A server API key (see the README for its scopes). Stays on the server.
+    pub api_key: Secret,
+    /// The database holding Leadboard's collections (default `leadboard`).
+    pub database: String,
+    /// The service user the Realtime bridge signs in as (an API key has no rights on the socket).
+    pub service_user_id: String,
+    pub service_email: String,
+    pub service_password: Secret,
+    /// How often every replica re-reads the leads and repairs half-done or foreign writes.
+    pub reconcile_secs: u64,
+    /// Timeout of one REST request, in milliseconds.
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +101,142 @@ struct StoreSection {
     kind: Option<String>,
     #[serde(default)]
     sqlite: SqliteSection,
+    #[serde(default)]
+    appwrite: AppwriteSection,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct SqliteSection {
     path: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AppwriteSection {
+    endpoint: Option<String>,
+    realtime_endpoint: Option<String>,
+    project: Option<String>,
+    api_key: Option<String>,
+    database: Option<String>,
+    service_user_id: Option<String>,
+    service_email: Option<String>,
+    service_password: Option<String>,
+    reconcile_secs: Option<u64>,
+    timeout_ms: Option<u64>,
+}
+
+/// An Appwrite ID: 1-36 of `a-z A-Z 0-9 . - _`, not starting with a special character.
+fn appwrite_id(name: &'static str, s: &str) -> Result<String, ConfigError> {
+    let ok = (1..=36).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            name,
+            message: format!("{s:?} is not an Appwrite ID (1-36 of a-z A-Z 0-9 . - _, starting with a letter or digit)"),
+        })
+    }
+}
+
+fn required(name: &'static str, value: String) -> Result<String, ConfigError> {
+    if value.trim().is_empty() {
+        Err(ConfigError::Invalid { name, message: "is required when store.kind = \"appwrite\"".into() })
+    } else {
+        Ok(value.trim().to_owned())
+    }
+}
+
+fn number(name: &'static str, var: &'static str, file: Option<u64>, default: u64, min: u64) -> Result<u64, ConfigError> {
+    let text = pick(var, file.map(|n| n.to_string()), &default.to_string());
+    match text.parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(ConfigError::Invalid { name, message: format!("expected a whole number of at least {min}, got {text:?}") }),
+    }
+}
+
+impl AppwriteConfig {
+    fn resolve(f: AppwriteSection) -> Result<Self, ConfigError> {
+        let endpoint = required(
+            "store.appwrite.endpoint (LEADBOARD_APPWRITE_ENDPOINT)",
+            pick("LEADBOARD_APPWRITE_ENDPOINT", f.endpoint, ""),
+        )?
+        .trim_end_matches('/')
+        .to_owned();
+        let derived = if let Some(rest) = endpoint.strip_prefix("https://") {
+            format!("wss://{rest}/realtime")
+        } else if let Some(rest) = endpoint.strip_prefix("http://") {
+            format!("ws://{rest}/realtime")
+        } else {
+            return Err(ConfigError::Invalid {
+                name: "store.appwrite.endpoint (LEADBOARD_APPWRITE_ENDPOINT)",
+                message: format!("{endpoint:?} must start with https:// (or http:// for a local test server), e.g. https://cloud.appwrite.io/v1"),
+            });
+        };
+        let realtime_endpoint = pick("LEADBOARD_APPWRITE_REALTIME_ENDPOINT", f.realtime_endpoint, &derived);
+        if !(realtime_endpoint.starts_with("wss://") || realtime_endpoint.starts_with("ws://")) {
+            return Err(ConfigError::Invalid {
+                name: "store.appwrite.realtime_endpoint (LEADBOARD_APPWRITE_REALTIME_ENDPOINT)",
+                message: format!("{realtime_endpoint:?} must start with wss:// or ws://"),
+            });
+        }
+        let project = required("store.appwrite.project (LEADBOARD_APPWRITE_PROJECT)", pick("LEADBOARD_APPWRITE_PROJECT", f.project, ""))?;
+        let api_key = required(
+            "store.appwrite.api_key (LEADBOARD_APPWRITE_API_KEY, recommended over the file)",
+            pick("LEADBOARD_APPWRITE_API_KEY", f.api_key, ""),
+        )?;
+        let database = appwrite_id(
+            "store.appwrite.database (LEADBOARD_APPWRITE_DATABASE)",
+            &pick("LEADBOARD_APPWRITE_DATABASE", f.database, "leadboard"),
+        )?;
+        let service_user_id = appwrite_id(
+            "store.appwrite.service_user_id (LEADBOARD_APPWRITE_SERVICE_USER_ID)",
+            &pick("LEADBOARD_APPWRITE_SERVICE_USER_ID", f.service_user_id, "leadboard-bridge"),
+        )?;
+        let service_email = required(
+            "store.appwrite.service_email (LEADBOARD_APPWRITE_SERVICE_EMAIL)",
+            pick("LEADBOARD_APPWRITE_SERVICE_EMAIL", f.service_email, ""),
+        )?;
+        if !service_email.contains('@') {
+            return Err(ConfigError::Invalid {
+                name: "store.appwrite.service_email (LEADBOARD_APPWRITE_SERVICE_EMAIL)",
+                message: format!("{service_email:?} is not an email address"),
+            });
+        }
+        let service_password = pick("LEADBOARD_APPWRITE_SERVICE_PASSWORD", f.service_password, "");
+        if service_password.chars().count() < 8 {
+            return Err(ConfigError::Invalid {
+                name: "store.appwrite.service_password (LEADBOARD_APPWRITE_SERVICE_PASSWORD)",
+                message: "is required and must have at least 8 characters (Appwrite's minimum)".into(),
+            });
+        }
+        Ok(AppwriteConfig {
+            endpoint,
+            realtime_endpoint,
+            project,
+            api_key: Secret::new(api_key),
+            database,
+            service_user_id,
+            service_email,
+            service_password: Secret::new(service_password),
+            reconcile_secs: number(
+                "store.appwrite.reconcile_secs (LEADBOARD_APPWRITE_RECONCILE_SECS)",
+                "LEADBOARD_APPWRITE_RECONCILE_SECS",
+                f.reconcile_secs,
+                30,
+                1,
+            )?,
+            timeout_ms: number(
+                "store.appwrite.timeout_ms (LEADBOARD_APPWRITE_TIMEOUT_MS)",
+                "LEADBOARD_APPWRITE_TIMEOUT_MS",
+                f.timeout_ms,
+                10_000,
+                100,
+            )?,
+        })
+    }
 }
 
 /// The environment variable wins over the file, the file over the default.
@@ -110,10 +285,11 @@ impl Config {
             "sqlite" => StoreConfig::Sqlite {
                 path: pick("LEADBOARD_SQLITE_PATH", file.store.sqlite.path, "data/leadboard.db").into(),
             },
+            "appwrite" => StoreConfig::Appwrite(AppwriteConfig::resolve(file.store.appwrite)?),
             other => {
                 return Err(ConfigError::Invalid {
                     name: "store.kind (LEADBOARD_STORE)",
-                    message: format!("unknown store {other:?} (expected \"sqlite\")"),
+                    message: format!("unknown store {other:?} (expected \"sqlite\" or \"appwrite\")"),
                 })
             }
         };
@@ -140,5 +316,26 @@ mod tests {
         assert!(toml::from_str::<File>("[app]\nsite_adr = \"x\"").is_err());
         let bad: File = toml::from_str("[app]\nsite_addr = \"nowhere\"").unwrap();
         assert!(Config::resolve(bad).is_err());
+    }
+
+    #[test]
+    fn appwrite_settings_are_checked_and_the_secrets_stay_out_of_debug() {
+        let text = "[store]\nkind = \"appwrite\"\n[store.appwrite]\nendpoint = \"https://aw.example.com/v1/\"\n\
+                    project = \"p1\"\napi_key = \"sekret-key-123\"\nservice_email = \"bridge@example.com\"\n\
+                    service_password = \"pass-word-9\"\n";
+        let cfg = Config::resolve(toml::from_str(text).unwrap()).unwrap();
+        let StoreConfig::Appwrite(aw) = &cfg.store else { panic!("not appwrite") };
+        assert_eq!(aw.endpoint, "https://aw.example.com/v1");
+        assert_eq!(aw.realtime_endpoint, "wss://aw.example.com/v1/realtime");
+        assert_eq!(aw.database, "leadboard");
+        assert_eq!(aw.reconcile_secs, 30);
+        let debug = format!("{cfg:?}");
+        assert!(!debug.contains("sekret-key-123") && !debug.contains("pass-word-9"), "{debug}");
+        assert!(toml::from_str::<File>("[store.appwrite]\napi_kee = \"x\"").is_err());
+        let missing: File = toml::from_str("[store]\nkind = \"appwrite\"\n[store.appwrite]\nendpoint = \"https://x/v1\"").unwrap();
+        let err = Config::resolve(missing).unwrap_err().to_string();
+        assert!(err.contains("store.appwrite.project"), "{err}");
+        let bad: File = toml::from_str(&text.replace("https://", "ftp://")).unwrap();
+        assert!(Config::resolve(bad).unwrap_err().to_string().contains("https://"));
     }
 }

@@ -52,6 +52,10 @@ impl AppState {
                 let store = Arc::new(store::sqlite::SqliteStore::open(path, hub.clone())?);
                 (store.clone(), store)
             }
+            StoreConfig::Appwrite(cfg) => {
+                let store = Arc::new(store::appwrite::AppwriteStore::open(cfg, hub.clone())?);
+                (store.clone(), store)
+            }
         };
         Ok(Self { claims: Arc::new(Claims::new(leads.clone())), leads, accounts, hub, config: Arc::new(config), leptos })
     }

@@ -1,7 +1,9 @@
 //! The store port: what the app needs from wherever leads live. Adapters: `sqlite` (the embedded
-//! default). Every adapter must make `claim` atomic in the store itself (one conditional write),
-//! never a read followed by a blind write.
+//! default) and `appwrite` (an Appwrite project shared by several app replicas). Every adapter
+//! must make `claim` atomic in the store itself (a conditional write, or an insert-if-absent that
+//! only one caller can win), never a read followed by a blind write.
 
+pub mod appwrite;
 pub mod sqlite;
 
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username};

@@ -1,0 +1,228 @@
+//! The Realtime bridge: one task per app replica subscribed to the leads and attempts
+//! collections, relaying Appwrite's document events to this replica's boards (through the
+//! mirror, which turns them into board events and publishes them to the fan-out hub).
+//!
+//! - It signs in as the service user (an API key has no rights on the socket): the API key
+//!   creates an email/password session for that user, whose secret is sent as the
+//!   `a_session_<project>` cookie on the handshake and, if the server did not take it, in an
+//!   `authentication` message.
+//! - It sends `{"type":"ping"}` every 20 s and reconnects with backoff when the socket drops or
+//!   goes silent.
+//! - Realtime has no replay: after every (re)connect it re-reads the leads through REST and
+//!   emits whatever changed while it was away.
+
+use super::client::{backoff, Call};
+use super::docs::{LeadDoc, ATTEMPTS, LEADS};
+use super::mirror::Observed;
+use super::Core;
+use crate::domain::{LeadId, Username};
+use crate::server::now_ms;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+const PING: Duration = Duration::from_secs(20);
+/// No message at all (not even a pong) for this long: the socket is dead.
+const SILENCE: Duration = Duration::from_secs(50);
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+enum Ended {
+    /// The socket dropped or went silent: reconnect.
+    Dropped(String),
+    /// The session was refused: make a new one, then reconnect.
+    BadSession(String),
+}
+
+/// Runs until the store is dropped (the task is aborted then).
+pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>) {
+    let mut session: Option<String> = None;
+    let mut failures: u32 = 0;
+    loop {
+        if session.is_none() {
+            match create_session(&core).await {
+                Ok(s) => session = Some(s),
+                Err(e) => tracing::warn!(error = %e, "realtime bridge: cannot sign in as the service user"),
+            }
+        }
+        if let Some(secret) = session.clone() {
+            match connect_and_pump(&core, &secret, &suspects, &mut failures).await {
+                Ended::Dropped(why) => tracing::info!(reason = %why, "realtime bridge: disconnected; reconnecting"),
+                Ended::BadSession(why) => {
+                    tracing::warn!(reason = %why, "realtime bridge: the session was refused; signing in again");
+                    session = None;
+                }
+            }
+        }
+        failures = failures.saturating_add(1);
+        // Backoff from 100 ms up to about 10 s, with jitter.
+        let wait = backoff(failures.min(8)).max(Duration::from_millis(100)) * 5;
+        tokio::time::sleep(wait.min(Duration::from_secs(10))).await;
+    }
+}
+
+/// Creates a session for the service user with the API key; returns its secret (the value of
+/// the `a_session_<project>` cookie).
+async fn create_session(core: &Core) -> Result<String, super::client::AwError> {
+    let body = json!({"email": core.cfg.service_email, "password": core.cfg.service_password.expose()});
+    let res = core.api.send(Call::post("/account/sessions/email", body)).await?;
+    res["secret"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| super::client::AwError::Decode("the session has no secret (is the API key's sessions.write scope granted?)".into()))
+}
+
+fn realtime_url(core: &Core) -> String {
+    let channel = |c: &str| format!("databases.{}.collections.{c}.documents", core.db);
+    format!(
+        "{}?project={}&channels%5B%5D={}&channels%5B%5D={}",
+        core.cfg.realtime_endpoint,
+        core.cfg.project,
+        channel(LEADS),
+        channel(ATTEMPTS)
+    )
+}
+
+async fn connect_and_pump(core: &Core, secret: &str, suspects: &mpsc::UnboundedSender<LeadId>, failures: &mut u32) -> Ended {
+    let mut req = match realtime_url(core).into_client_request() {
+        Ok(r) => r,
+        Err(e) => return Ended::Dropped(format!("bad realtime URL: {e}")),
+    };
+    let cookie = format!("a_session_{}={secret}", core.cfg.project);
+    match cookie.parse() {
+        Ok(v) => {
+            req.headers_mut().insert("cookie", v);
+        }
+        Err(_) => return Ended::BadSession("the session secret is not a valid header".into()),
+    }
+    let mut ws = match tokio::time::timeout(HANDSHAKE, tokio_tungstenite::connect_async(req)).await {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return Ended::Dropped(format!("connect: {e}")),
+        Err(_) => return Ended::Dropped("connect timed out".into()),
+    };
+    // `connected` comes first; if it names no user, authenticate by message.
+    let connected = match next_json(&mut ws, HANDSHAKE).await {
+        Some(v) if v["type"] == "connected" => v,
+        Some(v) if v["type"] == "error" => return Ended::Dropped(format!("refused: {}", v["data"]["message"])),
+        other => return Ended::Dropped(format!("no connected message ({other:?})")),
+    };
+    if connected["data"]["user"].is_null() {
+        let auth = json!({"type": "authentication", "data": {"session": secret}}).to_string();
+        if ws.send(Message::text(auth)).await.is_err() {
+            return Ended::Dropped("send failed".into());
+        }
+        loop {
+            match next_json(&mut ws, HANDSHAKE).await {
+                Some(v) if v["type"] == "response" && v["data"]["to"] == "authentication" => {
+                    if v["data"]["success"] == true {
+                        break;
+                    }
+                    return Ended::BadSession("authentication was not successful".into());
+                }
+                Some(v) if v["type"] == "error" => return Ended::BadSession(v["data"]["message"].to_string()),
+                Some(_) => continue, // an event may come before the answer; the re-read covers it
+                None => return Ended::Dropped("no answer to authentication".into()),
+            }
+        }
+    }
+    tracing::info!(channels = %connected["data"]["channels"], "realtime bridge: connected");
+    // Nothing sent while we were away is replayed: re-read everything.
+    match core.list_leads().await {
+        Ok(docs) => {
+            for id in core.mirror.resync(&docs, now_ms()) {
+                let _ = suspects.send(id);
+            }
+            *failures = 0;
+        }
+        Err(e) => return Ended::Dropped(format!("re-read after connecting failed: {e}")),
+    }
+    let mut ping = tokio::time::interval(PING);
+    ping.tick().await;
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            msg = ws.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    last_heard = tokio::time::Instant::now();
+                    match serde_json::from_str::<Value>(&t) {
+                        Ok(v) if v["type"] == "event" => on_event(core, &v["data"], suspects),
+                        Ok(v) if v["type"] == "error" => {
+                            let code = v["data"]["code"].as_u64().unwrap_or(0);
+                            let message = v["data"]["message"].as_str().unwrap_or_default().to_owned();
+                            if message.to_lowercase().contains("session") {
+                                return Ended::BadSession(message);
+                            }
+                            tracing::warn!(code, message, "realtime bridge: error message");
+                        }
+                        Ok(_) => {} // pong, response
+                        Err(_) => tracing::warn!("realtime bridge: a message that is not JSON"),
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => return Ended::Dropped(format!("closed: {frame:?}")),
+                Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
+                Some(Err(e)) => return Ended::Dropped(e.to_string()),
+                None => return Ended::Dropped("the socket ended".into()),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE {
+                    return Ended::Dropped("silent for too long".into());
+                }
+                if ws.send(Message::text(r#"{"type":"ping"}"#)).await.is_err() {
+                    return Ended::Dropped("ping failed".into());
+                }
+            }
+        }
+    }
+}
+
+async fn next_json<S>(ws: &mut S, wait: Duration) -> Option<Value>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await.ok()??.ok()? {
+            Message::Text(t) => return serde_json::from_str(&t).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// One Realtime event: a lead created/updated/deleted, or a claim attempt recorded.
+fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>) {
+    let payload = &data["payload"];
+    let events: Vec<&str> = data["events"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let prefix = |c: &str| format!("databases.{}.collections.{c}.documents.", core.db);
+    let is = |c: &str, action: &str| {
+        let p = prefix(c);
+        events.iter().any(|e| e.starts_with(&p) && e.ends_with(action))
+    };
+    let now = now_ms();
+    if is(LEADS, ".delete") {
+        if let Some(id) = payload["$id"].as_str().and_then(|id| LeadId::parse(id).ok()) {
+            core.mirror.remove(&id);
+        }
+    } else if is(LEADS, ".create") || is(LEADS, ".update") {
+        match LeadDoc::from_json(payload) {
+            Ok(doc) => {
+                if core.mirror.observe(&doc, None, now) == Observed::Suspect {
+                    tracing::info!(lead = %doc.lead.id, "realtime bridge: a lead changed without a new version (written outside Leadboard)");
+                    let _ = suspects.send(doc.lead.id);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "realtime bridge: a lead document Leadboard cannot read"),
+        }
+    } else if is(ATTEMPTS, ".create") && payload["outcome"] == "lost" {
+        let user = |k: &str| payload[k].as_str().and_then(|s| Username::parse(s).ok());
+        let lead = payload["lead_id"].as_str().and_then(|s| LeadId::parse(s).ok());
+        if let (Some(id), Some(lead), Some(claimant), Some(winner)) = (payload["$id"].as_str(), lead, user("claimant"), user("winner")) {
+            let margin = payload["margin_ms"].as_i64().unwrap_or(0);
+            let at = payload["decided_at"].as_i64().unwrap_or(now);
+            core.mirror.observe_lost(id, &lead, claimant, winner, margin, at);
+        }
+    }
+}

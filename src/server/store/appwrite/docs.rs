@@ -1,0 +1,240 @@
+//! Leadboard's documents in Appwrite: collection IDs, paths, and the conversions between
+//! Appwrite's JSON documents and domain values.
+
+use super::client::{id_segment, AwError};
+use crate::domain::{Lead, LeadId, Millis, Username};
+use crate::server::store::StoreError;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub const LEADS: &str = "leads";
+pub const CLAIMS: &str = "claims";
+pub const ATTEMPTS: &str = "attempts";
+pub const USERS: &str = "users";
+pub const SESSIONS: &str = "sessions";
+
+/// The actor named on events caused by writes from outside Leadboard (the Appwrite console, old
+/// browser clients writing the lead directly).
+pub const OUTSIDE_ACTOR: &str = "appwrite";
+
+pub fn outside_actor() -> Username {
+    Username::parse(OUTSIDE_ACTOR).expect("a valid username")
+}
+
+pub fn docs_path(db: &str, collection: &str) -> String {
+    format!("/databases/{db}/collections/{collection}/documents")
+}
+
+pub fn doc_path(db: &str, collection: &str, id: &str) -> Result<String, StoreError> {
+    Ok(format!("/databases/{db}/collections/{collection}/documents/{}", id_segment(id)?))
+}
+
+/// A lead document as read, with the `$updatedAt` text to send back as `X-Appwrite-Timestamp`.
+#[derive(Clone, Debug)]
+pub struct LeadDoc {
+    pub lead: Lead,
+    pub updated_at_raw: String,
+    /// Who made the last Leadboard write (`updated_by`); writes from outside leave it unchanged.
+    pub updated_by: Option<Username>,
+}
+
+fn decode(what: &str) -> AwError {
+    AwError::Decode(what.to_owned())
+}
+
+fn int(doc: &Value, key: &str) -> Result<i64, AwError> {
+    doc[key].as_i64().ok_or_else(|| decode(&format!("attribute {key} is missing or not an integer")))
+}
+
+fn opt_int(doc: &Value, key: &str) -> Option<i64> {
+    doc[key].as_i64()
+}
+
+fn text<'a>(doc: &'a Value, key: &str) -> Result<&'a str, AwError> {
+    doc[key].as_str().ok_or_else(|| decode(&format!("attribute {key} is missing or not a string")))
+}
+
+/// A username attribute: null, empty or not a valid username (written from outside) is None.
+fn opt_user(doc: &Value, key: &str) -> Option<Username> {
+    doc[key].as_str().filter(|s| !s.is_empty()).and_then(|s| Username::parse(s).ok())
+}
+
+impl LeadDoc {
+    pub fn from_json(doc: &Value) -> Result<Self, AwError> {
+        let id = LeadId::parse(text(doc, "$id")?).map_err(|e| decode(&e.to_string()))?;
+        let updated_at_raw = text(doc, "$updatedAt")?.to_owned();
+        let assignee = opt_user(doc, "assignee");
+        let lead = Lead {
+            id,
+            name: text(doc, "name")?.to_owned(),
+            company: text(doc, "company")?.to_owned(),
+            value: int(doc, "value")?.max(0) as u64,
+            claimed_at: if assignee.is_some() { opt_int(doc, "claimed_at") } else { None },
+            assignee,
+            version: int(doc, "version")?.max(1) as u64,
+            updated_at: parse_time(&updated_at_raw).unwrap_or(0),
+        };
+        Ok(LeadDoc { lead, updated_at_raw, updated_by: opt_user(doc, "updated_by") })
+    }
+}
+
+/// What a transition does to a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Claim,
+    Release,
+    Reassign,
+    /// Leadboard taking on a write made from outside it (console, old clients).
+    Adopt,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Claim => "claim",
+            Kind::Release => "release",
+            Kind::Reassign => "reassign",
+            Kind::Adopt => "adopt",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "claim" => Kind::Claim,
+            "release" => Kind::Release,
+            "reassign" => Kind::Reassign,
+            "adopt" => Kind::Adopt,
+            _ => return None,
+        })
+    }
+}
+
+/// A claim document: the one transition of a lead out of `version`. Its ID is derived from
+/// (lead, version), so Appwrite's insert-if-absent decides which of several concurrent writers
+/// makes that transition. The lead at `version + 1` must name `assignee`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub lead_id: LeadId,
+    pub version: u64,
+    pub kind: Kind,
+    pub assignee: Option<Username>,
+    pub actor: Username,
+    /// Random per request: recognises our own create when a retry finds it existing.
+    pub request_id: String,
+    pub at: Millis,
+}
+
+/// The claim document ID of (lead, version): `t` + 35 hex digits of SHA-256, within Appwrite's
+/// 36-character rule whatever the lead ID's length.
+pub fn transition_id(lead: &LeadId, version: u64) -> String {
+    let digest = Sha256::digest(format!("{}\n{version}", lead.as_str()).as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("t{}", &hex[..35])
+}
+
+impl Transition {
+    pub fn id(&self) -> String {
+        transition_id(&self.lead_id, self.version)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "lead_id": self.lead_id.as_str(),
+            "version": self.version as i64,
+            "kind": self.kind.as_str(),
+            "assignee": self.assignee.as_ref().map(Username::as_str),
+            "actor": self.actor.as_str(),
+            "request_id": self.request_id,
+            "at": self.at,
+        })
+    }
+
+    pub fn from_json(doc: &Value) -> Result<Self, AwError> {
+        Ok(Transition {
+            lead_id: LeadId::parse(text(doc, "lead_id")?).map_err(|e| decode(&e.to_string()))?,
+            version: int(doc, "version")? as u64,
+            kind: Kind::parse(text(doc, "kind")?).ok_or_else(|| decode("unknown transition kind"))?,
+            assignee: opt_user(doc, "assignee"),
+            actor: opt_user(doc, "actor").unwrap_or_else(outside_actor),
+            request_id: text(doc, "request_id")?.to_owned(),
+            at: int(doc, "at")?,
+        })
+    }
+
+    /// The lead attributes that apply this transition.
+    pub fn lead_update(&self) -> Value {
+        json!({
+            "assignee": self.assignee.as_ref().map(Username::as_str),
+            "version": (self.version + 1) as i64,
+            "claimed_at": self.assignee.as_ref().map(|_| self.at),
+            "updated_by": self.actor.as_str(),
+        })
+    }
+
+    /// Whether `lead` shows this transition applied (at the version after it).
+    pub fn applied_in(&self, lead: &Lead) -> bool {
+        lead.version == self.version + 1 && lead.assignee == self.assignee
+    }
+}
+
+/// A random ID of 20 hex digits (like Appwrite's `ID.unique()`).
+pub fn random_id() -> String {
+    let mut raw = [0u8; 10];
+    rand::fill(&mut raw);
+    raw.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Appwrite's timestamps (`2024-05-01T12:34:56.789+00:00`, or with `Z`) as Unix milliseconds.
+pub fn parse_time(s: &str) -> Option<Millis> {
+    let (date, rest) = s.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let (time, offset_min) = if let Some(t) = rest.strip_suffix('Z') {
+        (t, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (t, off) = rest.split_at(at);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
+        (t, sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?))
+    };
+    let mut t = time.split(':');
+    let (h, min): (i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    let sec_text = t.next().unwrap_or("0");
+    let (sec, frac) = sec_text.split_once('.').unwrap_or((sec_text, ""));
+    let sec: i64 = sec.parse().ok()?;
+    let ms: i64 = format!("{:0<3}", &frac[..frac.len().min(3)]).parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + h * 3600 + min * 60 + sec) - offset_min * 60) * 1000 + ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appwrite_times_parse_to_millis() {
+        assert_eq!(parse_time("1970-01-01T00:00:00.000+00:00"), Some(0));
+        assert_eq!(parse_time("2024-05-01T12:34:56.789+00:00"), Some(1_714_566_896_789));
+        assert_eq!(parse_time("2024-05-01T14:34:56.789+02:00"), Some(1_714_566_896_789));
+        assert_eq!(parse_time("2024-05-01T12:34:56.789Z"), Some(1_714_566_896_789));
+        assert_eq!(parse_time("nonsense"), None);
+    }
+
+    #[test]
+    fn transition_ids_are_appwrite_ids_and_differ_by_version() {
+        let id = LeadId::parse("x".repeat(36)).unwrap();
+        let a = transition_id(&id, 1);
+        assert_eq!(a.len(), 36);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, transition_id(&id, 2));
+        assert_eq!(a, transition_id(&id, 1));
+    }
+}
