@@ -1,0 +1,291 @@
+//! The Appwrite mode end to end, in-process: an `appwrite-testserver`, `appwrite setup`, and one
+//! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
+#![allow(dead_code)] // each test binary uses its own part of this harness
+
+use futures::{SinkExt, StreamExt};
+use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Role, ServerMsg, Username};
+use leadboard::server::config::{AppwriteConfig, Config, Secret, StoreConfig};
+use leadboard::server::store::appwrite::schema;
+use leadboard::server::{auth, http, seed, AppState};
+use leptos::prelude::LeptosOptions;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub const PROJECT: &str = "leadboard";
+pub const KEY: &str = "test-api-key-0123456789";
+pub const DB: &str = "leadboard";
+
+/// The test server plus the settings every replica uses.
+pub struct Appwrite {
+    pub server: appwrite_testserver::Running,
+    pub cfg: AppwriteConfig,
+    pub raw: reqwest::Client,
+}
+
+pub fn log_init() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("LEADBOARD_TEST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+}
+
+impl Appwrite {
+    /// A fresh test server with Leadboard's schema (`appwrite setup`).
+    pub async fn start() -> Appwrite {
+        log_init();
+        let server = appwrite_testserver::spawn(appwrite_testserver::Config {
+            project: PROJECT.into(),
+            api_key: KEY.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let cfg = AppwriteConfig {
+            endpoint: server.endpoint(),
+            realtime_endpoint: server.realtime_endpoint(),
+            project: PROJECT.into(),
+            api_key: Secret::new(KEY),
+            database: DB.into(),
+            service_user_id: "leadboard-bridge".into(),
+            service_email: "bridge@example.com".into(),
+            service_password: Secret::new("bridge-password-1"),
+            reconcile_secs: 1,
+            timeout_ms: 3_000,
+        };
+        let report = schema::setup(&cfg).await.expect("appwrite setup");
+        assert!(!report.created.is_empty());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-appwrite-project", PROJECT.parse().unwrap());
+        headers.insert("x-appwrite-key", KEY.parse().unwrap());
+        let raw = reqwest::Client::builder().default_headers(headers).build().unwrap();
+        Appwrite { server, cfg, raw }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.addr)
+    }
+
+    /// A REST call with the API key, as the Appwrite console or a server script would make it.
+    /// Retries injected 429/5xx answers, so a test can look at the store while faults are on.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        for _ in 0..50 {
+            let mut req = self.raw.request(method.clone(), self.url(&format!("/v1{path}")));
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            if status == 429 || status >= 500 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            return (status, res.json().await.unwrap_or(Value::Null));
+        }
+        panic!("the test server keeps failing {path}");
+    }
+
+    pub async fn lead_doc(&self, id: &str) -> Value {
+        let (s, doc) = self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/leads/documents/{id}"), None).await;
+        assert_eq!(s, 200, "{doc}");
+        doc
+    }
+
+    /// A plain `updateDocument` with no precondition: last write wins (the old browser client,
+    /// the console).
+    pub async fn plain_update(&self, id: &str, data: Value) -> (u16, Value) {
+        self.call(reqwest::Method::PATCH, &format!("/databases/{DB}/collections/leads/documents/{id}"), Some(json!({"data": data})))
+            .await
+    }
+
+    pub async fn claim_doc(&self, lead: &str, version: u64) -> Option<Value> {
+        let id = leadboard::server::store::appwrite::docs::transition_id(&LeadId::parse(lead).unwrap(), version);
+        let (s, doc) = self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/claims/documents/{id}"), None).await;
+        (s == 200).then_some(doc)
+    }
+
+    /// `POST /__faults` (test-only, never faulted itself).
+    pub async fn faults(&self, body: Value) {
+        let res = reqwest::Client::new().post(self.url("/__faults")).json(&body).send().await.unwrap();
+        assert!(res.status().is_success(), "faults: {}", res.text().await.unwrap());
+    }
+
+    pub async fn clear_faults(&self) {
+        let res = reqwest::Client::new().delete(self.url("/__faults")).send().await.unwrap();
+        assert!(res.status().is_success());
+    }
+
+    /// Demo accounts, `employees` generated employees (`user001`...) and `leads` leads, through
+    /// the store port (as `leadboard seed` does).
+    pub async fn seed(&self, replica: &Replica, leads: usize, employees: usize) {
+        seed::seed(&replica.state, leads, 0).await.unwrap();
+        // One hash for all generated employees: hashing is slow and the race needs many.
+        let hash = auth::hash_password(&leadboard::domain::Password::parse(seed::DEMO_PASSWORD).unwrap()).await.unwrap();
+        for n in 1..=employees {
+            let user = seed::generated_employee(n);
+            let _ = replica.state.accounts.add_user(&user, Role::Employee, hash.clone()).await;
+        }
+    }
+}
+
+/// One Leadboard app replica serving the real router on a loopback port.
+pub struct Replica {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Replica {
+    pub async fn start(aw: &Appwrite) -> Replica {
+        let config = Config {
+            site_addr: "127.0.0.1:0".parse().unwrap(),
+            log: "warn".into(),
+            secure_cookies: false,
+            demo_data: false,
+            store: StoreConfig::Appwrite(aw.cfg.clone()),
+        };
+        let leptos = LeptosOptions::builder().output_name("leadboard").build();
+        let state = AppState::open(config, leptos).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = http::router(state.clone());
+        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Replica { addr, state, task }
+    }
+
+    /// A client with its own cookie jar, signed in as `user` (password "demo").
+    pub async fn client_owned(&self, user: String) -> Client {
+        self.client(&user).await
+    }
+
+    pub async fn client(&self, user: &str) -> Client {
+        let client = Client::anonymous(self);
+        let res = client.post("/api/login", json!({"username": user, "password": "demo"})).await;
+        assert_eq!(res.0, 200, "login as {user}: {}", res.1);
+        client
+    }
+
+    /// A board: a websocket signed in as `user`, starting from a snapshot.
+    pub async fn board(&self, user: &str) -> Board {
+        let client = self.client(user).await;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}/ws", self.addr).into_client_request().unwrap();
+        req.headers_mut().insert("cookie", client.cookie().unwrap().parse().unwrap());
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        let resume = json!({"type": "resume", "stream": "none", "after_seq": 0}).to_string();
+        ws.send(tokio_tungstenite::tungstenite::Message::text(resume)).await.unwrap();
+        let mut board = Board { ws, state: BoardState::default(), events: Vec::new(), user: user.into() };
+        match board.next(Duration::from_secs(20)).await {
+            Some(ServerMsg::Snapshot { .. }) => {}
+            other => panic!("expected a snapshot, got {other:?}"),
+        }
+        board
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    base: String,
+}
+
+impl Client {
+    pub fn anonymous(replica: &Replica) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        Client { http, jar, base: format!("http://{}", replica.addr) }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub fn cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        self.jar.cookies(&self.base.parse().unwrap()).map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A board as the browser keeps it: events applied to a `BoardState`.
+pub struct Board {
+    pub ws: Socket,
+    pub state: BoardState,
+    /// Every event received, in order.
+    pub events: Vec<BoardEvent>,
+    pub user: String,
+}
+
+impl Board {
+    /// The next message other than a heartbeat, applied to the board; None after `wait` of
+    /// silence.
+    pub async fn next(&mut self, wait: Duration) -> Option<ServerMsg> {
+        loop {
+            let msg = tokio::time::timeout(wait, self.ws.next()).await.ok()??.ok()?;
+            let tokio_tungstenite::tungstenite::Message::Text(t) = msg else { continue };
+            let msg: ServerMsg = serde_json::from_str(&t).expect("board messages parse");
+            match &msg {
+                ServerMsg::Heartbeat { .. } => continue,
+                ServerMsg::Snapshot { stream, seq, leads } => self.state = BoardState::new(stream.clone(), *seq, leads.clone()),
+                ServerMsg::Event(ev) => {
+                    self.state.apply(ev);
+                    self.events.push(ev.clone());
+                }
+                ServerMsg::Error { .. } => {}
+            }
+            return Some(msg);
+        }
+    }
+
+    pub fn lead(&self, id: &str) -> Option<&Lead> {
+        self.state.get(&LeadId::parse(id).unwrap())
+    }
+
+    pub fn assignee(&self, id: &str) -> Option<String> {
+        self.lead(id).and_then(|l| l.assignee.as_ref().map(|a| a.as_str().to_owned()))
+    }
+
+    /// Reads messages until `done(self)` holds; false if `within` passes first.
+    pub async fn until(&mut self, within: Duration, mut done: impl FnMut(&Board) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Silence is fine (a heartbeat comes every 15 s); only the deadline ends the wait.
+            if self.next(left.min(Duration::from_secs(1))).await.is_none() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        true
+    }
+
+    /// An event on this board whose loser is `user`.
+    pub fn lost_by(&self, user: &str) -> Option<&BoardEvent> {
+        let user = Username::parse(user).unwrap();
+        self.events.iter().find(|e| e.loser() == Some(&user))
+    }
+}
+
+/// The stored assignee of a lead document.
+pub fn stored_assignee(doc: &Value) -> Option<String> {
+    doc["assignee"].as_str().map(str::to_owned)
+}
