@@ -72,9 +72,14 @@ impl Live {
         live
     }
 
-    fn flag(&self, id: &LeadId, text: String, toast: bool) {
-        let changed = self.flags.try_update(|f| f.insert(id.clone(), LostFlag { text: text.clone() }).as_ref().map(|old| &old.text) != Some(&text));
-        if toast && changed == Some(true) {
+    /// Flags a lead as lost, with a toast unless the same flag is already up (the reply to a
+    /// claim and the event about it both report the loss).
+    fn flag(&self, id: &LeadId, text: String) {
+        let already = self.flags.with_untracked(|f| f.get(id).is_some_and(|old| old.text == text));
+        if !already {
+            self.flags.update(|f| {
+                f.insert(id.clone(), LostFlag { text: text.clone() });
+            });
             toasts().push(Tone::Bad, text);
         }
     }
@@ -99,7 +104,7 @@ impl Live {
             }
             ClaimOutcome::AlreadyYours => self.unflag(&id),
             ClaimOutcome::Lost { winner, margin_ms } => {
-                self.flag(&id, format!("Lost {} to {winner}, {margin_ms} ms earlier", reply.lead.id), true);
+                self.flag(&id, format!("Lost {} to {winner}, {margin_ms} ms earlier", reply.lead.id));
             }
         }
     }
@@ -120,7 +125,7 @@ impl Live {
                     None => format!("{} was taken from you by {}", ev.lead.id, ev.actor),
                 },
             };
-            self.flag(&ev.lead.id, text, true);
+            self.flag(&ev.lead.id, text);
         } else if ev.lead.is_held_by(&me) {
             self.unflag(&ev.lead.id);
         }
