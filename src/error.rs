@@ -24,6 +24,11 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A rate limit was hit; the caller may try again after `retry_after_s` seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -38,6 +43,8 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::Conflict { .. } => 409,
             ApiError::PayloadTooLarge(_) => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
         }
@@ -51,6 +58,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { .. } => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -63,16 +72,19 @@ struct ErrorBody {
     message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lead: Option<Box<Lead>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retry_after_s: Option<u64>,
 }
 
 impl From<ApiError> for ErrorBody {
     fn from(e: ApiError) -> Self {
         let (error, message) = (e.code().to_owned(), e.to_string());
-        let lead = match e {
-            ApiError::Conflict { lead, .. } => lead,
-            _ => None,
+        let (lead, retry_after_s) = match e {
+            ApiError::Conflict { lead, .. } => (lead, None),
+            ApiError::TooManyRequests { retry_after_s, .. } => (None, Some(retry_after_s)),
+            _ => (None, None),
         };
-        ErrorBody { error, message, lead }
+        ErrorBody { error, message, lead, retry_after_s }
     }
 }
 
@@ -87,6 +99,8 @@ impl TryFrom<ErrorBody> for ApiError {
             "not_found" => ApiError::NotFound(m),
             "conflict" => ApiError::Conflict { message: m, lead: b.lead },
             "payload_too_large" => ApiError::PayloadTooLarge(m),
+            "unsupported_media_type" => ApiError::UnsupportedMediaType(m),
+            "too_many_requests" => ApiError::TooManyRequests { message: m, retry_after_s: b.retry_after_s.unwrap_or(1) },
             "unavailable" => ApiError::Unavailable(m),
             "internal" => ApiError::Internal(m),
             other => return Err(format!("unknown error code {other:?}")),
@@ -122,5 +136,10 @@ mod tests {
         assert_eq!(json, serde_json::json!({"error": "not_found", "message": "no lead L9"}));
         assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), e);
         assert_eq!(e.status(), 404);
+        let limited = ApiError::TooManyRequests { message: "slow down".into(), retry_after_s: 30 };
+        let json = serde_json::to_value(&limited).unwrap();
+        assert_eq!(json["retry_after_s"], 30);
+        assert_eq!(serde_json::from_value::<ApiError>(json).unwrap(), limited);
+        assert_eq!(limited.status(), 429);
     }
 }

@@ -69,6 +69,10 @@ pub enum ServerMsg {
     Error { message: String },
 }
 
+/// The websocket close code meaning "your session ended" (account disabled, password reset,
+/// signed out): the browser goes to the sign-in page instead of reconnecting.
+pub const CLOSE_SIGNED_OUT: u16 = 4001;
+
 /// Browser to server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -11,7 +11,7 @@ pub use board::{BoardState, Applied};
 pub use claim::{ClaimOutcome, ClaimReply, RuleError};
 pub use event::{BoardEvent, Change, ClientMsg, ServerMsg};
 pub use lead::{Lead, LeadId, LeadStatus, NewLead};
-pub use user::{Password, Role, UserInfo, Username};
+pub use user::{Account, AccountChange, Password, Role, UserInfo, Username};
 
 /// Why a value from outside could not become a domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -47,9 +47,10 @@ impl fmt::Display for Username {
     }
 }
 
-/// A password as typed. Never serialised back out, and its Debug output is redacted.
-#[derive(Clone, Deserialize)]
-#[serde(try_from = "String")]
+/// A password as typed. Serialised only on its way from the browser to the server (no answer
+/// carries one), and its Debug output is redacted.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Password(String);
 
 impl Password {
@@ -68,6 +69,12 @@ impl TryFrom<String> for Password {
     type Error = ParseError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         Self::parse(s)
+    }
+}
+
+impl From<Password> for String {
+    fn from(p: Password) -> Self {
+        p.0
     }
 }
 
@@ -114,6 +121,41 @@ impl UserInfo {
     }
 }
 
+/// An account as managers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub username: Username,
+    pub role: Role,
+    /// A disabled account cannot sign in and has no sessions.
+    pub disabled: bool,
+}
+
+impl Account {
+    pub fn info(&self) -> UserInfo {
+        UserInfo { username: self.username.clone(), role: self.role }
+    }
+}
+
+/// What a manager changes about an account: `{"set": "disabled", "to": true}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "set", content = "to", rename_all = "snake_case")]
+pub enum AccountChange {
+    Disabled(bool),
+    Role(Role),
+    Password(Password),
+}
+
+impl AccountChange {
+    /// Managers may not lock themselves out: no disabling or demoting their own account.
+    pub fn check(&self, actor: &UserInfo, target: &Username) -> Result<(), ParseError> {
+        let locks_out = matches!(self, AccountChange::Disabled(true) | AccountChange::Role(Role::Employee));
+        if locks_out && &actor.username == target {
+            return Err(ParseError::Invalid("you cannot disable or demote your own account".into()));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +174,16 @@ mod tests {
         let p = Password::parse("hunter22").unwrap();
         assert_eq!(format!("{p:?}"), "Password(***)");
         assert!(Password::parse("abc").is_err());
+    }
+
+    #[test]
+    fn account_changes_decode_and_managers_cannot_lock_themselves_out() {
+        let change: AccountChange = serde_json::from_str(r#"{"set":"disabled","to":true}"#).unwrap();
+        assert!(serde_json::from_str::<AccountChange>(r#"{"set":"password","to":"abc"}"#).is_err());
+        assert!(serde_json::from_str::<AccountChange>(r#"{"set":"role","to":"admin"}"#).is_err());
+        let maria = UserInfo { username: Username::parse("maria").unwrap(), role: Role::Manager };
+        assert!(change.check(&maria, &maria.username).is_err());
+        assert!(change.check(&maria, &Username::parse("bob").unwrap()).is_ok());
+        assert!(AccountChange::Role(Role::Manager).check(&maria, &maria.username).is_ok());
     }
 }

@@ -1,8 +1,11 @@
 //! Passwords (Argon2id), sessions (random tokens, stored hashed) and who is asking.
 
+use super::security::too_many;
 use super::{now_ms, AppState};
 use crate::domain::{Password, Role, UserInfo, Username};
 use crate::error::ApiError;
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -71,25 +74,54 @@ fn cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
     HeaderValue::from_str(&c).expect("cookie is ASCII")
 }
 
-/// Checks the credentials and opens a session. Returns the user and the `Set-Cookie` value.
-pub async fn sign_in(state: &AppState, username: &str, password: &str) -> Result<(UserInfo, HeaderValue), ApiError> {
-    let wrong = || ApiError::Unauthorized("wrong username or password".into());
+/// The client's IP, the key of the per-IP sign-in limit. Taken from the connection, never from
+/// `X-Forwarded-For` (which a client can write); behind a proxy every client shares the proxy's.
+fn client_ip(request: &Parts) -> String {
+    request
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Checks the credentials and opens a session with a new token, ending the session the request
+/// came with. Failed attempts are counted per account and per client IP; over either limit the
+/// answer is 429 without checking the password. Returns the user and the `Set-Cookie` value.
+pub async fn sign_in(state: &AppState, request: &Parts, username: &str, password: &str) -> Result<(UserInfo, HeaderValue), ApiError> {
+    let limits = &state.limits;
+    // Bounded, so that long garbage usernames cannot grow the limiter's keys.
+    let account_key: String = username.trim().to_lowercase().chars().take(64).collect();
+    let ip = client_ip(request);
+    limits.login_account.check(&account_key).map_err(|s| too_many("failed sign-ins for this account", s))?;
+    limits.login_ip.check(&ip).map_err(|s| too_many("failed sign-ins from your address", s))?;
+
     let found = match Username::parse(username.trim()) {
         Ok(u) => state.accounts.credentials(&u).await?,
         Err(_) => None,
     };
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
+    let (account, hash) = match found {
+        Some((account, hash)) => (Some(account), hash),
         None => (None, decoy_hash()),
     };
     let ok = verify_password(hash, password.to_owned()).await;
-    let user = user.filter(|_| ok).ok_or_else(wrong)?;
+    let Some(account) = account.filter(|_| ok) else {
+        limits.login_account.hit(&account_key);
+        limits.login_ip.hit(&ip);
+        return Err(ApiError::Unauthorized("wrong username or password".into()));
+    };
+    if account.disabled {
+        return Err(ApiError::Forbidden("this account is disabled".into()));
+    }
+    limits.login_account.forget(&account_key);
+    if let Some(old) = session_token(&request.headers) {
+        state.accounts.delete_session(&token_hash(&old)).await?;
+    }
     let mut raw = [0u8; 32];
     rand::fill(&mut raw);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
-    state.accounts.create_session(&token_hash(&token), &user.username, now_ms() + SESSION_TTL_MS).await?;
-    tracing::info!(user = %user.username, "signed in");
-    Ok((user, cookie(state, &token, SESSION_TTL_MS / 1000)))
+    state.accounts.create_session(&token_hash(&token), &account.username, now_ms() + SESSION_TTL_MS).await?;
+    tracing::info!(user = %account.username, "signed in");
+    Ok((account.info(), cookie(state, &token, SESSION_TTL_MS / 1000)))
 }
 
 /// Ends the session named by the request's cookie. Returns the `Set-Cookie` value that clears it.
@@ -108,12 +140,15 @@ pub async fn user_from_headers(state: &AppState, headers: &HeaderMap) -> Result<
     }
 }
 
+/// The request inside a server function.
+pub fn request() -> Result<Parts, ApiError> {
+    leptos::prelude::use_context::<Parts>().ok_or_else(|| ApiError::Internal("request missing".into()))
+}
+
 /// The signed-in user inside a server function.
 pub async fn current_user() -> Result<UserInfo, ApiError> {
     let state = AppState::current()?;
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()
-        .ok_or_else(|| ApiError::Internal("request missing".into()))?;
-    user_from_headers(&state, &parts.headers)
+    user_from_headers(&state, &request()?.headers)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
 }

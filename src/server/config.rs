@@ -15,6 +15,25 @@ pub struct Config {
     /// Seed demo accounts and leads into an empty store on start.
     pub demo_data: bool,
     pub store: StoreConfig,
+    pub security: SecurityConfig,
+}
+
+/// Rate limits (the `[security]` table). Counted in memory, per replica.
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    /// Failed sign-ins per account within `login_window_secs` before it is refused (429).
+    pub login_failures_per_account: u32,
+    /// Failed sign-ins per client IP within `login_window_secs`.
+    pub login_failures_per_ip: u32,
+    pub login_window_secs: u64,
+    /// Claim attempts per user per minute.
+    pub claims_per_minute: u32,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self { login_failures_per_account: 5, login_failures_per_ip: 20, login_window_secs: 900, claims_per_minute: 120 }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +103,53 @@ struct File {
     app: AppSection,
     #[serde(default)]
     store: StoreSection,
+    #[serde(default)]
+    security: SecuritySection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SecuritySection {
+    login_failures_per_account: Option<u64>,
+    login_failures_per_ip: Option<u64>,
+    login_window_secs: Option<u64>,
+    claims_per_minute: Option<u64>,
+}
+
+impl SecurityConfig {
+    fn resolve(f: SecuritySection) -> Result<Self, ConfigError> {
+        let d = SecurityConfig::default();
+        let count = |name, var, file, default: u32| {
+            number(name, var, file, default.into(), 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        Ok(SecurityConfig {
+            login_failures_per_account: count(
+                "security.login_failures_per_account (LEADBOARD_LOGIN_FAILURES_PER_ACCOUNT)",
+                "LEADBOARD_LOGIN_FAILURES_PER_ACCOUNT",
+                f.login_failures_per_account,
+                d.login_failures_per_account,
+            )?,
+            login_failures_per_ip: count(
+                "security.login_failures_per_ip (LEADBOARD_LOGIN_FAILURES_PER_IP)",
+                "LEADBOARD_LOGIN_FAILURES_PER_IP",
+                f.login_failures_per_ip,
+                d.login_failures_per_ip,
+            )?,
+            login_window_secs: number(
+                "security.login_window_secs (LEADBOARD_LOGIN_WINDOW_SECS)",
+                "LEADBOARD_LOGIN_WINDOW_SECS",
+                f.login_window_secs,
+                d.login_window_secs,
+                1,
+            )?,
+            claims_per_minute: count(
+                "security.claims_per_minute (LEADBOARD_CLAIMS_PER_MINUTE)",
+                "LEADBOARD_CLAIMS_PER_MINUTE",
+                f.claims_per_minute,
+                d.claims_per_minute,
+            )?,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -299,6 +365,7 @@ impl Config {
             secure_cookies: bool_setting("LEADBOARD_SECURE_COOKIES", file.app.secure_cookies, false)?,
             demo_data: bool_setting("LEADBOARD_DEMO_DATA", file.app.demo_data, true)?,
             store,
+            security: SecurityConfig::resolve(file.security)?,
         })
     }
 }
@@ -316,6 +383,11 @@ mod tests {
         assert!(toml::from_str::<File>("[app]\nsite_adr = \"x\"").is_err());
         let bad: File = toml::from_str("[app]\nsite_addr = \"nowhere\"").unwrap();
         assert!(Config::resolve(bad).is_err());
+        let limits: File = toml::from_str("[security]\nclaims_per_minute = 30").unwrap();
+        let cfg = Config::resolve(limits).unwrap();
+        assert_eq!((cfg.security.claims_per_minute, cfg.security.login_failures_per_account), (30, 5));
+        let zero: File = toml::from_str("[security]\nlogin_window_secs = 0").unwrap();
+        assert!(Config::resolve(zero).unwrap_err().to_string().contains("login_window_secs"));
     }
 
     #[test]

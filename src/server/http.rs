@@ -1,7 +1,7 @@
 //! The HTTP wiring: Leptos pages and server functions, the board websocket, health, and the
 //! boundary that turns every API failure into a 4xx/5xx with a JSON reason.
 
-use super::{fanout, AppState};
+use super::{fanout, security, AppState};
 use crate::error::ApiError;
 use crate::ui::{shell, App};
 use axum::body::{to_bytes, Body};
@@ -34,21 +34,42 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(api_boundary))
+        .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 pub fn error_response(e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], serde_json::to_string(&e).unwrap_or_default())
-        .into_response()
+    let res = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], serde_json::to_string(&e).unwrap_or_default())
+        .into_response();
+    let (mut parts, body) = res.into_parts();
+    set_status(&mut parts, &e);
+    Response::from_parts(parts, body)
 }
 
-/// Around every `/api/` call: refuses bodies over [`MAX_BODY`], and gives errors the status
-/// their `ApiError` names (server functions answer every error with 500, including a body they
-/// could not decode).
+/// The status an error names, and the `Retry-After` of a rate limit.
+fn set_status(parts: &mut axum::http::response::Parts, e: &ApiError) {
+    parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let ApiError::TooManyRequests { retry_after_s, .. } = e {
+        parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let request_headers = req.headers().clone();
+    let mut res = next.run(req).await;
+    security::add_headers(&request_headers, res.headers_mut());
+    res
+}
+
+/// Around every `/api/` call: refuses cross-site and non-JSON requests and bodies over
+/// [`MAX_BODY`], and gives errors the status their `ApiError` names (server functions answer
+/// every error with 500, including a body they could not decode).
 async fn api_boundary(req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
+    }
+    if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
+        return error_response(e);
     }
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
@@ -64,7 +85,7 @@ async fn api_boundary(req: Request, next: Next) -> Response {
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     match serde_json::from_slice::<ApiError>(&bytes) {
         Ok(err) => {
-            parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            set_status(&mut parts, &err);
             Response::from_parts(parts, Body::from(bytes))
         }
         Err(_) => error_response(ApiError::Internal("internal error".into())),
@@ -83,7 +104,10 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.config.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    // The peer address keys the per-IP sign-in limit.
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {

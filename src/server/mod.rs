@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fanout;
 pub mod http;
+pub mod security;
 pub mod seed;
 pub mod store;
 
@@ -33,6 +34,7 @@ pub struct AppState {
     pub accounts: Arc<dyn AccountStore>,
     pub claims: Arc<Claims>,
     pub hub: Arc<Hub>,
+    pub limits: Arc<security::Limits>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
 }
@@ -57,7 +59,15 @@ impl AppState {
                 (store.clone(), store)
             }
         };
-        Ok(Self { claims: Arc::new(Claims::new(leads.clone())), leads, accounts, hub, config: Arc::new(config), leptos })
+        Ok(Self {
+            claims: Arc::new(Claims::new(leads.clone())),
+            leads,
+            accounts,
+            hub,
+            limits: Arc::new(security::Limits::new(&config.security)),
+            config: Arc::new(config),
+            leptos,
+        })
     }
 
     /// The state inside a server function (provided as context by the router).

@@ -33,9 +33,11 @@ pub async fn list_leads() -> Result<LeadList, ApiError> {
 /// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
 #[server(prefix = "/api", endpoint = "claim", input = Json)]
 pub async fn claim(lead_id: LeadId) -> Result<ClaimReply, ApiError> {
-    use crate::server::{auth, AppState};
+    use crate::server::{auth, security::too_many, AppState};
     let user = auth::current_user().await?;
-    Ok(AppState::current()?.claims.claim(&lead_id, &user).await?)
+    let state = AppState::current()?;
+    state.limits.claims.take(user.username.as_str()).map_err(|s| too_many("claim attempts", s))?;
+    Ok(state.claims.claim(&lead_id, &user).await?)
 }
 
 /// `POST /api/release {"lead_id","version"}`: the holder (or a manager) gives a lead back,

@@ -155,6 +155,7 @@ pub fn ConnectionBadge() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod socket {
     use super::{Conn, Live};
+    use crate::domain::event::CLOSE_SIGNED_OUT;
     use crate::domain::{Applied, BoardState, ClientMsg, ServerMsg};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
@@ -162,7 +163,7 @@ mod socket {
     use std::time::Duration;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{MessageEvent, WebSocket};
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     /// Silence longer than this (the server sends a heartbeat every 15 s) means the link is dead,
     /// as after a laptop sleeps: close it and reconnect.
@@ -258,7 +259,12 @@ mod socket {
         handlers.push(on_message);
 
         let me = s.clone();
-        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
+            // The server ended this account's sessions (disabled, or its password reset).
+            if e.dyn_into::<CloseEvent>().is_ok_and(|c| c.code() == CLOSE_SIGNED_OUT) {
+                let _ = window().location().assign("/login");
+                return;
+            }
             me.live.conn.set(Conn::Reconnecting);
             schedule_reconnect(&me);
         });

@@ -4,7 +4,8 @@
 use super::board::{list_leads, LeadList, LeadTable};
 use super::live::{live, Live};
 use super::{Header, SignedIn};
-use crate::domain::{BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
+use super::accounts::Accounts;
+use crate::domain::{Account, BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
 use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -28,9 +29,23 @@ pub async fn recent_activity() -> Result<Vec<BoardEvent>, ApiError> {
     Ok(AppState::current()?.leads.recent_events(FEED_ON_LOAD).await?)
 }
 
+/// `POST /api/leads/add {"id","name","company","value"}` (managers): creates a lead.
+#[server(prefix = "/api", endpoint = "leads/add", input = Json)]
+pub async fn add_lead(id: String, name: String, company: String, value: u64) -> Result<LeadId, ApiError> {
+    use crate::domain::NewLead;
+    use crate::server::{auth, AppState};
+    let manager = auth::require_manager().await?;
+    let lead = NewLead::parse(&id, &name, &company, value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let id = lead.id.clone();
+    match AppState::current()?.leads.add_leads(vec![lead], &manager.username).await? {
+        0 => Err(ApiError::Conflict { message: format!("lead {id} already exists"), lead: None }),
+        _ => Ok(id),
+    }
+}
+
 /// `POST /api/users {}` (managers): every account.
 #[server(prefix = "/api", endpoint = "users", input = Json)]
-pub async fn list_users() -> Result<Vec<UserInfo>, ApiError> {
+pub async fn list_users() -> Result<Vec<Account>, ApiError> {
     use crate::server::{auth, AppState};
     auth::require_manager().await?;
     Ok(AppState::current()?.accounts.users().await?)
@@ -79,16 +94,17 @@ fn ManagerBoard(user: UserInfo) -> impl IntoView {
 }
 
 #[component]
-fn ManagerBody(user: UserInfo, list: LeadList, feed: Vec<BoardEvent>, users: Vec<UserInfo>) -> impl IntoView {
+fn ManagerBody(user: UserInfo, list: LeadList, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
     Live::provide(user.username.clone(), list, feed);
     let employees: Vec<Username> =
-        users.iter().filter(|u| u.role == Role::Employee).map(|u| u.username.clone()).collect();
+        users.iter().filter(|u| u.role == Role::Employee && !u.disabled).map(|u| u.username.clone()).collect();
     view! {
         <Header user=user.clone()/>
         <main class="page manager">
             <aside class="side">
                 <Stats employees=employees.clone()/>
                 <Feed/>
+                <Accounts accounts=users/>
             </aside>
             <LeadTable user title="All leads" employees/>
         </main>

@@ -1,13 +1,15 @@
 //! The Leptos app: pages, and beside each page the server functions it calls.
 
+mod accounts;
 mod board;
 mod live;
 mod manager;
 mod session;
 mod toast;
 
+pub use accounts::{add_user, update_user};
 pub use board::{claim, list_leads, release, LeadList};
-pub use manager::{list_users, reassign, recent_activity};
+pub use manager::{add_lead, list_users, reassign, recent_activity};
 pub use session::{login, logout, me};
 
 use crate::domain::UserInfo;
@@ -17,6 +19,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::security::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

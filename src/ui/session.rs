@@ -10,7 +10,7 @@ use leptos::server_fn::codec::Json;
 pub async fn login(username: String, password: String) -> Result<UserInfo, ApiError> {
     use crate::server::{auth, AppState};
     let state = AppState::current()?;
-    let (user, cookie) = auth::sign_in(&state, &username, &password).await?;
+    let (user, cookie) = auth::sign_in(&state, &auth::request()?, &username, &password).await?;
     expect_context::<leptos_axum::ResponseOptions>().insert_header(axum::http::header::SET_COOKIE, cookie);
     Ok(user)
 }
@@ -20,8 +20,7 @@ pub async fn login(username: String, password: String) -> Result<UserInfo, ApiEr
 pub async fn logout() -> Result<(), ApiError> {
     use crate::server::{auth, AppState};
     let state = AppState::current()?;
-    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ApiError::Internal("request missing".into()))?;
-    let cookie = auth::sign_out(&state, &parts.headers).await?;
+    let cookie = auth::sign_out(&state, &auth::request()?.headers).await?;
     expect_context::<leptos_axum::ResponseOptions>().insert_header(axum::http::header::SET_COOKIE, cookie);
     Ok(())
 }

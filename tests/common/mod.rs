@@ -1,7 +1,7 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
 #![allow(dead_code)] // each test binary uses its own part of this harness
 
-use leadboard::server::config::{Config, StoreConfig};
+use leadboard::server::config::{Config, SecurityConfig, StoreConfig};
 use leadboard::server::{http, seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
@@ -16,6 +16,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with the demo accounts, `employees` generated employees and `leads` leads.
     pub async fn start(leads: usize, employees: usize) -> TestServer {
+        Self::start_with(leads, employees, SecurityConfig::default()).await
+    }
+
+    /// Starts a server with the given rate limits.
+    pub async fn start_with(leads: usize, employees: usize, security: SecurityConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             site_addr: "127.0.0.1:0".parse().unwrap(),
@@ -23,6 +28,7 @@ impl TestServer {
             secure_cookies: false,
             demo_data: false,
             store: StoreConfig::Sqlite { path: dir.path().join("test.db") },
+            security,
         };
         let leptos = LeptosOptions::builder().output_name("leadboard").build();
         let state = AppState::open(config, leptos).unwrap();
@@ -30,7 +36,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = http::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
         TestServer { addr, state, _dir: dir }
     }
 
@@ -70,14 +76,23 @@ impl Client {
     }
 
     pub async fn post_raw(&self, path: &str, body: String) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        self.send(self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body)).await
+    }
+
+    /// POSTs JSON with extra headers (Origin, Sec-Fetch-Site, another content type...).
+    pub async fn post_with(&self, path: &str, body: Value, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base));
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+            req = req.header("content-type", "application/json");
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(body.to_string())).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -95,10 +110,22 @@ pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTls
 
 /// Opens `/ws` with the client's cookie (none for an anonymous client).
 pub async fn connect_board(server: &TestServer, client: &Client) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    connect_board_with(server, client, &[]).await
+}
+
+/// Opens `/ws` with the client's cookie and extra headers (such as `Origin`).
+pub async fn connect_board_with(
+    server: &TestServer,
+    client: &Client,
+    headers: &[(&'static str, &str)],
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let mut req = format!("ws://{}/ws", server.addr).into_client_request().unwrap();
     if let Some(cookie) = client.cookie() {
         req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    for (k, v) in headers {
+        req.headers_mut().insert(*k, v.parse().unwrap());
     }
     tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws)
 }

@@ -149,13 +149,14 @@ impl Replica {
             secure_cookies: false,
             demo_data: false,
             store: StoreConfig::Appwrite(aw.cfg.clone()),
+            security: Default::default(),
         };
         let leptos = LeptosOptions::builder().output_name("leadboard").build();
         let state = AppState::open(config, leptos).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = http::router(state.clone());
-        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let task = tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
         Replica { addr, state, task }
     }
 

@@ -4,7 +4,7 @@
 pub mod ws;
 
 use super::store::EventSink;
-use crate::domain::{BoardEvent, ServerMsg};
+use crate::domain::{BoardEvent, ServerMsg, Username};
 use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::broadcast;
@@ -22,6 +22,8 @@ pub struct Frame {
 
 pub struct Hub {
     tx: broadcast::Sender<Frame>,
+    /// Accounts whose boards must close now (disabled, or their password reset).
+    kicked: broadcast::Sender<Username>,
     boards: AtomicUsize,
 }
 
@@ -33,11 +35,20 @@ impl Default for Hub {
 
 impl Hub {
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(BUFFER).0, boards: AtomicUsize::new(0) }
+        Self { tx: broadcast::channel(BUFFER).0, kicked: broadcast::channel(64).0, boards: AtomicUsize::new(0) }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.tx.subscribe()
+    }
+
+    /// Closes every board `user` has open on this replica.
+    pub fn kick(&self, user: &Username) {
+        let _ = self.kicked.send(user.clone());
+    }
+
+    pub fn kicks(&self) -> broadcast::Receiver<Username> {
+        self.kicked.subscribe()
     }
 
     /// Boards connected right now.

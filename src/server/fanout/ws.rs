@@ -3,10 +3,11 @@
 //! sent, so the board sees every event exactly once and in order.
 
 use super::{frame, Frame, Hub};
+use crate::domain::event::CLOSE_SIGNED_OUT;
 use crate::domain::{ClientMsg, ServerMsg, UserInfo};
 use crate::error::ApiError;
 use crate::server::{auth, store::LeadStore, AppState};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -21,13 +22,20 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a new connection may take to say where it wants to resume from.
 const RESUME_WAIT: Duration = Duration::from_secs(5);
 const MAX_FRAME: usize = 4 * 1024;
+/// A board sends a message on (re)connecting and after a gap; more than this is a script.
+const MAX_MESSAGES: u32 = 30;
+const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
+const CLOSE_POLICY: u16 = 1008;
 
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = crate::server::security::check_same_origin(&headers) {
+        return crate::server::http::error_response(e);
+    }
     match auth::user_from_headers(&state, &headers).await {
         Ok(Some(user)) => ws
             .max_message_size(MAX_FRAME)
             .max_frame_size(MAX_FRAME)
-            .on_upgrade(move |socket| serve_board(socket, state, user)),
+            .on_upgrade(move |socket| serve_board(socket, state, user, headers)),
         Ok(None) => crate::server::http::error_response(ApiError::Unauthorized("sign in first".into())),
         Err(e) => crate::server::http::error_response(e),
     }
@@ -47,10 +55,34 @@ impl Drop for Connected<'_> {
     }
 }
 
-async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+/// Counts a connection's messages in fixed windows.
+struct Budget {
+    started: tokio::time::Instant,
+    used: u32,
+}
+
+impl Budget {
+    fn spend(&mut self) -> bool {
+        if self.started.elapsed() >= MESSAGE_WINDOW {
+            *self = Budget { started: tokio::time::Instant::now(), used: 0 };
+        }
+        self.used += 1;
+        self.used <= MAX_MESSAGES
+    }
+}
+
+/// `headers` carry the session, which is checked again at every heartbeat: a session ended on
+/// another replica (or by expiry) closes the board within one heartbeat.
+async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers: HeaderMap) {
     let _connected = Connected::new(&state.hub);
     // Subscribe before reading the backlog, so nothing falls between the two.
     let mut live = state.hub.subscribe();
+    let mut kicks = state.hub.kicks();
+    let mut budget = Budget { started: tokio::time::Instant::now(), used: 0 };
     let (mut tx, mut rx) = socket.split();
     tracing::debug!(user = %user.username, "board connected");
 
@@ -84,7 +116,20 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
                 }
                 Err(RecvError::Closed) => break,
             },
+            kicked = kicks.recv() => match kicked {
+                Ok(name) if name != user.username => Ok(()),
+                // Ours, or missed in a burst: end the board; a reconnect re-checks the session.
+                _ => {
+                    let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                    break;
+                }
+            },
             msg = rx.next() => match msg {
+                Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.spend() => {
+                    let _ = tx.send(error_frame("too many messages; reconnect later".into())).await;
+                    let _ = tx.send(close(CLOSE_POLICY, "too many messages")).await;
+                    break;
+                }
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
                     Ok(resume) => {
                         let from = resume_point(&*state.leads, resume);
@@ -96,7 +141,13 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
-            _ = heartbeat.tick() => tx.send(Message::Text(frame(&ServerMsg::Heartbeat { seq: last }))).await.map_err(drop),
+            _ = heartbeat.tick() => {
+                if matches!(auth::user_from_headers(&state, &headers).await, Ok(None)) {
+                    let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                    break;
+                }
+                tx.send(Message::Text(frame(&ServerMsg::Heartbeat { seq: last }))).await.map_err(drop)
+            }
         };
         if sent.is_err() {
             break;

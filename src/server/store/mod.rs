@@ -6,7 +6,7 @@
 pub mod appwrite;
 pub mod sqlite;
 
-use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username};
+use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,14 +65,30 @@ pub trait LeadStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
+/// A change to an account as the store applies it: the password is already hashed.
+#[derive(Debug, Clone)]
+pub enum UserUpdate {
+    Disabled(bool),
+    Role(Role),
+    PasswordHash(String),
+}
+
+impl UserUpdate {
+    pub fn ends_sessions(&self) -> bool {
+        matches!(self, UserUpdate::Disabled(true) | UserUpdate::PasswordHash(_))
+    }
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError>;
-    /// The user and their password hash.
-    async fn credentials(&self, username: &Username) -> Result<Option<(UserInfo, String)>, StoreError>;
-    async fn users(&self) -> Result<Vec<UserInfo>, StoreError>;
+    /// The account and its password hash.
+    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError>;
+    async fn users(&self) -> Result<Vec<Account>, StoreError>;
+    /// Changes an account; disabling it or setting a password also deletes its sessions.
+    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError>;
     async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError>;
-    /// The user of an unexpired session.
+    /// The user of an unexpired session of an enabled account.
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
 }

@@ -6,10 +6,11 @@
 //! beside the writer. The claim itself is still one conditional `UPDATE ... WHERE assignee IS
 //! NULL`, so the file stays correct even if another process writes to it.
 
-use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
+use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username,
+    Account, BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo,
+    Username,
 };
 use crate::server::now_ms;
 use async_trait::async_trait;
@@ -33,7 +34,8 @@ CREATE TABLE IF NOT EXISTS users (
     username      TEXT PRIMARY KEY,
     role          TEXT NOT NULL CHECK (role IN ('employee', 'manager')),
     password_hash TEXT NOT NULL,
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
@@ -122,6 +124,12 @@ impl SqliteStore {
         }
         let writer_conn = open_conn(&path, OpenFlags::default())?;
         writer_conn.execute_batch(SCHEMA)?;
+        // Files created before accounts could be disabled.
+        let has_disabled: bool =
+            writer_conn.query_row("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'disabled'", [], |r| r.get(0))?;
+        if !has_disabled {
+            writer_conn.execute_batch("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
+        }
         let mut fresh = [0u8; 8];
         rand::fill(&mut fresh);
         let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
@@ -363,10 +371,19 @@ fn user_exists(conn: &Connection, username: &Username) -> Result<bool, StoreErro
         .is_some())
 }
 
-fn user_from_row(username: String, role: String) -> Result<UserInfo, StoreError> {
-    Ok(UserInfo {
+const ACCOUNT_COLS: &str = "username, role, disabled";
+
+type AccountRow = (String, String, bool);
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn account((username, role, disabled): AccountRow) -> Result<Account, StoreError> {
+    Ok(Account {
         username: Username::parse(username).map_err(|e| StoreError::Internal(e.to_string()))?,
         role: Role::parse(&role).map_err(|e| StoreError::Internal(e.to_string()))?,
+        disabled,
     })
 }
 
@@ -485,28 +502,52 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn credentials(&self, username: &Username) -> Result<Option<(UserInfo, String)>, StoreError> {
+    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError> {
         let username = username.clone();
         self.read(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT username, role, password_hash FROM users WHERE username = ?1",
+                    &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
                     [username.as_str()],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                    |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
                 )
                 .optional()?;
-            row.map(|(u, role, hash)| Ok((user_from_row(u, role)?, hash))).transpose()
+            row.map(|(a, hash)| Ok((account(a)?, hash))).transpose()
         })
         .await
     }
 
-    async fn users(&self) -> Result<Vec<UserInfo>, StoreError> {
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
         self.read(|conn| {
-            let rows = conn
-                .prepare_cached("SELECT username, role FROM users ORDER BY username")?
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(|(u, r)| user_from_row(u, r)).collect()
+            conn.prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY username"))?
+                .query_map([], account_row)?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(account)
+                .collect()
+        })
+        .await
+    }
+
+    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+        let username = username.clone();
+        self.write(move |conn| {
+            let ends_sessions = update.ends_sessions();
+            let n = match update {
+                UserUpdate::Disabled(d) => conn.execute("UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
+                UserUpdate::Role(r) => conn.execute("UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
+                UserUpdate::PasswordHash(h) => {
+                    conn.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), h])?
+                }
+            };
+            if n == 0 {
+                return Err(StoreError::UserNotFound(username));
+            }
+            if ends_sessions {
+                conn.execute("DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
+            }
+            let row = conn.query_row(&format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1"), [username.as_str()], account_row)?;
+            Ok((account(row)?, Vec::new()))
         })
         .await
     }
@@ -529,13 +570,13 @@ impl AccountStore for SqliteStore {
         self.read(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT u.username, u.role FROM sessions s JOIN users u ON u.username = s.username
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                    "SELECT u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.username = s.username
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
                     params![token_hash, now],
-                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                    account_row,
                 )
                 .optional()?;
-            row.map(|(u, r)| user_from_row(u, r)).transpose()
+            row.map(|a| account(a).map(|a| a.info())).transpose()
         })
         .await
     }

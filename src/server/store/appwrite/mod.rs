@@ -14,8 +14,8 @@ mod mirror;
 mod reconcile;
 pub mod schema;
 
-use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
-use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, UserInfo, Username};
+use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
+use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, UserInfo, Username};
 use crate::server::config::AppwriteConfig;
 use crate::server::now_ms;
 use async_trait::async_trait;
@@ -84,6 +84,33 @@ impl AppwriteStore {
         }
     }
 
+    /// Deletes a document; one that is already gone is fine.
+    async fn delete_doc(&self, collection: &str, id: &str) -> Result<(), StoreError> {
+        match self.core.api.send(Call::delete(self.path(collection, id)?)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes every session of `username`, a page at a time.
+    async fn delete_sessions_of(&self, username: &Username) -> Result<(), StoreError> {
+        loop {
+            let call = Call::get(docs_path(&self.core.db, SESSIONS))
+                .query(json!({"method": "equal", "attribute": "username", "values": [username.as_str()]}))
+                .query(json!({"method": "limit", "values": [100]}));
+            let page = self.core.api.send(call).await?;
+            let ids: Vec<String> =
+                page["documents"].as_array().into_iter().flatten().filter_map(|d| d["$id"].as_str().map(str::to_owned)).collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for id in ids {
+                self.delete_doc(SESSIONS, &id).await?;
+            }
+        }
+    }
+
     fn path(&self, collection: &str, id: &str) -> Result<String, StoreError> {
         doc_path(&self.core.db, collection, id)
     }
@@ -97,11 +124,13 @@ impl AppwriteStore {
     }
 }
 
-fn user_of(doc: &Value) -> Result<(UserInfo, String), StoreError> {
+fn user_of(doc: &Value) -> Result<(Account, String), StoreError> {
     let bad = |e: String| StoreError::Internal(format!("user document: {e}"));
     let username = Username::parse(doc["$id"].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
     let role = Role::parse(doc["role"].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
-    Ok((UserInfo { username, role }, doc["password_hash"].as_str().unwrap_or_default().to_owned()))
+    // Documents written before accounts could be disabled have no `disabled`.
+    let disabled = doc["disabled"].as_bool().unwrap_or(false);
+    Ok((Account { username, role, disabled }, doc["password_hash"].as_str().unwrap_or_default().to_owned()))
 }
 
 /// The session document ID for a token hash (64 hex digits; IDs hold 36 characters).
@@ -198,11 +227,11 @@ impl AccountStore for AppwriteStore {
         }
     }
 
-    async fn credentials(&self, username: &Username) -> Result<Option<(UserInfo, String)>, StoreError> {
+    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError> {
         self.get_optional(USERS, username.as_str()).await?.map(|d| user_of(&d)).transpose()
     }
 
-    async fn users(&self) -> Result<Vec<UserInfo>, StoreError> {
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -213,7 +242,7 @@ impl AccountStore for AppwriteStore {
             let page = self.core.api.send(call).await?;
             let docs = page["documents"].as_array().cloned().unwrap_or_default();
             if docs.is_empty() {
-                out.sort_by(|a: &UserInfo, b| a.username.cmp(&b.username));
+                out.sort_by(|a: &Account, b| a.username.cmp(&b.username));
                 return Ok(out);
             }
             for d in &docs {
@@ -241,14 +270,27 @@ impl AccountStore for AppwriteStore {
             return Ok(None);
         }
         let Ok(username) = Username::parse(doc["username"].as_str().unwrap_or_default()) else { return Ok(None) };
-        Ok(self.credentials(&username).await?.map(|(user, _)| user))
+        Ok(self.credentials(&username).await?.filter(|(a, _)| !a.disabled).map(|(a, _)| a.info()))
+    }
+
+    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+        let data = match &update {
+            UserUpdate::Disabled(d) => json!({"disabled": d}),
+            UserUpdate::Role(r) => json!({"role": r.as_str()}),
+            UserUpdate::PasswordHash(h) => json!({"password_hash": h}),
+        };
+        let doc = match self.core.api.send(Call::patch(self.path(USERS, username.as_str())?, json!({"data": data}))).await {
+            Ok(doc) => doc,
+            Err(e) if e.status() == Some(404) => return Err(StoreError::UserNotFound(username.clone())),
+            Err(e) => return Err(e.into()),
+        };
+        if update.ends_sessions() {
+            self.delete_sessions_of(username).await?;
+        }
+        Ok(user_of(&doc)?.0)
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        match self.core.api.send(Call::delete(self.path(SESSIONS, &session_id(token_hash))?)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(404) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.delete_doc(SESSIONS, &session_id(token_hash)).await
     }
 }

@@ -16,9 +16,11 @@ use std::time::Duration;
 enum Attr {
     Str { key: &'static str, size: u32, required: bool },
     Int { key: &'static str, required: bool, min: Option<i64> },
+    /// Optional, default false.
+    Bool { key: &'static str },
 }
 
-use Attr::{Int, Str};
+use Attr::{Bool, Int, Str};
 
 struct Collection {
     id: &'static str,
@@ -81,7 +83,11 @@ fn collections() -> Vec<Collection> {
             id: USERS,
             name: "Leadboard accounts",
             bridge_reads: false,
-            attrs: vec![Str { key: "role", size: 16, required: true }, Str { key: "password_hash", size: 512, required: true }],
+            attrs: vec![
+                Str { key: "role", size: 16, required: true },
+                Str { key: "password_hash", size: 512, required: true },
+                Bool { key: "disabled" },
+            ],
             indexes: vec![],
         },
         Collection {
@@ -155,12 +161,13 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
                     }
                     ("integer", *key, b)
                 }
+                Bool { key } => ("boolean", *key, json!({"key": key, "required": false, "default": false})),
             };
             report.note(format!("attribute {}.{key}", c.id), api.send(Call::post(format!("{base}/attributes/{kind}"), body)).await)?;
         }
         for a in &c.attrs {
             let key = match a {
-                Str { key, .. } | Int { key, .. } => *key,
+                Str { key, .. } | Int { key, .. } | Bool { key } => *key,
             };
             wait_available(&api, &format!("{base}/attributes/{key}"), &format!("{}.{key}", c.id)).await?;
         }

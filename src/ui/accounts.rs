@@ -1,0 +1,151 @@
+//! The manager board's Accounts section: create accounts, disable or enable them, reset
+//! passwords and change roles. Every call checks the manager role on the server.
+
+use super::toast::{toasts, Tone};
+use crate::domain::{Account, AccountChange, Password, Role, Username};
+use crate::error::ApiError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use leptos::task::spawn_local;
+
+/// `POST /api/users/add {"username","role","password"}` (managers): creates an account.
+#[server(prefix = "/api", endpoint = "users/add", input = Json)]
+pub async fn add_user(username: Username, role: Role, password: Password) -> Result<Account, ApiError> {
+    use crate::server::{auth, AppState};
+    let manager = auth::require_manager().await?;
+    let state = AppState::current()?;
+    state.accounts.add_user(&username, role, auth::hash_password(&password).await?).await?;
+    tracing::info!(by = %manager.username, user = %username, role = role.as_str(), "account created");
+    Ok(Account { username, role, disabled: false })
+}
+
+/// `POST /api/users/update {"username","change":{"set":"disabled"|"role"|"password","to":..}}`
+/// (managers): disabling an account or resetting its password ends its sessions and closes its
+/// boards at once.
+#[server(prefix = "/api", endpoint = "users/update", input = Json)]
+pub async fn update_user(username: Username, change: AccountChange) -> Result<Account, ApiError> {
+    use crate::server::store::UserUpdate;
+    use crate::server::{auth, AppState};
+    let manager = auth::require_manager().await?;
+    change.check(&manager, &username).map_err(|e| ApiError::Forbidden(e.to_string()))?;
+    let state = AppState::current()?;
+    let update = match change {
+        AccountChange::Disabled(d) => UserUpdate::Disabled(d),
+        AccountChange::Role(r) => UserUpdate::Role(r),
+        AccountChange::Password(p) => UserUpdate::PasswordHash(auth::hash_password(&p).await?),
+    };
+    let ends_sessions = update.ends_sessions();
+    let account = state.accounts.update_user(&username, update).await?;
+    if ends_sessions {
+        state.hub.kick(&username);
+    }
+    tracing::info!(by = %manager.username, user = %username, ?account, "account changed");
+    Ok(account)
+}
+
+/// Puts a changed or new account into the list, or reports why the call failed.
+fn merge(accounts: RwSignal<Vec<Account>>, result: Result<Account, ApiError>, done: impl FnOnce(&Account) -> String) {
+    match result {
+        Ok(a) => {
+            toasts().push(Tone::Info, done(&a));
+            accounts.update(|list| match list.iter_mut().find(|x| x.username == a.username) {
+                Some(x) => *x = a,
+                None => {
+                    list.push(a);
+                    list.sort_by(|x, y| x.username.cmp(&y.username));
+                }
+            });
+        }
+        Err(e) => toasts().push(Tone::Bad, e.to_string()),
+    }
+}
+
+fn change(accounts: RwSignal<Vec<Account>>, username: Username, change: AccountChange) {
+    spawn_local(async move {
+        let result = update_user(username, change).await;
+        merge(accounts, result, |a| format!("Updated {}", a.username));
+    });
+}
+
+#[component]
+pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
+    let accounts = RwSignal::new(accounts);
+    let (name, role, password) = (RwSignal::new(String::new()), RwSignal::new(Role::Employee), RwSignal::new(String::new()));
+    let create = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // Checked here for a quick answer; the server checks again.
+        let parsed = Username::parse(name.get_untracked())
+            .and_then(|u| Ok((u, Password::parse(password.get_untracked())?)));
+        let (username, pw) = match parsed {
+            Ok(p) => p,
+            Err(e) => return toasts().push(Tone::Bad, e.to_string()),
+        };
+        spawn_local(async move {
+            let result = add_user(username, role.get_untracked(), pw).await;
+            if result.is_ok() {
+                name.set(String::new());
+                password.set(String::new());
+            }
+            merge(accounts, result, |a| format!("Created {}", a.username));
+        });
+    };
+    let reset = move |username: Username| {
+        let typed = window().prompt_with_message(&format!("New password for {username}")).ok().flatten();
+        match typed.map(Password::parse) {
+            Some(Ok(p)) => change(accounts, username, AccountChange::Password(p)),
+            Some(Err(e)) => toasts().push(Tone::Bad, e.to_string()),
+            None => {}
+        }
+    };
+
+    view! {
+        <section class="card accounts-card" aria-labelledby="accounts-title">
+            <h2 id="accounts-title">"Accounts"</h2>
+            <table class="accounts">
+                <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Actions"</th></tr></thead>
+                <tbody>
+                    <For each=move || accounts.get() key=|a| (a.username.clone(), a.role, a.disabled) let:a>
+                        {
+                            let u = a.username.clone();
+                            let (u1, u2, u3) = (u.clone(), u.clone(), u.clone());
+                            let toggle = if a.disabled { "Enable" } else { "Disable" };
+                            view! {
+                                <tr data-account=u.to_string() data-disabled=a.disabled.to_string()>
+                                    <td>{u.to_string()}{a.disabled.then(|| view! { <span class="muted">" (disabled)"</span> })}</td>
+                                    <td>
+                                        <select aria-label=format!("Role of {u}") on:change=move |ev| {
+                                            if let Ok(r) = Role::parse(&event_target_value(&ev)) {
+                                                change(accounts, u1.clone(), AccountChange::Role(r));
+                                            }
+                                        }>
+                                            <option value="employee" selected=a.role == Role::Employee>"employee"</option>
+                                            <option value="manager" selected=a.role == Role::Manager>"manager"</option>
+                                        </select>
+                                    </td>
+                                    <td class="actions">
+                                        <button aria-label=format!("{toggle} {u}")
+                                            on:click=move |_| change(accounts, u2.clone(), AccountChange::Disabled(!a.disabled))>{toggle}</button>
+                                        <button class="ghost" aria-label=format!("Reset the password of {u}")
+                                            on:click=move |_| reset(u3.clone())>"Reset password"</button>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+            <form class="new-account" on:submit=create>
+                <label><span class="sr-only">"New username"</span>
+                    <input placeholder="username" maxlength="32" required bind:value=name/></label>
+                <label><span class="sr-only">"Role"</span>
+                    <select on:change=move |ev| role.set(Role::parse(&event_target_value(&ev)).unwrap_or(Role::Employee))>
+                        <option value="employee">"employee"</option>
+                        <option value="manager">"manager"</option>
+                    </select></label>
+                <label><span class="sr-only">"Password"</span>
+                    <input type="password" placeholder="password" maxlength="128" required autocomplete="new-password" bind:value=password/></label>
+                <button type="submit" class="primary">"Create account"</button>
+            </form>
+        </section>
+    }
+}
