@@ -81,16 +81,7 @@ mod tests {
     use crate::domain::{Change, Username};
 
     fn lead(version: u64, assignee: Option<&str>) -> Lead {
-        Lead {
-            id: LeadId::parse("L1").unwrap(),
-            name: "n".into(),
-            company: "c".into(),
-            value: 1,
-            assignee: assignee.map(|a| Username::parse(a).unwrap()),
-            version,
-            claimed_at: None,
-            updated_at: 0,
-        }
+        Lead::sample(assignee, version)
     }
 
     fn event(seq: u64, lead: Lead) -> BoardEvent {

@@ -96,23 +96,14 @@ fn check_version(current: &Lead, seen: u64) -> Result<(), RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LeadId, Role};
+    use crate::domain::Role;
 
     fn user(name: &str, role: Role) -> UserInfo {
         UserInfo { username: Username::parse(name).unwrap(), role }
     }
 
     fn lead(assignee: Option<&str>, version: u64) -> Lead {
-        Lead {
-            id: LeadId::parse("L1").unwrap(),
-            name: "n".into(),
-            company: "c".into(),
-            value: 1,
-            assignee: assignee.map(|a| Username::parse(a).unwrap()),
-            version,
-            claimed_at: assignee.map(|_| 1_000),
-            updated_at: 1_000,
-        }
+        Lead::sample(assignee, version)
     }
 
     #[test]

@@ -90,7 +90,6 @@ pub enum ClientMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::LeadId;
 
     #[test]
     fn event_messages_round_trip_with_flat_fields() {
@@ -98,16 +97,7 @@ mod tests {
             seq: 7,
             at: 100,
             actor: Username::parse("alice").unwrap(),
-            lead: Lead {
-                id: LeadId::parse("L1").unwrap(),
-                name: "n".into(),
-                company: "c".into(),
-                value: 1,
-                assignee: Some(Username::parse("bob").unwrap()),
-                version: 3,
-                claimed_at: Some(90),
-                updated_at: 90,
-            },
+            lead: Lead::sample(Some("bob"), 3),
             change: Change::ClaimLost { winner: Username::parse("bob").unwrap(), margin_ms: 10 },
         };
         let msg = ServerMsg::Event(ev.clone());

@@ -1,6 +1,5 @@
-use super::{check_len, Millis, ParseError, Username};
+use super::{check_len, validated_string, Millis, ParseError, Username};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A lead's identifier. The alphabet and length are Appwrite's document-ID rules, so the same
 /// IDs work in every store: 1-36 of `a-z A-Z 0-9 . - _`, not starting with `.`, `-` or `_`.
@@ -23,30 +22,9 @@ impl LeadId {
         }
         Ok(Self(s))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for LeadId {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(s)
-    }
-}
-
-impl From<LeadId> for String {
-    fn from(id: LeadId) -> Self {
-        id.0
-    }
-}
-
-impl fmt::Display for LeadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+validated_string!(LeadId);
 
 /// Whether a lead is free to claim. Derived from the assignee, never stored on its own, so the
 /// two cannot disagree.
@@ -186,6 +164,23 @@ impl NewLead {
 }
 
 #[cfg(test)]
+impl Lead {
+    /// Lead `L1` for tests, at `version`, held by `assignee` since t = 1000 ms.
+    pub(crate) fn sample(assignee: Option<&str>, version: u64) -> Lead {
+        Lead {
+            id: LeadId::parse("L1").unwrap(),
+            name: "n".into(),
+            company: "c".into(),
+            value: 1,
+            assignee: assignee.map(|a| Username::parse(a).unwrap()),
+            version,
+            claimed_at: assignee.map(|_| 1_000),
+            updated_at: 1_000,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -202,16 +197,7 @@ mod tests {
 
     #[test]
     fn status_is_derived_and_checked_on_decode() {
-        let lead = Lead {
-            id: LeadId::parse("L1").unwrap(),
-            name: "Ada".into(),
-            company: "Acme".into(),
-            value: 10,
-            assignee: Some(Username::parse("bob").unwrap()),
-            version: 2,
-            claimed_at: Some(5),
-            updated_at: 5,
-        };
+        let lead = Lead::sample(Some("bob"), 2);
         let json = serde_json::to_value(&lead).unwrap();
         assert_eq!(json["status"], "claimed");
         assert_eq!(serde_json::from_value::<Lead>(json.clone()).unwrap(), lead);

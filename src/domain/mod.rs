@@ -28,6 +28,38 @@ pub enum ParseError {
     Invalid(String),
 }
 
+/// The conversions every validated string type shares: serde parses it through `TryFrom<String>`
+/// (so invalid input never becomes a value) and writes it out as the plain string.
+macro_rules! validated_string {
+    ($t:ident) => {
+        impl TryFrom<String> for $t {
+            type Error = ParseError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(s)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> Self {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use validated_string;
+
 /// Checks length bounds counted in characters, not bytes.
 pub(crate) fn check_len(field: &'static str, s: &str, min: usize, max: usize) -> Result<(), ParseError> {
     let n = s.chars().count();

@@ -1,4 +1,4 @@
-use super::{check_len, ParseError};
+use super::{check_len, validated_string, ParseError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -22,30 +22,9 @@ impl Username {
         }
         Ok(Self(s))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Username {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(s)
-    }
-}
-
-impl From<Username> for String {
-    fn from(u: Username) -> Self {
-        u.0
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+validated_string!(Username);
 
 /// A password as typed. Serialised only on its way from the browser to the server (no answer
 /// carries one), and its Debug output is redacted.

@@ -16,7 +16,7 @@ use crate::domain::UserInfo;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -54,9 +54,11 @@ pub fn App() -> impl IntoView {
         <Title text="Leadboard"/>
         <Router>
             <Routes fallback=|| view! { <main class="page"><h1>"Page not found"</h1><a href="/">"Back to the board"</a></main> }>
-                <Route path=path!("/") view=board::BoardPage/>
-                <Route path=path!("/manager") view=manager::ManagerPage/>
-                <Route path=path!("/login") view=session::LoginPage/>
+                // Async: the page (and its status: 302 to sign in, 403 for employees on
+                // /manager) is decided before the first byte is sent; streaming would send 200 first.
+                <Route path=path!("/") view=board::BoardPage ssr=SsrMode::Async/>
+                <Route path=path!("/manager") view=manager::ManagerPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=session::LoginPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
         <toast::Toasts/>

@@ -196,16 +196,7 @@ mod tests {
 
     fn doc(version: u64, assignee: Option<&str>, by: Option<&str>) -> LeadDoc {
         LeadDoc {
-            lead: Lead {
-                id: LeadId::parse("L1").unwrap(),
-                name: "n".into(),
-                company: "c".into(),
-                value: 1,
-                assignee: assignee.map(|a| Username::parse(a).unwrap()),
-                version,
-                claimed_at: assignee.map(|_| 5),
-                updated_at: 5,
-            },
+            lead: Lead::sample(assignee, version),
             updated_at_raw: String::new(),
             updated_by: by.map(|b| Username::parse(b).unwrap()),
         }
