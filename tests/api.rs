@@ -2,11 +2,9 @@
 
 mod common;
 
-use common::TestServer;
+use common::{assert_one_winner, claim_race, TestServer};
 use futures::future::join_all;
 use serde_json::{json, Value};
-use std::sync::Arc;
-use tokio::sync::Barrier;
 
 fn lead_of(list: &Value, id: &str) -> Value {
     list["leads"].as_array().unwrap().iter().find(|l| l["id"] == id).cloned().unwrap()
@@ -16,30 +14,9 @@ fn lead_of(list: &Value, id: &str) -> Value {
 async fn two_hundred_simultaneous_claims_have_exactly_one_winner() {
     const CLAIMERS: usize = 200;
     let server = TestServer::start(5, CLAIMERS).await;
-    let clients = join_all((1..=CLAIMERS).map(|n| server.client_owned(format!("user{n:03}")))).await;
-    let barrier = Arc::new(Barrier::new(CLAIMERS));
-    let replies = join_all(clients.into_iter().enumerate().map(|(i, client)| {
-        let barrier = barrier.clone();
-        tokio::spawn(async move {
-            barrier.wait().await;
-            let (status, body) = client.post("/api/claim", json!({"lead_id": "L00003"})).await;
-            (format!("user{:03}", i + 1), status, body)
-        })
-    }))
-    .await;
-
-    let replies: Vec<_> = replies.into_iter().map(Result::unwrap).collect();
-    assert!(replies.iter().all(|(_, status, _)| *status == 200), "every claim is answered 200");
-    let winners: Vec<_> = replies.iter().filter(|(_, _, b)| b["outcome"] == "won").collect();
-    assert_eq!(winners.len(), 1, "exactly one winner");
-    let winner = winners[0].0.clone();
-    for (user, _, body) in &replies {
-        if user != &winner {
-            assert_eq!(body["outcome"], "lost", "{user}: {body}");
-            assert_eq!(body["winner"], winner.as_str(), "{user} is told who won");
-            assert_eq!(body["lead"]["assignee"], winner.as_str());
-        }
-    }
+    let users: Vec<String> = (1..=CLAIMERS).map(|n| format!("user{n:03}")).collect();
+    let clients = join_all(users.iter().map(|u| server.client(u))).await;
+    let winner = assert_one_winner(&users, &claim_race(&clients, "L00003").await);
     // The store agrees, and the lead moved exactly one version.
     let list = server.client("maria").await.post("/api/leads", json!({})).await.1;
     let lead = lead_of(&list, "L00003");

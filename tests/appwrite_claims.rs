@@ -2,12 +2,13 @@
 //! the claim race across two replicas, the naive client-side update it replaces, live events
 //! across replicas, foreign writes, fencing, and `appwrite setup`.
 
+mod common;
 mod common_appwrite;
 
 use common_appwrite::{stored_assignee, Appwrite, Replica, DB};
 use futures::future::join_all;
 use leadboard::server::store::appwrite::schema;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Barrier;
@@ -21,31 +22,9 @@ async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 5, CLAIMERS).await;
     let replicas = [&a, &b];
-    let clients = join_all((1..=CLAIMERS).map(|n| replicas[n % 2].client_owned(format!("user{n:03}")))).await;
-    let barrier = Arc::new(Barrier::new(CLAIMERS));
-    let replies = join_all(clients.into_iter().enumerate().map(|(i, client)| {
-        let barrier = barrier.clone();
-        tokio::spawn(async move {
-            barrier.wait().await;
-            let (status, body) = client.post("/api/claim", json!({"lead_id": "L00003"})).await;
-            (format!("user{:03}", i + 1), status, body)
-        })
-    }))
-    .await;
-    let replies: Vec<(String, u16, Value)> = replies.into_iter().map(Result::unwrap).collect();
-    for (user, status, body) in &replies {
-        assert_eq!(*status, 200, "{user}: {body}");
-    }
-    let winners: Vec<_> = replies.iter().filter(|(_, _, b)| b["outcome"] == "won").collect();
-    assert_eq!(winners.len(), 1, "exactly one winner: {:?}", winners);
-    let winner = winners[0].0.clone();
-    for (user, _, body) in &replies {
-        if user != &winner {
-            assert_eq!(body["outcome"], "lost", "{user}: {body}");
-            assert_eq!(body["winner"], winner.as_str(), "{user} is told who won");
-            assert_eq!(body["lead"]["assignee"], winner.as_str());
-        }
-    }
+    let users: Vec<String> = (1..=CLAIMERS).map(|n| format!("user{n:03}")).collect();
+    let clients = join_all(users.iter().enumerate().map(|(i, u)| replicas[(i + 1) % 2].client(u))).await;
+    let winner = common::assert_one_winner(&users, &common::claim_race(&clients, "L00003").await);
     // The stored lead and the claim document agree, and the lead moved exactly one version.
     let doc = aw.lead_doc("L00003").await;
     assert_eq!(stored_assignee(&doc).as_deref(), Some(winner.as_str()));
@@ -105,15 +84,7 @@ async fn the_naive_update_lets_several_win_where_the_verified_protocol_lets_one(
     .await;
     let naive_wins = naive.iter().filter(|w| **w).count();
 
-    let barrier = Arc::new(Barrier::new(N));
-    let verified = join_all(clients.iter().map(|c| {
-        let barrier = barrier.clone();
-        async move {
-            barrier.wait().await;
-            c.post("/api/claim", json!({"lead_id": "L00002"})).await
-        }
-    }))
-    .await;
+    let verified = common::claim_race(&clients, "L00002").await;
     aw.clear_faults().await;
     let verified_wins = verified.iter().filter(|(s, b)| *s == 200 && b["outcome"] == "won").count();
     assert!(verified.iter().all(|(s, _)| *s == 200), "{verified:?}");

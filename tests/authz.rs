@@ -156,11 +156,11 @@ async fn cross_site_requests_are_refused() {
     let (status, body) = alice.post_with("/api/claim", claim.clone(), &[("origin", &own), ("sec-fetch-site", "same-origin")]).await;
     assert_eq!((status, body["outcome"].as_str()), (200, Some("won")), "{body}");
     // The websocket too.
-    match connect_board_with(&server, &alice, &[("origin", "https://evil.example")]).await {
+    match connect_board_with(server.addr, &alice, &[("origin", "https://evil.example")]).await {
         Err(tungstenite::Error::Http(res)) => assert_eq!(res.status(), 403),
         other => panic!("a cross-site board connected: {:?}", other.map(|_| ())),
     }
-    assert!(connect_board_with(&server, &alice, &[("origin", &own)]).await.is_ok());
+    assert!(connect_board_with(server.addr, &alice, &[("origin", &own)]).await.is_ok());
 }
 
 #[tokio::test]

@@ -30,13 +30,9 @@ impl TestServer {
             store: StoreConfig::Sqlite { path: dir.path().join("test.db") },
             security,
         };
-        let leptos = LeptosOptions::builder().output_name("leadboard").build();
-        let state = AppState::open(config, leptos).unwrap();
+        let state = open_state(config);
         seed::seed(&state, leads, employees).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = http::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
+        let (addr, _) = serve(&state).await;
         TestServer { addr, state, _dir: dir }
     }
 
@@ -50,11 +46,54 @@ impl TestServer {
     }
 
     pub async fn client_owned(&self, user: String) -> Client {
-        let client = Client::anonymous(self);
-        let res = client.post("/api/login", json!({"username": &user, "password": "demo"})).await;
-        assert_eq!(res.0, 200, "login as {user}: {}", res.1);
-        client
+        Client::sign_in(self.addr, &user).await
     }
+}
+
+pub fn open_state(config: Config) -> AppState {
+    let leptos = LeptosOptions::builder().output_name("leadboard").build();
+    AppState::open(config, leptos).unwrap()
+}
+
+/// Serves `state` on a free loopback port as the binary does (with peer addresses, which the
+/// rate limits count by).
+pub async fn serve(state: &AppState) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    (addr, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+}
+
+/// Checks a claim race's replies (`users[i]` sent `replies[i]`): all answered 200, exactly one
+/// `won`, and every other reply `lost`, naming that winner. Returns the winner.
+pub fn assert_one_winner(users: &[String], replies: &[(u16, Value)]) -> String {
+    for (user, (status, body)) in users.iter().zip(replies) {
+        assert_eq!(*status, 200, "{user}: {body}");
+    }
+    let winners: Vec<&String> =
+        users.iter().zip(replies).filter(|(_, (_, b))| b["outcome"] == "won").map(|(u, _)| u).collect();
+    assert_eq!(winners.len(), 1, "exactly one winner: {winners:?}");
+    let winner = winners[0];
+    for (user, (_, body)) in users.iter().zip(replies).filter(|(u, _)| *u != winner) {
+        assert_eq!(body["outcome"], "lost", "{user}: {body}");
+        assert_eq!(body["winner"], winner.as_str(), "{user} is told who won");
+        assert_eq!(body["lead"]["assignee"], winner.as_str());
+    }
+    winner.clone()
+}
+
+/// Every client claims `lead` at the same instant (a barrier releases them together). Returns
+/// each reply's status and body, in the clients' order.
+pub async fn claim_race(clients: &[Client], lead: &str) -> Vec<(u16, Value)> {
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(clients.len()));
+    futures::future::join_all(clients.iter().map(|c| {
+        let barrier = barrier.clone();
+        async move {
+            barrier.wait().await;
+            c.post("/api/claim", json!({"lead_id": lead})).await
+        }
+    }))
+    .await
 }
 
 pub struct Client {
@@ -65,9 +104,22 @@ pub struct Client {
 
 impl Client {
     pub fn anonymous(server: &TestServer) -> Client {
+        Client::new(server.addr)
+    }
+
+    /// A client of the server at `addr`, with its own cookie jar.
+    pub fn new(addr: SocketAddr) -> Client {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
-        Client { http, jar, base: server.url("") }
+        Client { http, jar, base: format!("http://{addr}") }
+    }
+
+    /// A client signed in as `user` (password "demo").
+    pub async fn sign_in(addr: SocketAddr, user: &str) -> Client {
+        let client = Client::new(addr);
+        let res = client.post("/api/login", json!({"username": user, "password": "demo"})).await;
+        assert_eq!(res.0, 200, "login as {user}: {}", res.1);
+        client
     }
 
     /// POSTs JSON; returns the status and the JSON body (or the text as a JSON string).
@@ -110,17 +162,17 @@ pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTls
 
 /// Opens `/ws` with the client's cookie (none for an anonymous client).
 pub async fn connect_board(server: &TestServer, client: &Client) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    connect_board_with(server, client, &[]).await
+    connect_board_with(server.addr, client, &[]).await
 }
 
 /// Opens `/ws` with the client's cookie and extra headers (such as `Origin`).
 pub async fn connect_board_with(
-    server: &TestServer,
+    addr: SocketAddr,
     client: &Client,
     headers: &[(&'static str, &str)],
 ) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let mut req = format!("ws://{}/ws", server.addr).into_client_request().unwrap();
+    let mut req = format!("ws://{addr}/ws").into_client_request().unwrap();
     if let Some(cookie) = client.cookie() {
         req.headers_mut().insert("cookie", cookie.parse().unwrap());
     }

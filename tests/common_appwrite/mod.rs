@@ -2,12 +2,12 @@
 //! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
 #![allow(dead_code)] // each test binary uses its own part of this harness
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Role, ServerMsg, Username};
 use leadboard::server::config::{AppwriteConfig, Config, Secret, StoreConfig};
 use leadboard::server::store::appwrite::schema;
-use leadboard::server::{auth, http, seed, AppState};
-use leptos::prelude::LeptosOptions;
+use crate::common::{self, Client};
+use leadboard::server::{auth, seed, AppState};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -151,12 +151,8 @@ impl Replica {
             store: StoreConfig::Appwrite(aw.cfg.clone()),
             security: Default::default(),
         };
-        let leptos = LeptosOptions::builder().output_name("leadboard").build();
-        let state = AppState::open(config, leptos).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let router = http::router(state.clone());
-        let task = tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap() });
+        let state = common::open_state(config);
+        let (addr, task) = common::serve(&state).await;
         Replica { addr, state, task }
     }
 
@@ -166,21 +162,14 @@ impl Replica {
     }
 
     pub async fn client(&self, user: &str) -> Client {
-        let client = Client::anonymous(self);
-        let res = client.post("/api/login", json!({"username": user, "password": "demo"})).await;
-        assert_eq!(res.0, 200, "login as {user}: {}", res.1);
-        client
+        Client::sign_in(self.addr, user).await
     }
 
     /// A board: a websocket signed in as `user`, starting from a snapshot.
     pub async fn board(&self, user: &str) -> Board {
         let client = self.client(user).await;
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut req = format!("ws://{}/ws", self.addr).into_client_request().unwrap();
-        req.headers_mut().insert("cookie", client.cookie().unwrap().parse().unwrap());
-        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-        let resume = json!({"type": "resume", "stream": "none", "after_seq": 0}).to_string();
-        ws.send(tokio_tungstenite::tungstenite::Message::text(resume)).await.unwrap();
+        let mut ws = common::connect_board_with(self.addr, &client, &[]).await.unwrap();
+        common::send_msg(&mut ws, json!({"type": "resume", "stream": "none", "after_seq": 0})).await;
         let mut board = Board { ws, state: BoardState::default(), events: Vec::new(), user: user.into() };
         match board.next(Duration::from_secs(20)).await {
             Some(ServerMsg::Snapshot { .. }) => {}
@@ -190,40 +179,7 @@ impl Replica {
     }
 }
 
-pub struct Client {
-    pub http: reqwest::Client,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
-    base: String,
-}
-
-impl Client {
-    pub fn anonymous(replica: &Replica) -> Client {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
-        Client { http, jar, base: format!("http://{}", replica.addr) }
-    }
-
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    pub fn cookie(&self) -> Option<String> {
-        use reqwest::cookie::CookieStore;
-        self.jar.cookies(&self.base.parse().unwrap()).map(|v| v.to_str().unwrap().to_owned())
-    }
-}
-
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::Socket;
 
 /// A board as the browser keeps it: events applied to a `BoardState`.
 pub struct Board {
