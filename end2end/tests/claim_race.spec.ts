@@ -11,8 +11,25 @@ test('three employees claim one lead at the same moment: one wins, two are told 
     await expect(row(page, lead).getByRole('button', { name: /^Claim/ })).toBeEnabled();
   }
 
-  // All three click at once.
-  await Promise.all(pages.map((page) => row(page, lead).getByRole('button', { name: /^Claim/ }).click()));
+  // All three click at the same instant: each page schedules its click for one shared moment
+  // (the browsers share this machine's clock), so no claim's answer reaches a board before the
+  // other clicks. (Playwright's own clicks run one after another, and the live board removes the
+  // Claim button from the slower pages before they get to it.)
+  const at = Date.now() + 500;
+  await Promise.all(
+    pages.map((page) =>
+      page.evaluate(
+        ([id, when]) =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              document.querySelector<HTMLButtonElement>(`tr[data-lead="${id}"] button.primary`)!.click();
+              resolve();
+            }, Math.max(0, when - Date.now())),
+          ),
+        [lead, at] as const,
+      ),
+    ),
+  );
 
   // Exactly one board shows the lead as "You"; learn who from the manager's board.
   const winnerRow = row(manager, lead);

@@ -51,12 +51,15 @@ pub async fn release(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
 
 #[component]
 pub fn BoardPage() -> impl IntoView {
-    view! { <SignedIn page=|user: UserInfo| view! { <EmployeeBoard user/> }/> }
+    // Made here, not inside the sign-in check's Suspense (which may render its children more than
+    // once on the server): hydration pairs resources by creation order, so the server and the
+    // browser must create the same ones in the same order.
+    let data = Resource::new(|| (), |_| list_leads());
+    view! { <SignedIn page=move |user: UserInfo| view! { <EmployeeBoard user data/> }/> }
 }
 
 #[component]
-fn EmployeeBoard(user: UserInfo) -> impl IntoView {
-    let data = Resource::new(|| (), |_| list_leads());
+fn EmployeeBoard(user: UserInfo, data: Resource<Result<LeadList, ApiError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading leads…"</p> }>
             {move || {

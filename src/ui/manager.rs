@@ -53,10 +53,16 @@ pub async fn list_users() -> Result<Vec<Account>, ApiError> {
 
 #[component]
 pub fn ManagerPage() -> impl IntoView {
+    // Made before the sign-in check, as on the employee board (see `BoardPage`); for anyone but a
+    // manager it just answers 403 and is never shown.
+    let data: ManagerData = Resource::new(
+        || (),
+        |_| async { Ok((list_leads().await?, recent_activity().await?, list_users().await?)) },
+    );
     view! {
-        <SignedIn page=|user: UserInfo| {
+        <SignedIn page=move |user: UserInfo| {
             if user.is_manager() {
-                view! { <ManagerBoard user/> }.into_any()
+                view! { <ManagerBoard user data/> }.into_any()
             } else {
                 #[cfg(feature = "ssr")]
                 expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
@@ -72,12 +78,10 @@ pub fn ManagerPage() -> impl IntoView {
     }
 }
 
+type ManagerData = Resource<Result<(LeadList, Vec<BoardEvent>, Vec<Account>), ApiError>>;
+
 #[component]
-fn ManagerBoard(user: UserInfo) -> impl IntoView {
-    let data = Resource::new(
-        || (),
-        |_| async { Ok::<_, ApiError>((list_leads().await?, recent_activity().await?, list_users().await?)) },
-    );
+fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading the live board…"</p> }>
             {move || {
