@@ -55,6 +55,8 @@ test('a lead named like markup renders as text', async ({ browser }) => {
   });
   await employee.reload();
   await expect(employee.locator('[data-conn="live"]')).toBeVisible({ timeout: 30_000 });
+  // The new lead sorts after the demo leads, past the first page: find it.
+  await employee.getByPlaceholder(/Search/).fill(id);
   const r = row(employee, id);
   await expect(r.locator('.lead-name')).toHaveText(name);
   await expect(r.locator('td').nth(1)).toHaveText(company);

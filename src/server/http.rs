@@ -54,11 +54,22 @@ fn set_status(parts: &mut axum::http::response::Parts, e: &ApiError) {
     }
 }
 
+/// Security headers on every response. A page's policy names the nonce on its inline scripts,
+/// read from the page itself (pages render whole before sending, see the routes in `ui`).
 async fn security_headers(req: Request, next: Next) -> Response {
     let request_headers = req.headers().clone();
-    let mut res = next.run(req).await;
-    security::add_headers(&request_headers, res.headers_mut());
-    res
+    let res = next.run(req).await;
+    let is_page = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let (mut parts, body) = res.into_parts();
+    let (body, nonce) = if is_page {
+        let html = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let nonce = security::page_nonce(&html);
+        (Body::from(html), nonce)
+    } else {
+        (body, None)
+    };
+    security::add_headers(&request_headers, &mut parts.headers, nonce.as_deref());
+    Response::from_parts(parts, body)
 }
 
 /// Around every `/api/` call: refuses cross-site and non-JSON requests and bodies over

@@ -29,24 +29,21 @@ pub fn host(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::HOST).and_then(|h| h.to_str().ok())
 }
 
-/// Sets the page's policy with the nonce Leptos puts on the page's inline scripts. Called while
-/// the shell renders.
-pub fn set_page_policy() {
-    use leptos::prelude::use_context;
-    let parts = use_context::<axum::http::request::Parts>();
-    let csp = content_security_policy(parts.as_ref().and_then(|p| host(&p.headers)), leptos::nonce::use_nonce().as_deref());
-    if let (Some(res), Ok(csp)) = (use_context::<leptos_axum::ResponseOptions>(), HeaderValue::from_str(&csp)) {
-        res.insert_header(header::CONTENT_SECURITY_POLICY, csp);
-    }
+/// The nonce Leptos put on a page's scripts: the first `nonce="..."` in the HTML. It stands in
+/// the head, before any user content, and user text is escaped (`"` becomes `&quot;`), so a lead
+/// name cannot forge one.
+pub fn page_nonce(html: &[u8]) -> Option<String> {
+    const MARK: &[u8] = b"nonce=\"";
+    let start = html.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let len = html[start..].iter().position(|&b| b == b'"')?;
+    let nonce = std::str::from_utf8(&html[start..start + len]).ok()?;
+    nonce.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_')).then(|| nonce.to_owned())
 }
 
-/// Adds the headers every response carries. Pages set their own CSP (with their nonce) while
-/// rendering; everything else gets the policy without one.
-pub fn add_headers(request_headers: &HeaderMap, headers: &mut HeaderMap) {
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(csp) = HeaderValue::from_str(&content_security_policy(host(request_headers), None)) {
-            headers.insert(header::CONTENT_SECURITY_POLICY, csp);
-        }
+/// Adds the headers every response carries; `nonce` is the page's (see [`page_nonce`]).
+pub fn add_headers(request_headers: &HeaderMap, headers: &mut HeaderMap, nonce: Option<&str>) {
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(host(request_headers), nonce)) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
@@ -189,6 +186,14 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'"), "{csp}");
         assert!(csp.contains("ws://a.test:3000 wss://a.test:3000") && csp.contains("frame-ancestors 'none'"), "{csp}");
         assert!(!content_security_policy(Some("x; script-src *"), None).contains("script-src *"));
+    }
+
+    #[test]
+    fn a_page_nonce_is_read_from_its_first_script_and_cannot_be_forged_by_escaped_text() {
+        let page = br#"<head><script type="module" nonce="Ab+9/="></script></head><td>nonce=&quot;x&quot;</td>"#;
+        assert_eq!(page_nonce(page).as_deref(), Some("Ab+9/="));
+        assert_eq!(page_nonce(b"<td>nonce=&quot;evil&quot;</td>"), None);
+        assert_eq!(page_nonce(br#"<script nonce="a b"></script>"#), None);
     }
 
     #[test]
