@@ -2,7 +2,7 @@
 
 use super::live::{live, Live};
 use super::toast::{toasts, Tone};
-use super::{loaded, Header, SignedIn};
+use super::{Header, SignedIn};
 use crate::domain::{ClaimReply, Lead, LeadId, LeadStatus, UserInfo, Username};
 use crate::error::ApiError;
 use leptos::prelude::*;
@@ -55,10 +55,23 @@ pub fn BoardPage() -> impl IntoView {
     // once on the server): hydration pairs resources by creation order, so the server and the
     // browser must create the same ones in the same order.
     let data = Resource::new(|| (), |_| list_leads());
+    view! { <SignedIn page=move |user: UserInfo| view! { <EmployeeBoard user data/> }/> }
+}
+
+#[component]
+fn EmployeeBoard(user: UserInfo, data: Resource<Result<LeadList, ApiError>>) -> impl IntoView {
     view! {
-        <SignedIn page=move |user: UserInfo| {
-            loaded(data, "Loading leads…", move |list| view! { <EmployeeBody user=user.clone() list/> })
-        }/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading leads…"</p> }>
+            {move || {
+                let user = user.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(list) => view! { <EmployeeBody user list/> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::board::{list_leads, LeadList, LeadTable};
 use super::live::{live, Live};
-use super::{loaded, Header, SignedIn};
+use super::{Header, SignedIn};
 use super::accounts::Accounts;
 use crate::domain::{Account, BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
 use crate::error::ApiError;
@@ -62,10 +62,7 @@ pub fn ManagerPage() -> impl IntoView {
     view! {
         <SignedIn page=move |user: UserInfo| {
             if user.is_manager() {
-                loaded(data, "Loading the live board…", move |(list, feed, users)| {
-                    view! { <ManagerBody user=user.clone() list feed users/> }
-                })
-                .into_any()
+                view! { <ManagerBoard user data/> }.into_any()
             } else {
                 #[cfg(feature = "ssr")]
                 expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
@@ -82,6 +79,23 @@ pub fn ManagerPage() -> impl IntoView {
 }
 
 type ManagerData = Resource<Result<(LeadList, Vec<BoardEvent>, Vec<Account>), ApiError>>;
+
+#[component]
+fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading the live board…"</p> }>
+            {move || {
+                let user = user.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok((list, feed, users)) => view! { <ManagerBody user list feed users/> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
 
 #[component]
 fn ManagerBody(user: UserInfo, list: LeadList, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {

@@ -13,7 +13,6 @@ pub use manager::{add_lead, list_users, reassign, recent_activity};
 pub use session::{login, logout, me};
 
 use crate::domain::UserInfo;
-use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -39,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The signed-in user, loaded once per page.
-pub type CurrentUser = Resource<Result<Option<UserInfo>, ApiError>>;
+pub type CurrentUser = Resource<Result<Option<UserInfo>, crate::error::ApiError>>;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -93,27 +92,14 @@ where
     V: IntoView + 'static,
 {
     let user = expect_context::<CurrentUser>();
-    loaded(user, "Loading…", move |user| match user {
-        Some(u) => page(u).into_any(),
-        None => view! { <leptos_router::components::Redirect path="/login"/> }.into_any(),
-    })
-}
-
-/// A section that waits for `data`: a loading line until it arrives, then `ready(value)`, or the
-/// error.
-fn loaded<T, F, V>(data: Resource<Result<T, ApiError>>, loading: &'static str, ready: F) -> impl IntoView
-where
-    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
-    F: Fn(T) -> V + Send + Sync + Clone + 'static,
-    V: IntoView + 'static,
-{
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || {
-                let ready = ready.clone();
+                let page = page.clone();
                 Suspend::new(async move {
-                    match data.await {
-                        Ok(value) => ready(value).into_any(),
+                    match user.await {
+                        Ok(Some(u)) => page(u).into_any(),
+                        Ok(None) => view! { <leptos_router::components::Redirect path="/login"/> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })
