@@ -82,7 +82,7 @@ async fn sign_in_and_out() {
     assert_eq!(s, 401);
     let (s, _) = anon.post("/api/login", json!({"username": "alice", "password": "wrong"})).await;
     assert_eq!(s, 401);
-    let (s, _) = anon.post("/api/login", json!({"username": "nobody", "password": "demo"})).await;
+    let (s, _) = anon.post("/api/login", json!({"username": "nobody", "password": "demo1234"})).await;
     assert_eq!(s, 401);
 
     let alice = server.client("alice").await;

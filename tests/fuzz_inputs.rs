@@ -143,7 +143,7 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() {
         ),
         (
             "/api/users/add",
-            vec![("username", Kind::Username, json!("zed")), ("role", Kind::Role, json!("employee")), ("password", Kind::Password, json!("s3cret!"))],
+            vec![("username", Kind::Username, json!("zed")), ("role", Kind::Role, json!("employee")), ("password", Kind::Password, json!("s3cret-pass"))],
         ),
         ("/api/users/update", vec![("username", Kind::Username, json!("bob")), ("change", Kind::Change, json!({"set": "disabled", "to": true}))]),
         (

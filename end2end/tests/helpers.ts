@@ -1,6 +1,6 @@
 import { Browser, Page, expect } from '@playwright/test';
 
-/** Signs `user` in (password "demo") in a fresh browser context and waits for a live board. */
+/** Signs `user` in (password "demo1234") in a fresh browser context and waits for a live board. */
 export async function signIn(browser: Browser, user: string): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -9,7 +9,7 @@ export async function signIn(browser: Browser, user: string): Promise<Page> {
   // Hydration done: the form's handlers are attached.
   await expect(page.locator('form[data-hydrated="true"]')).toBeVisible({ timeout: 30_000 });
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo');
+  await page.getByLabel('Password').fill('demo1234');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => url.pathname !== '/login');
   await waitLive(page);

@@ -16,7 +16,7 @@ test('a disabled user is signed out live', async ({ browser }) => {
   watchCsp(manager, violations);
   const accounts = manager.locator('.accounts-card');
   await accounts.getByPlaceholder('username').fill(user);
-  await accounts.getByPlaceholder('password').fill('demo');
+  await accounts.getByPlaceholder('password').fill('demo1234');
   await accounts.getByRole('button', { name: 'Create account' }).click();
   const account = accounts.locator(`tr[data-account="${user}"]`);
   await expect(account).toHaveAttribute('data-disabled', 'false');
@@ -31,7 +31,7 @@ test('a disabled user is signed out live', async ({ browser }) => {
   await expect(employee.locator('form[data-hydrated="true"]')).toBeVisible({ timeout: 30_000 });
   // Signing in again is refused.
   await employee.getByLabel('Username').fill(user);
-  await employee.getByLabel('Password').fill('demo');
+  await employee.getByLabel('Password').fill('demo1234');
   await employee.getByRole('button', { name: 'Sign in' }).click();
   await expect(employee.getByRole('alert')).toContainText('disabled');
   expect(violations).toEqual([]);

@@ -2,8 +2,9 @@ use super::{check_len, validated_string, ParseError};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An account name: 2-32 of `a-z 0-9 . _ -`, starting with a letter. Lower case only, so that
-/// "Bob" and "bob" can never be two people.
+/// An account name: 2-32 of `a-z 0-9 . _ -`, starting with a letter or digit. Lower case only, so
+/// that "Bob" and "bob" can never be two people. Every username is also a valid Appwrite user ID
+/// (the Appwrite mode names users by their ID), and so are Appwrite's generated IDs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -12,12 +13,12 @@ impl Username {
     pub fn parse(s: impl Into<String>) -> Result<Self, ParseError> {
         let s = s.into();
         check_len("username", &s, 2, 32)?;
-        let ok = s.starts_with(|c: char| c.is_ascii_lowercase())
+        let ok = s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
         if !ok {
             return Err(ParseError::BadChars {
                 field: "username",
-                allowed: "lower-case letters, digits, '.', '_' and '-' (starting with a letter)",
+                allowed: "lower-case letters, digits, '.', '_' and '-' (starting with a letter or digit)",
             });
         }
         Ok(Self(s))
@@ -35,7 +36,8 @@ pub struct Password(String);
 impl Password {
     pub fn parse(s: impl Into<String>) -> Result<Self, ParseError> {
         let s = s.into();
-        check_len("password", &s, 4, 128)?;
+        // NIST's minimum, and Appwrite's.
+        check_len("password", &s, 8, 128)?;
         Ok(Self(s))
     }
 
@@ -143,7 +145,8 @@ mod tests {
     fn usernames_are_lower_case_words() {
         assert!(Username::parse("user001").is_ok());
         assert!(Username::parse("Bob").is_err());
-        assert!(Username::parse("1bob").is_err());
+        assert!(Username::parse("65f1a2b3c4d5e6f7a8b9").is_ok(), "Appwrite's generated IDs");
+        assert!(Username::parse("-bob").is_err());
         assert!(Username::parse("b").is_err());
         assert!(Username::parse("bob smith").is_err());
     }
@@ -152,7 +155,7 @@ mod tests {
     fn passwords_do_not_leak_in_debug() {
         let p = Password::parse("hunter22").unwrap();
         assert_eq!(format!("{p:?}"), "Password(***)");
-        assert!(Password::parse("abc").is_err());
+        assert!(Password::parse("abcdefg").is_err(), "under 8 characters");
     }
 
     #[test]

@@ -1,57 +1,18 @@
-//! Passwords (Argon2id), sessions (random tokens, stored hashed) and who is asking.
+//! Signing in (the store checks the password), sessions (random tokens, stored hashed) and who
+//! is asking.
 
 use super::security::too_many;
 use super::{now_ms, AppState};
-use crate::domain::{Password, Role, UserInfo, Username};
+use crate::domain::{Role, UserInfo};
 use crate::error::ApiError;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
 
 pub const SESSION_COOKIE: &str = "lb_session";
 const SESSION_TTL_MS: i64 = 12 * 60 * 60 * 1000;
-
-/// Argon2id with the crate's defaults, which are OWASP's minimum (19 MiB, 2 passes, 1 lane).
-fn argon2() -> Argon2<'static> {
-    Argon2::default()
-}
-
-/// Hashes on a blocking thread: one hash takes tens of milliseconds of CPU.
-pub async fn hash_password(password: &Password) -> Result<String, ApiError> {
-    let password = password.clone();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.expose().as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(format!("cannot hash password: {e}")))
-}
-
-async fn verify_password(hash: String, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
-    })
-    .await
-    .unwrap_or(false)
-}
-
-/// A hash to verify against when the user does not exist, so that a wrong username takes as long
-/// as a wrong password.
-fn decoy_hash() -> String {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY
-        .get_or_init(|| {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2().hash_password(b"decoy password", &salt).map(|h| h.to_string()).unwrap_or_default()
-        })
-        .clone()
-}
 
 fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -95,16 +56,7 @@ pub async fn sign_in(state: &AppState, request: &Parts, username: &str, password
     limits.login_account.check(&account_key).map_err(|s| too_many("failed sign-ins for this account", s))?;
     limits.login_ip.check(&ip).map_err(|s| too_many("failed sign-ins from your address", s))?;
 
-    let found = match Username::parse(username.trim()) {
-        Ok(u) => state.accounts.credentials(&u).await?,
-        Err(_) => None,
-    };
-    let (account, hash) = match found {
-        Some((account, hash)) => (Some(account), hash),
-        None => (None, decoy_hash()),
-    };
-    let ok = verify_password(hash, password.to_owned()).await;
-    let Some(account) = account.filter(|_| ok) else {
+    let Some(account) = state.accounts.verify_password(username.trim(), password).await? else {
         limits.login_account.hit(&account_key);
         limits.login_ip.hit(&ip);
         return Err(ApiError::Unauthorized("wrong username or password".into()));

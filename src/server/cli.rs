@@ -21,7 +21,7 @@ enum Command {
     Seed {
         #[arg(long, default_value_t = 240)]
         leads: usize,
-        /// Generated employees `user001`, `user002`, ... (password `demo`), besides alice, bob and carol.
+        /// Generated employees `user001`, `user002`, ... (password `demo1234`), besides alice, bob and carol.
         #[arg(long, default_value_t = 0)]
         employees: usize,
     },

@@ -80,6 +80,11 @@ pub struct AppwriteConfig {
     pub service_user_id: String,
     pub service_email: String,
     pub service_password: Secret,
+    /// The Appwrite team whose members are Leadboard managers (default `leadboard-managers`).
+    pub managers_team: String,
+    /// The email domain of users created from Leadboard (`<username>@<domain>`): Appwrite signs
+    /// users in by email. Users made in Appwrite keep their own addresses.
+    pub email_domain: String,
     /// How often every replica re-reads the leads and repairs half-done or foreign writes.
     pub reconcile_secs: u64,
     /// Timeout of one REST request, in milliseconds.
@@ -188,6 +193,8 @@ struct AppwriteSection {
     service_user_id: Option<String>,
     service_email: Option<String>,
     service_password: Option<String>,
+    managers_team: Option<String>,
+    email_domain: Option<String>,
     reconcile_secs: Option<u64>,
     timeout_ms: Option<u64>,
 }
@@ -278,6 +285,17 @@ impl AppwriteConfig {
                 message: "is required and must have at least 8 characters (Appwrite's minimum)".into(),
             });
         }
+        let managers_team = appwrite_id(
+            "store.appwrite.managers_team (LEADBOARD_APPWRITE_MANAGERS_TEAM)",
+            &pick("LEADBOARD_APPWRITE_MANAGERS_TEAM", f.managers_team, "leadboard-managers"),
+        )?;
+        let email_domain = pick("LEADBOARD_APPWRITE_EMAIL_DOMAIN", f.email_domain, "users.leadboard.invalid");
+        if email_domain.is_empty() || !email_domain.contains('.') || email_domain.contains(['@', ' ']) {
+            return Err(ConfigError::Invalid {
+                name: "store.appwrite.email_domain (LEADBOARD_APPWRITE_EMAIL_DOMAIN)",
+                message: format!("{email_domain:?} is not a domain name"),
+            });
+        }
         Ok(AppwriteConfig {
             endpoint,
             realtime_endpoint,
@@ -287,6 +305,8 @@ impl AppwriteConfig {
             service_user_id,
             service_email,
             service_password: Secret::new(service_password),
+            managers_team,
+            email_domain,
             reconcile_secs: number(
                 "store.appwrite.reconcile_secs (LEADBOARD_APPWRITE_RECONCILE_SECS)",
                 "LEADBOARD_APPWRITE_RECONCILE_SECS",

@@ -87,6 +87,7 @@ impl From<StoreError> for ApiError {
                 _ => ApiError::Conflict { message: rule.to_string(), lead: Some(current) },
             },
             StoreError::AlreadyExists(_) => ApiError::Conflict { message: e.to_string(), lead: None },
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             StoreError::Internal(m) => {
                 tracing::error!(error = %m, "store failure");

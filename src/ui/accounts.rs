@@ -14,7 +14,7 @@ pub async fn add_user(username: Username, role: Role, password: Password) -> Res
     use crate::server::{auth, AppState};
     let manager = auth::require_manager().await?;
     let state = AppState::current()?;
-    state.accounts.add_user(&username, role, auth::hash_password(&password).await?).await?;
+    state.accounts.add_user(&username, role, &password).await?;
     tracing::info!(by = %manager.username, user = %username, role = role.as_str(), "account created");
     Ok(Account { username, role, disabled: false })
 }
@@ -32,7 +32,7 @@ pub async fn update_user(username: Username, change: AccountChange) -> Result<Ac
     let update = match change {
         AccountChange::Disabled(d) => UserUpdate::Disabled(d),
         AccountChange::Role(r) => UserUpdate::Role(r),
-        AccountChange::Password(p) => UserUpdate::PasswordHash(auth::hash_password(&p).await?),
+        AccountChange::Password(p) => UserUpdate::Password(p),
     };
     let ends_sessions = update.ends_sessions();
     let account = state.accounts.update_user(&username, update).await?;

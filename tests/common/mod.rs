@@ -40,7 +40,7 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
-    /// A client with its own cookie jar, signed in as `user` (password "demo").
+    /// A client with its own cookie jar, signed in as `user` (password "demo1234").
     pub async fn client(&self, user: &str) -> Client {
         self.client_owned(user.to_owned()).await
     }
@@ -114,10 +114,10 @@ impl Client {
         Client { http, jar, base: format!("http://{addr}") }
     }
 
-    /// A client signed in as `user` (password "demo").
+    /// A client signed in as `user` (password "demo1234").
     pub async fn sign_in(addr: SocketAddr, user: &str) -> Client {
         let client = Client::new(addr);
-        let res = client.post("/api/login", json!({"username": user, "password": "demo"})).await;
+        let res = client.post("/api/login", json!({"username": user, "password": "demo1234"})).await;
         assert_eq!(res.0, 200, "login as {user}: {}", res.1);
         client
     }

@@ -3,11 +3,11 @@
 #![allow(dead_code)] // each test binary uses its own part of this harness
 
 use futures::StreamExt;
-use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Role, ServerMsg, Username};
+use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, ServerMsg, Username};
 use leadboard::server::config::{AppwriteConfig, Config, Secret, StoreConfig};
 use leadboard::server::store::appwrite::schema;
 use crate::common::{self, Client};
-use leadboard::server::{auth, seed, AppState};
+use leadboard::server::{seed, AppState};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -50,6 +50,8 @@ impl Appwrite {
             service_user_id: "leadboard-bridge".into(),
             service_email: "bridge@example.com".into(),
             service_password: Secret::new("bridge-password-1"),
+            managers_team: "leadboard-managers".into(),
+            email_domain: "users.leadboard.invalid".into(),
             reconcile_secs: 1,
             timeout_ms: 3_000,
         };
@@ -118,13 +120,7 @@ impl Appwrite {
     /// Demo accounts, `employees` generated employees (`user001`...) and `leads` leads, through
     /// the store port (as `leadboard seed` does).
     pub async fn seed(&self, replica: &Replica, leads: usize, employees: usize) {
-        seed::seed(&replica.state, leads, 0).await.unwrap();
-        // One hash for all generated employees: hashing is slow and the race needs many.
-        let hash = auth::hash_password(&leadboard::domain::Password::parse(seed::DEMO_PASSWORD).unwrap()).await.unwrap();
-        for n in 1..=employees {
-            let user = seed::generated_employee(n);
-            let _ = replica.state.accounts.add_user(&user, Role::Employee, hash.clone()).await;
-        }
+        seed::seed(&replica.state, leads, employees).await.unwrap();
     }
 }
 
@@ -156,7 +152,7 @@ impl Replica {
         Replica { addr, state, task }
     }
 
-    /// A client with its own cookie jar, signed in as `user` (password "demo").
+    /// A client with its own cookie jar, signed in as `user` (password "demo1234").
     pub async fn client_owned(&self, user: String) -> Client {
         self.client(&user).await
     }

@@ -4,9 +4,10 @@
 //! only one caller can win), never a read followed by a blind write.
 
 pub mod appwrite;
+mod passwords;
 pub mod sqlite;
 
-use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo, Username};
+use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo, Username};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,9 @@ pub enum StoreError {
     Rejected { rule: RuleError, current: Box<Lead> },
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The store refused a value the domain accepts (Appwrite's password rules, say).
+    #[error("{0}")]
+    Invalid(String),
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
     #[error("store failure: {0}")]
@@ -65,25 +69,30 @@ pub trait LeadStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// A change to an account as the store applies it: the password is already hashed.
+/// A change to an account.
 #[derive(Debug, Clone)]
 pub enum UserUpdate {
     Disabled(bool),
     Role(Role),
-    PasswordHash(String),
+    Password(Password),
 }
 
 impl UserUpdate {
     pub fn ends_sessions(&self) -> bool {
-        matches!(self, UserUpdate::Disabled(true) | UserUpdate::PasswordHash(_))
+        matches!(self, UserUpdate::Disabled(true) | UserUpdate::Password(_))
     }
 }
 
+/// Accounts and sessions. Whoever keeps the accounts checks the passwords: the SQLite adapter
+/// keeps Argon2id hashes, the Appwrite adapter asks Appwrite's account API and keeps none.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError>;
-    /// The account and its password hash.
-    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError>;
+    async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError>;
+    /// The account `login` names, if `password` is its password; disabled accounts included, so
+    /// that the caller can say why they cannot sign in. `login` is a username (or, where the
+    /// store has them, an email address). An unknown login takes as long as a wrong password.
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError>;
+    async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError>;
     async fn users(&self) -> Result<Vec<Account>, StoreError>;
     /// Changes an account; disabling it or setting a password also deletes its sessions.
     async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError>;

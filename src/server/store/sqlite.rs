@@ -6,11 +6,11 @@
 //! beside the writer. The claim itself is still one conditional `UPDATE ... WHERE assignee IS
 //! NULL`, so the file stays correct even if another process writes to it.
 
-use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
+use super::{passwords, AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
 use crate::domain::{
-    Account, BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Role, RuleError, UserInfo,
-    Username,
+    Account, BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError,
+    UserInfo, Username,
 };
 use crate::server::now_ms;
 use async_trait::async_trait;
@@ -486,7 +486,8 @@ impl LeadStore for SqliteStore {
 
 #[async_trait]
 impl AccountStore for SqliteStore {
-    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError> {
+    async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
+        let password_hash = passwords::hash(password).await?;
         let username = username.clone();
         self.write(move |conn| {
             let n = conn.execute(
@@ -502,17 +503,35 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError> {
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+        let found = match Username::parse(login) {
+            Ok(username) => {
+                self.read(move |conn| {
+                    let row = conn
+                        .query_row(
+                            &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
+                            [username.as_str()],
+                            |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
+                        )
+                        .optional()?;
+                    row.map(|(a, hash)| Ok((account(a)?, hash))).transpose()
+                })
+                .await?
+            }
+            Err(_) => None,
+        };
+        let (account, hash) = found.unzip();
+        let ok = passwords::verify(hash, password).await;
+        Ok(account.filter(|_| ok))
+    }
+
+    async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
         let username = username.clone();
         self.read(move |conn| {
             let row = conn
-                .query_row(
-                    &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
-                    [username.as_str()],
-                    |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
-                )
+                .query_row(&format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1"), [username.as_str()], account_row)
                 .optional()?;
-            row.map(|(a, hash)| Ok((account(a)?, hash))).transpose()
+            row.map(account).transpose()
         })
         .await
     }
@@ -531,13 +550,17 @@ impl AccountStore for SqliteStore {
 
     async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
         let username = username.clone();
+        let new_hash = match &update {
+            UserUpdate::Password(p) => Some(passwords::hash(p).await?),
+            _ => None,
+        };
         self.write(move |conn| {
             let ends_sessions = update.ends_sessions();
             let n = match update {
                 UserUpdate::Disabled(d) => conn.execute("UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
                 UserUpdate::Role(r) => conn.execute("UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
-                UserUpdate::PasswordHash(h) => {
-                    conn.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), h])?
+                UserUpdate::Password(_) => {
+                    conn.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), new_hash])?
                 }
             };
             if n == 0 {

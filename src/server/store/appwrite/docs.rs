@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 pub const LEADS: &str = "leads";
 pub const CLAIMS: &str = "claims";
 pub const ATTEMPTS: &str = "attempts";
-pub const USERS: &str = "users";
 pub const SESSIONS: &str = "sessions";
 
 /// The actor named on events caused by writes from outside Leadboard (the Appwrite console, old

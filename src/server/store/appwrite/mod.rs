@@ -1,4 +1,4 @@
-//! The Appwrite adapter: leads, claims and accounts in an Appwrite project, boards fed by a
+//! The Appwrite adapter: leads, claims and sessions in an Appwrite project, accounts as Appwrite users (`accounts`), boards fed by a
 //! Realtime bridge. See `claims` for the verified claim protocol (Appwrite's `updateDocument` is
 //! last-write-wins, so a plain update is never a claim), `bridge` and `mirror` for events,
 //! `reconcile` for repairs, and `schema` for `leadboard appwrite setup`.
@@ -6,6 +6,7 @@
 //! The API key is used only here, on the server, in a header marked sensitive; it is never
 //! formatted into errors, logs or anything sent to a browser.
 
+mod accounts;
 mod bridge;
 mod claims;
 pub mod client;
@@ -14,13 +15,13 @@ mod mirror;
 mod reconcile;
 pub mod schema;
 
-use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
-use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, UserInfo, Username};
+use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
+use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};
 use crate::server::config::AppwriteConfig;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use client::{Call, Client};
-use docs::{doc_path, docs_path, LeadDoc, LEADS, SESSIONS, USERS};
+use docs::{doc_path, docs_path, LeadDoc, LEADS};
 use futures::StreamExt;
 use mirror::Mirror;
 use serde_json::{json, Value};
@@ -93,24 +94,6 @@ impl AppwriteStore {
         }
     }
 
-    /// Deletes every session of `username`, a page at a time.
-    async fn delete_sessions_of(&self, username: &Username) -> Result<(), StoreError> {
-        loop {
-            let call = Call::get(docs_path(&self.core.db, SESSIONS))
-                .query(json!({"method": "equal", "attribute": "username", "values": [username.as_str()]}))
-                .query(json!({"method": "limit", "values": [100]}));
-            let page = self.core.api.send(call).await?;
-            let ids: Vec<String> =
-                page["documents"].as_array().into_iter().flatten().filter_map(|d| d["$id"].as_str().map(str::to_owned)).collect();
-            if ids.is_empty() {
-                return Ok(());
-            }
-            for id in ids {
-                self.delete_doc(SESSIONS, &id).await?;
-            }
-        }
-    }
-
     fn path(&self, collection: &str, id: &str) -> Result<String, StoreError> {
         doc_path(&self.core.db, collection, id)
     }
@@ -122,21 +105,6 @@ impl AppwriteStore {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-fn user_of(doc: &Value) -> Result<(Account, String), StoreError> {
-    let bad = |e: String| StoreError::Internal(format!("user document: {e}"));
-    let username = Username::parse(doc["$id"].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
-    let role = Role::parse(doc["role"].as_str().unwrap_or_default()).map_err(|e| bad(e.to_string()))?;
-    // Documents written before accounts could be disabled have no `disabled`.
-    let disabled = doc["disabled"].as_bool().unwrap_or(false);
-    Ok((Account { username, role, disabled }, doc["password_hash"].as_str().unwrap_or_default().to_owned()))
-}
-
-/// The session document ID for a token hash (64 hex digits; IDs hold 36 characters).
-fn session_id(token_hash: &str) -> String {
-    let hex: String = token_hash.chars().filter(char::is_ascii_hexdigit).take(35).collect();
-    format!("s{hex}")
 }
 
 #[async_trait]
@@ -160,7 +128,7 @@ impl LeadStore for AppwriteStore {
     }
 
     async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
-        if self.get_optional(USERS, to.as_str()).await?.is_none() {
+        if self.user(to).await?.is_none() {
             return Err(StoreError::UserNotFound(to.clone()));
         }
         self.core.fenced(id, seen_version, actor, Some(to)).await
@@ -213,84 +181,5 @@ impl LeadStore for AppwriteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let call = Call::get(docs_path(&self.core.db, LEADS)).query(json!({"method": "limit", "values": [1]}));
         self.core.api.once(&call).await.map(drop).map_err(StoreError::from)
-    }
-}
-
-#[async_trait]
-impl AccountStore for AppwriteStore {
-    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError> {
-        let body = json!({"documentId": username.as_str(), "data": {"role": role.as_str(), "password_hash": password_hash}});
-        match self.core.api.send(Call::post(docs_path(&self.core.db, USERS), body)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is("document_already_exists") => Err(StoreError::AlreadyExists(format!("user {username}"))),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError> {
-        self.get_optional(USERS, username.as_str()).await?.map(|d| user_of(&d)).transpose()
-    }
-
-    async fn users(&self) -> Result<Vec<Account>, StoreError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut call = Call::get(docs_path(&self.core.db, USERS)).query(json!({"method": "limit", "values": [500]}));
-            if let Some(c) = &cursor {
-                call = call.query(json!({"method": "cursorAfter", "values": [c]}));
-            }
-            let page = self.core.api.send(call).await?;
-            let docs = page["documents"].as_array().cloned().unwrap_or_default();
-            if docs.is_empty() {
-                out.sort_by(|a: &Account, b| a.username.cmp(&b.username));
-                return Ok(out);
-            }
-            for d in &docs {
-                out.push(user_of(d)?.0);
-            }
-            cursor = docs.last().and_then(|d| d["$id"].as_str()).map(str::to_owned);
-        }
-    }
-
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
-        let body = json!({"documentId": session_id(token_hash), "data": {
-            "token_hash": token_hash, "username": username.as_str(), "expires_at": expires_at,
-        }});
-        match self.core.api.send(Call::post(docs_path(&self.core.db, SESSIONS), body)).await {
-            Ok(_) => Ok(()),
-            // A retry of our own create after a timeout.
-            Err(e) if e.is("document_already_exists") => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
-        let Some(doc) = self.get_optional(SESSIONS, &session_id(token_hash)).await? else { return Ok(None) };
-        if doc["token_hash"].as_str() != Some(token_hash) || doc["expires_at"].as_i64().is_none_or(|e| e <= now) {
-            return Ok(None);
-        }
-        let Ok(username) = Username::parse(doc["username"].as_str().unwrap_or_default()) else { return Ok(None) };
-        Ok(self.credentials(&username).await?.filter(|(a, _)| !a.disabled).map(|(a, _)| a.info()))
-    }
-
-    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
-        let data = match &update {
-            UserUpdate::Disabled(d) => json!({"disabled": d}),
-            UserUpdate::Role(r) => json!({"role": r.as_str()}),
-            UserUpdate::PasswordHash(h) => json!({"password_hash": h}),
-        };
-        let doc = match self.core.api.send(Call::patch(self.path(USERS, username.as_str())?, json!({"data": data}))).await {
-            Ok(doc) => doc,
-            Err(e) if e.status() == Some(404) => return Err(StoreError::UserNotFound(username.clone())),
-            Err(e) => return Err(e.into()),
-        };
-        if update.ends_sessions() {
-            self.delete_sessions_of(username).await?;
-        }
-        Ok(user_of(&doc)?.0)
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.delete_doc(SESSIONS, &session_id(token_hash)).await
     }
 }

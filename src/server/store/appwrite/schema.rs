@@ -1,13 +1,14 @@
 //! `leadboard appwrite setup`: creates the database, collections, attributes, indexes and
-//! permissions Leadboard needs, and the service user the Realtime bridge signs in as. Safe to run
+//! permissions Leadboard needs, the service user the Realtime bridge signs in as, and the team
+//! whose members are managers (accounts are Appwrite users: see `accounts`). Safe to run
 //! any number of times: whatever exists already (409 `*_already_exists`) is left as it is.
 //!
 //! Permissions: only the service user may read `leads` and `attempts` (so its Realtime socket
-//! gets their events); `claims`, `users` and `sessions` have no permissions at all, so only the
+//! gets their events); `claims` and `sessions` have no permissions at all, so only the
 //! API key (the server) can touch them. Browsers never talk to Appwrite.
 
 use super::client::{AwError, Call, Client};
-use super::docs::{ATTEMPTS, CLAIMS, LEADS, SESSIONS, USERS};
+use super::docs::{ATTEMPTS, CLAIMS, LEADS, SESSIONS};
 use crate::server::config::AppwriteConfig;
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
@@ -16,11 +17,9 @@ use std::time::Duration;
 enum Attr {
     Str { key: &'static str, size: u32, required: bool },
     Int { key: &'static str, required: bool, min: Option<i64> },
-    /// Optional, default false.
-    Bool { key: &'static str },
 }
 
-use Attr::{Bool, Int, Str};
+use Attr::{Int, Str};
 
 struct Collection {
     id: &'static str,
@@ -80,17 +79,6 @@ fn collections() -> Vec<Collection> {
             indexes: vec![("by_lead", "key", vec!["lead_id"])],
         },
         Collection {
-            id: USERS,
-            name: "Leadboard accounts",
-            bridge_reads: false,
-            attrs: vec![
-                Str { key: "role", size: 16, required: true },
-                Str { key: "password_hash", size: 512, required: true },
-                Bool { key: "disabled" },
-            ],
-            indexes: vec![],
-        },
-        Collection {
             id: SESSIONS,
             name: "Leadboard sessions",
             bridge_reads: false,
@@ -142,6 +130,8 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
         "name": "Leadboard realtime bridge",
     });
     report.note(format!("service user {}", cfg.service_user_id), api.send(Call::post("/users", user)).await)?;
+    let team = json!({"teamId": cfg.managers_team, "name": "Leadboard managers", "roles": ["manager"]});
+    report.note(format!("team {}", cfg.managers_team), api.send(Call::post("/teams", team)).await)?;
     report.note(format!("database {db}"), api.send(Call::post("/databases", json!({"databaseId": db, "name": "Leadboard"}))).await)?;
 
     let bridge = format!("read(\"user:{}\")", cfg.service_user_id);
@@ -161,13 +151,12 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
                     }
                     ("integer", *key, b)
                 }
-                Bool { key } => ("boolean", *key, json!({"key": key, "required": false, "default": false})),
             };
             report.note(format!("attribute {}.{key}", c.id), api.send(Call::post(format!("{base}/attributes/{kind}"), body)).await)?;
         }
         for a in &c.attrs {
             let key = match a {
-                Str { key, .. } | Int { key, .. } | Bool { key } => *key,
+                Str { key, .. } | Int { key, .. } => *key,
             };
             wait_available(&api, &format!("{base}/attributes/{key}"), &format!("{}.{key}", c.id)).await?;
         }

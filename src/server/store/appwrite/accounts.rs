@@ -1,0 +1,264 @@
+//! Accounts in the Appwrite mode: employees are Appwrite users and managers are the members of
+//! the configured team (`managers_team`). Appwrite checks passwords (through its account API,
+//! with the API key, so no abuse limit is shared by every user behind this server's address);
+//! Leadboard keeps no password, only its own sessions (token hashes) in the `sessions`
+//! collection, so that a session check never needs a user's Appwrite secret.
+//!
+//! A Leadboard username is the Appwrite user ID. Users whose ID is not a valid username (upper
+//! case, say) and the bridge's service user are not Leadboard accounts.
+
+use super::client::{AwError, Call};
+use super::docs::{docs_path, SESSIONS};
+use super::AppwriteStore;
+use crate::domain::{Account, Millis, Password, Role, UserInfo, Username};
+use crate::server::store::{AccountStore, StoreError, UserUpdate};
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// Users and memberships read per page.
+const PAGE: usize = 100;
+
+impl AppwriteStore {
+    fn team_path(&self) -> String {
+        format!("/teams/{}/memberships", self.core.cfg.managers_team)
+    }
+
+    /// The user document, if the ID names a Leadboard account.
+    async fn appwrite_user(&self, username: &Username) -> Result<Option<Value>, StoreError> {
+        if username.as_str() == self.core.cfg.service_user_id {
+            return Ok(None);
+        }
+        match self.core.api.send(Call::get(format!("/users/{username}"))).await {
+            Ok(user) => Ok(Some(user)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The user's confirmed membership of the managers team, if any.
+    async fn manager_membership(&self, username: &Username) -> Result<Option<String>, StoreError> {
+        let list = self.core.api.send(Call::get(format!("/users/{username}/memberships"))).await?;
+        Ok(list["memberships"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["teamId"].as_str() == Some(self.core.cfg.managers_team.as_str()) && m["confirm"].as_bool() != Some(false))
+            .and_then(|m| m["$id"].as_str().map(str::to_owned)))
+    }
+
+    async fn account(&self, username: &Username, user: &Value) -> Result<Account, StoreError> {
+        let role = if self.manager_membership(username).await?.is_some() { Role::Manager } else { Role::Employee };
+        Ok(Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false) })
+    }
+
+    /// Every page of a list call (`key` names the array in the answer), by cursor.
+    async fn all_pages(&self, path: String, key: &str) -> Result<Vec<Value>, StoreError> {
+        let mut out = Vec::new();
+        loop {
+            let mut call = Call::get(path.clone()).query(json!({"method": "limit", "values": [PAGE]}));
+            if let Some(last) = out.last().and_then(|d: &Value| d["$id"].as_str()) {
+                call = call.query(json!({"method": "cursorAfter", "values": [last]}));
+            }
+            let page = self.core.api.send(call).await?;
+            let items = page[key].as_array().cloned().unwrap_or_default();
+            let full = items.len() == PAGE;
+            out.extend(items);
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Makes the user a member of the managers team, or no longer one.
+    async fn set_manager(&self, username: &Username, manager: bool) -> Result<(), StoreError> {
+        let current = self.manager_membership(username).await?;
+        match (manager, current) {
+            (true, None) => {
+                let body = json!({"userId": username.as_str(), "roles": ["manager"]});
+                match self.core.api.send(Call::post(self.team_path(), body)).await {
+                    Ok(_) => Ok(()),
+                    // A retry of our own call, or a concurrent promotion.
+                    Err(e) if e.is("membership_already_exists") || e.is("team_invite_already_exists") => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            (false, Some(id)) => match self.core.api.send(Call::delete(format!("{}/{id}", self.team_path()))).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.status() == Some(404) => Ok(()),
+                Err(e) => Err(e.into()),
+            },
+            _ => Ok(()),
+        }
+    }
+
+    /// Ends the user's Appwrite sessions and Leadboard's.
+    async fn end_sessions(&self, username: &Username) -> Result<(), StoreError> {
+        self.core.api.send(Call::delete(format!("/users/{username}/sessions"))).await?;
+        loop {
+            let call = Call::get(docs_path(&self.core.db, SESSIONS))
+                .query(json!({"method": "equal", "attribute": "username", "values": [username.as_str()]}))
+                .query(json!({"method": "limit", "values": [PAGE]}));
+            let page = self.core.api.send(call).await?;
+            let ids: Vec<&str> = page["documents"].as_array().into_iter().flatten().filter_map(|d| d["$id"].as_str()).collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for id in ids {
+                self.delete_doc(SESSIONS, id).await?;
+            }
+        }
+    }
+}
+
+/// Appwrite's refusal of a value (its password rules, an address it does not accept).
+fn invalid_or(e: AwError) -> StoreError {
+    match e {
+        AwError::Api { code: 400, message, .. } => StoreError::Invalid(format!("Appwrite refused it: {message}")),
+        e => e.into(),
+    }
+}
+
+/// The session document ID for a token hash (64 hex digits; IDs hold 36 characters).
+fn session_id(token_hash: &str) -> String {
+    let hex: String = token_hash.chars().filter(char::is_ascii_hexdigit).take(35).collect();
+    format!("s{hex}")
+}
+
+#[async_trait]
+impl AccountStore for AppwriteStore {
+    async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
+        let body = json!({
+            "userId": username.as_str(),
+            "email": format!("{username}@{}", self.core.cfg.email_domain),
+            "password": password.expose(),
+            "name": username.as_str(),
+        });
+        match self.core.api.send(Call::post("/users", body)).await {
+            Ok(_) => {}
+            Err(e) if e.is("user_already_exists") => return Err(StoreError::AlreadyExists(format!("user {username}"))),
+            Err(e) => return Err(invalid_or(e)),
+        }
+        self.set_manager(username, role == Role::Manager).await
+    }
+
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+        // By email as typed, or by username: then the address is the user's own.
+        let email = if login.contains('@') {
+            login.to_owned()
+        } else {
+            let Ok(username) = Username::parse(login) else { return Ok(None) };
+            match self.appwrite_user(&username).await? {
+                Some(user) => user["email"].as_str().unwrap_or_default().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        if email.is_empty() || email.eq_ignore_ascii_case(&self.core.cfg.service_email) {
+            return Ok(None);
+        }
+        let session = match self.core.api.send(Call::post("/account/sessions/email", json!({"email": email, "password": password}))).await {
+            Ok(session) => session,
+            Err(e) if e.is("user_invalid_credentials") || e.is("user_not_found") || e.status() == Some(400) => return Ok(None),
+            // Appwrite checks the password before the status, so this means a right password.
+            Err(e) if e.is("user_blocked") => {
+                let username = match login.contains('@') {
+                    true => return Ok(None),
+                    false => Username::parse(login).map_err(|e| StoreError::Internal(e.to_string()))?,
+                };
+                return Ok(Some(Account { username, role: Role::Employee, disabled: true }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let (Some(user_id), Some(session_id)) = (session["userId"].as_str(), session["$id"].as_str()) else {
+            return Err(StoreError::Internal("Appwrite's session has no userId or $id".into()));
+        };
+        // Only the check was wanted: Leadboard keeps its own session, and Appwrite keeps at most
+        // a few sessions per user.
+        if let Err(e) = self.core.api.send(Call::delete(format!("/users/{user_id}/sessions/{session_id}"))).await {
+            tracing::warn!(error = %e, "could not delete the Appwrite session made to check a password");
+        }
+        let Ok(username) = Username::parse(user_id) else {
+            tracing::warn!(user_id, "an Appwrite user whose ID is not a valid Leadboard username tried to sign in");
+            return Ok(None);
+        };
+        match self.appwrite_user(&username).await? {
+            Some(user) => Ok(Some(self.account(&username, &user).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        match self.appwrite_user(username).await? {
+            Some(user) => Ok(Some(self.account(username, &user).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
+        let managers: HashSet<String> = self
+            .all_pages(self.team_path(), "memberships")
+            .await?
+            .iter()
+            .filter(|m| m["confirm"].as_bool() != Some(false))
+            .filter_map(|m| m["userId"].as_str().map(str::to_owned))
+            .collect();
+        let mut out: Vec<Account> = self
+            .all_pages("/users".into(), "users")
+            .await?
+            .iter()
+            .filter_map(|u| {
+                let id = u["$id"].as_str()?;
+                let username = Username::parse(id).ok().filter(|_| id != self.core.cfg.service_user_id)?;
+                let role = if managers.contains(id) { Role::Manager } else { Role::Employee };
+                Some(Account { username, role, disabled: u["status"].as_bool() == Some(false) })
+            })
+            .collect();
+        out.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(out)
+    }
+
+    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+        if self.appwrite_user(username).await?.is_none() {
+            return Err(StoreError::UserNotFound(username.clone()));
+        }
+        match &update {
+            UserUpdate::Disabled(d) => {
+                self.core.api.send(Call::patch(format!("/users/{username}/status"), json!({"status": !d}))).await?;
+            }
+            UserUpdate::Role(r) => self.set_manager(username, *r == Role::Manager).await?,
+            UserUpdate::Password(p) => {
+                let call = Call::patch(format!("/users/{username}/password"), json!({"password": p.expose()}));
+                self.core.api.send(call).await.map_err(invalid_or)?;
+            }
+        }
+        if update.ends_sessions() {
+            self.end_sessions(username).await?;
+        }
+        self.user(username).await?.ok_or_else(|| StoreError::UserNotFound(username.clone()))
+    }
+
+    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
+        let body = json!({"documentId": session_id(token_hash), "data": {
+            "token_hash": token_hash, "username": username.as_str(), "expires_at": expires_at,
+        }});
+        match self.core.api.send(Call::post(docs_path(&self.core.db, SESSIONS), body)).await {
+            Ok(_) => Ok(()),
+            // A retry of our own create after a timeout.
+            Err(e) if e.is("document_already_exists") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
+        let Some(doc) = self.get_optional(SESSIONS, &session_id(token_hash)).await? else { return Ok(None) };
+        if doc["token_hash"].as_str() != Some(token_hash) || doc["expires_at"].as_i64().is_none_or(|e| e <= now) {
+            return Ok(None);
+        }
+        let Ok(username) = Username::parse(doc["username"].as_str().unwrap_or_default()) else { return Ok(None) };
+        Ok(self.user(&username).await?.filter(|a| !a.disabled).map(|a| a.info()))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.delete_doc(SESSIONS, &session_id(token_hash)).await
+    }
+}
