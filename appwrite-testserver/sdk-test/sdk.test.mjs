@@ -178,6 +178,44 @@ test('users, email sessions and per-user permissions', async () => {
   assert.equal((await new Databases(employee).getDocument(DB, LEADS, 'team-lead')).name, 'Team');
 });
 
+test('users admin: list, block, password, sessions, memberships', async () => {
+  const users = new Users(serverClient());
+  const account = new Account(serverClient());
+  await users.create('staff-1', 'staff1@example.com', undefined, 'password123', 'Staff One');
+  const listed = await users.list([Query.equal('email', 'staff1@example.com')]);
+  assert.deepEqual(listed.users.map((u) => u.$id), ['staff-1']);
+
+  const { secret } = await account.createEmailPasswordSession('staff1@example.com', 'password123');
+  const blocked = await users.updateStatus('staff-1', false);
+  assert.equal(blocked.status, false);
+  await rejectsWith(new Account(sessionClient(secret)).get(), 401, 'user_blocked');
+  await rejectsWith(account.createEmailPasswordSession('staff1@example.com', 'password123'), 401, 'user_blocked');
+  await users.updateStatus('staff-1', true);
+  assert.equal((await new Account(sessionClient(secret)).get()).$id, 'staff-1');
+
+  await rejectsWith(users.updatePassword('staff-1', 'short'), 400, 'general_argument_invalid');
+  await users.updatePassword('staff-1', 'new-password-1');
+  await rejectsWith(new Account(sessionClient(secret)).get(), 401, 'general_unauthorized_scope');
+  const session = await account.createEmailPasswordSession('staff1@example.com', 'new-password-1');
+  await users.deleteSession('staff-1', session.$id);
+  await rejectsWith(users.deleteSession('staff-1', session.$id), 404, 'user_session_not_found');
+  await users.deleteSessions('staff-1');
+
+  const teams = new Teams(serverClient());
+  await ensure(teams.create('staff', 'Staff'));
+  const membership = await teams.createMembership('staff', ['member'], undefined, 'staff-1');
+  await rejectsWith(
+    teams.createMembership('staff', ['member'], undefined, 'staff-1'),
+    409,
+    'membership_already_confirmed',
+  );
+  const memberships = await users.listMemberships('staff-1');
+  assert.deepEqual(memberships.memberships.map((m) => m.teamId), ['staff']);
+  await teams.deleteMembership('staff', membership.$id);
+  await rejectsWith(teams.deleteMembership('staff', membership.$id), 404, 'team_invite_not_found');
+  assert.equal((await users.listMemberships('staff-1')).total, 0);
+});
+
 test('web SDK Realtime receives document events for readable documents', async () => {
   const databases = await setup();
   const users = new Users(serverClient());

@@ -27,6 +27,8 @@ pub struct SignedIn {
     pub email: String,
     /// The session the secret belongs to (absent for JWT-only callers).
     pub session_id: Option<String>,
+    /// The user's `status` is `false`.
+    pub blocked: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -55,20 +57,24 @@ impl Caller {
         }
     }
 
-    /// Step 9 of `shared/api.php`: the route's scope must be among the caller's scopes.
+    /// Steps 9 and 10 of `shared/api.php` (every route in the `api` group): the route's
+    /// scope must be among the caller's scopes, then a blocked user (by session or JWT) gets
+    /// `401 user_blocked`.
     pub fn require_scope(&self, scope: &str) -> ApiResult<()> {
         let (label, who, scopes) = match &self.identity {
             Identity::Key => return Ok(()),
             Identity::User(user) => ("users", user.email.as_str(), USER_SCOPES),
             Identity::Guest => ("guests", "User", GUEST_SCOPES),
         };
-        if scopes.contains(&scope) {
-            Ok(())
-        } else {
-            Err(ApiError::UnauthorizedScope(format!(
+        if !scopes.contains(&scope) {
+            return Err(ApiError::UnauthorizedScope(format!(
                 "{who} (role: {label}) missing scopes ([\"{scope}\"])"
-            )))
+            )));
         }
+        if self.user().is_some_and(|user| user.blocked) {
+            return Err(ApiError::UserBlocked);
+        }
+        Ok(())
     }
 }
 
@@ -124,10 +130,16 @@ pub fn user_from_session(store: &Store, value: &str) -> Option<SignedIn> {
     let session =
         store.sessions.values().find(|s| s.secret == secret && s.user_id == user_id && s.expire > now)?;
     let user = store.users.get(&user_id)?;
-    Some(SignedIn { user_id, email: user.email.clone(), session_id: Some(session.id.clone()) })
+    Some(SignedIn {
+        user_id,
+        email: user.email.clone(),
+        session_id: Some(session.id.clone()),
+        blocked: !user.status,
+    })
 }
 
 /// The user behind the request's session or JWT (a JWT wins). Used by REST and Realtime.
+/// A JWT whose session has been deleted makes the caller a guest, as in the `user` resource.
 pub fn resolve_user(store: &Store, project: &str, headers: &HeaderMap) -> ApiResult<Option<SignedIn>> {
     let mut user = session_value(headers, project).and_then(|v| user_from_session(store, &v));
     if let Some(token) = header(headers, "x-appwrite-jwt") {
@@ -138,10 +150,14 @@ pub fn resolve_user(store: &Store, project: &str, headers: &HeaderMap) -> ApiRes
         if jwt.expire <= time::now() {
             return Err(ApiError::JwtInvalid("Failed to verify JWT. Expired token".into()));
         }
-        user = store.users.get(&jwt.user_id).map(|u| SignedIn {
+        let session_alive = jwt.session_id.as_ref().is_none_or(|id| {
+            store.sessions.get(id).is_some_and(|s| s.user_id == jwt.user_id)
+        });
+        user = store.users.get(&jwt.user_id).filter(|_| session_alive).map(|u| SignedIn {
             user_id: u.id.clone(),
             email: u.email.clone(),
             session_id: None,
+            blocked: !u.status,
         });
     }
     Ok(user)

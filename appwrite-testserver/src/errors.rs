@@ -37,6 +37,8 @@ pub enum ApiError {
     SessionAlreadyExists,
     #[error("The current user session could not be found.")]
     SessionNotFound,
+    #[error("The current user has been blocked. You can unblock the user by making a request to the User API's \"Update User Status\" endpoint or in the Appwrite Console's Auth section.")]
+    UserBlocked,
     #[error("{0}")]
     UserNotFound(String),
     #[error("{0}")]
@@ -47,6 +49,10 @@ pub enum ApiError {
     TeamAlreadyExists,
     #[error("Membership is already confirmed.")]
     MembershipAlreadyConfirmed,
+    #[error("The requested team invitation could not be found.")]
+    TeamInviteNotFound,
+    #[error("The membership ID does not belong to the team ID.")]
+    TeamMembershipMismatch,
     #[error("Database with the requested ID '{0}' could not be found.")]
     DatabaseNotFound(String),
     #[error("Database with the requested ID '{0}' already exists. Try again with a different ID or use ID.unique() to generate a unique ID.")]
@@ -106,11 +112,14 @@ impl ApiError {
             InvalidCredentials => ("user_invalid_credentials", 401),
             SessionAlreadyExists => ("user_session_already_exists", 401),
             SessionNotFound => ("user_session_not_found", 404),
+            UserBlocked => ("user_blocked", 401),
             UserNotFound(_) => ("user_not_found", 404),
             UserAlreadyExists(_) => ("user_already_exists", 409),
             TeamNotFound => ("team_not_found", 404),
             TeamAlreadyExists => ("team_already_exists", 409),
             MembershipAlreadyConfirmed => ("membership_already_confirmed", 409),
+            TeamInviteNotFound => ("team_invite_not_found", 404),
+            TeamMembershipMismatch => ("team_membership_mismatch", 404),
             DatabaseNotFound(_) => ("database_not_found", 404),
             DatabaseAlreadyExists(_) => ("database_already_exists", 409),
             CollectionNotFound(_) => ("collection_not_found", 404),
@@ -138,6 +147,11 @@ impl ApiError {
         Self::UserUnauthorized(
             "The current user is not authorized to perform the requested action.".into(),
         )
+    }
+
+    /// `user_not_found` with Appwrite's default message.
+    pub fn user_not_found() -> Self {
+        Self::UserNotFound("User with the requested ID could not be found.".into())
     }
 
     /// An error for an HTTP status chosen by fault injection.

@@ -20,6 +20,9 @@ pub struct Store {
     /// Keyed by the token itself.
     pub jwts: HashMap<String, Jwt>,
     pub teams: HashMap<String, Team>,
+    /// Last internal sequence handed out to a user, session or membership (UDB `$sequence`),
+    /// so lists keep creation order like the database's auto-increment key.
+    pub sequence: u64,
 }
 
 pub struct Database {
@@ -144,53 +147,87 @@ impl Fields for Document {
 
 pub struct User {
     pub id: String,
+    pub sequence: u64,
     pub name: String,
+    /// Empty when the user has none (Appwrite stores `null` and renders `""`).
     pub email: String,
     pub password: Option<String>,
+    /// `false` once blocked through `PATCH /v1/users/{id}/status`.
+    pub status: bool,
     pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// When the password was last set; `None` for users without one.
+    pub password_update: Option<Timestamp>,
 }
 
 impl User {
     /// The Account model (what a user sees of itself, also sent by Realtime).
     pub fn account_json(&self) -> Value {
-        let ts = time::format(&self.created_at);
-        json!({
-            "$id": self.id,
-            "$createdAt": ts,
-            "$updatedAt": ts,
-            "name": self.name,
-            "registration": ts,
-            "status": true,
-            "labels": [],
-            "passwordUpdate": if self.password.is_some() { ts.clone() } else { String::new() },
-            "email": self.email,
-            "phone": "",
-            "emailVerification": false,
-            "phoneVerification": false,
-            "mfa": false,
-            "prefs": {},
-            "targets": [],
-            "accessedAt": ts,
-        })
+        self.model(false)
     }
 
     /// The User model of the Users API: the Account model plus the password hash fields.
     /// The hash is not exposed; it is not something a test can rely on.
     pub fn user_json(&self) -> Value {
-        let mut out = self.account_json();
-        let fields = out.as_object_mut().expect("object");
-        fields.insert("password".into(), json!(""));
-        fields.insert("hash".into(), json!("argon2"));
-        fields.insert(
-            "hashOptions".into(),
-            json!({"type": "argon2", "memoryCost": 65536, "timeCost": 4, "threads": 3}),
-        );
-        out
+        self.model(true)
+    }
+
+    /// Both models in the field order of `Model/User.php` and `Model/Account.php`.
+    fn model(&self, with_hash: bool) -> Value {
+        let created = time::format(&self.created_at);
+        let mut out = Map::new();
+        out.insert("$id".into(), json!(self.id));
+        out.insert("$createdAt".into(), json!(created));
+        out.insert("$updatedAt".into(), json!(time::format(&self.updated_at)));
+        out.insert("name".into(), json!(self.name));
+        if with_hash {
+            out.insert("password".into(), json!(""));
+            out.insert("hash".into(), json!("argon2"));
+            out.insert(
+                "hashOptions".into(),
+                json!({"type": "argon2", "memoryCost": 65536, "timeCost": 4, "threads": 3}),
+            );
+        }
+        out.insert("registration".into(), json!(created));
+        out.insert("status".into(), json!(self.status));
+        out.insert("labels".into(), json!([]));
+        out.insert("passwordUpdate".into(), json!(self.password_update.as_ref().map(time::format).unwrap_or_default()));
+        out.insert("email".into(), json!(self.email));
+        out.insert("phone".into(), json!(""));
+        out.insert("emailVerification".into(), json!(false));
+        out.insert("phoneVerification".into(), json!(false));
+        out.insert("mfa".into(), json!(false));
+        out.insert("prefs".into(), json!({}));
+        out.insert("targets".into(), json!([]));
+        out.insert("accessedAt".into(), json!(created));
+        Value::Object(out)
+    }
+}
+
+/// Fields of the `users` collection for `GET /v1/users` queries. Unset values are NULL in
+/// the database (the model renders them as `""`).
+impl Fields for User {
+    fn field(&self, name: &str) -> Value {
+        let or_null = |text: &str| if text.is_empty() { Value::Null } else { json!(text) };
+        match name {
+            "$id" => json!(self.id),
+            "$sequence" => json!(self.sequence),
+            "$createdAt" | "registration" => json!(time::format(&self.created_at)),
+            "$updatedAt" => json!(time::format(&self.updated_at)),
+            "name" => json!(self.name),
+            "email" => or_null(&self.email),
+            "status" => json!(self.status),
+            "passwordUpdate" => self.password_update.as_ref().map_or(Value::Null, |ts| json!(time::format(ts))),
+            "emailVerification" | "phoneVerification" => json!(false),
+            "labels" => json!([]),
+            _ => Value::Null,
+        }
     }
 }
 
 pub struct Session {
     pub id: String,
+    pub sequence: u64,
     pub user_id: String,
     pub secret: String,
     pub created_at: Timestamp,
@@ -229,6 +266,9 @@ impl Session {
 
 pub struct Jwt {
     pub user_id: String,
+    /// The session the JWT was made from. Once that session is gone the JWT no longer
+    /// authenticates (the `user` resource matches it against the user's sessions).
+    pub session_id: Option<String>,
     pub expire: Timestamp,
 }
 
@@ -255,13 +295,62 @@ impl Team {
 
 pub struct Membership {
     pub id: String,
+    pub sequence: u64,
     pub user_id: String,
     pub roles: Vec<String>,
     pub created_at: Timestamp,
     pub confirm: bool,
 }
 
+/// A membership with its team, as the `memberships` collection stores it (for queries).
+pub struct MembershipRow<'a> {
+    pub team: &'a Team,
+    pub membership: &'a Membership,
+}
+
+impl Fields for MembershipRow<'_> {
+    fn field(&self, name: &str) -> Value {
+        let m = self.membership;
+        match name {
+            "$id" => json!(m.id),
+            "$sequence" => json!(m.sequence),
+            "$createdAt" | "$updatedAt" | "invited" => json!(time::format(&m.created_at)),
+            "joined" if m.confirm => json!(time::format(&m.created_at)),
+            "userId" => json!(m.user_id),
+            "teamId" => json!(self.team.id),
+            "confirm" => json!(m.confirm),
+            "roles" => json!(m.roles),
+            _ => Value::Null,
+        }
+    }
+}
+
 impl Store {
+    /// The next internal sequence number.
+    pub fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    /// Deletes the user's oldest sessions beyond `max`, like the `session` shutdown hook of
+    /// `shared/api.php` (the user's `sessions` subquery lists them oldest first).
+    pub fn limit_sessions(&mut self, user_id: &str, max: usize) {
+        let mut own: Vec<(u64, String)> =
+            self.sessions.values().filter(|s| s.user_id == user_id).map(|s| (s.sequence, s.id.clone())).collect();
+        if own.len() <= max {
+            return;
+        }
+        own.sort();
+        for (_, id) in &own[..own.len() - max] {
+            self.sessions.remove(id);
+        }
+    }
+
+    /// Deletes every session of the user. JWTs made from them stop working too.
+    pub fn delete_sessions_of(&mut self, user_id: &str) {
+        self.sessions.retain(|_, s| s.user_id != user_id);
+    }
+
     /// Roles of a signed-in user (`Auth::getRoles` / `User::getRoles`): `any`, `users`,
     /// `user:ID`, their `unverified` dimensions (no verification here), and for confirmed
     /// memberships `team:T`, `team:T/<role>` and `member:M`.

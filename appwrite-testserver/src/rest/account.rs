@@ -1,7 +1,7 @@
-//! Users (server API), email/password sessions, the current account and JWTs
-//! (`app/controllers/api/users.php`, `app/controllers/api/account.php`).
+//! Email/password sessions, the current account and JWTs (`app/controllers/api/account.php`),
+//! plus the parameter validators the Users API shares.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,76 +17,47 @@ use super::created;
 use crate::auth::{self, Caller};
 use crate::errors::{ApiError, ApiResult};
 use crate::params::Body;
-use crate::store::{Jwt, Session, User};
+use crate::store::{Jwt, Session};
 use crate::{ids, time, AppState};
 
 /// `TOKEN_EXPIRATION_LOGIN_LONG`: sessions last a year.
 const SESSION_SECONDS: i64 = 365 * 24 * 3600;
 /// Default lifetime of `POST /v1/account/jwts`.
 const JWT_SECONDS: i64 = 900;
+/// `APP_LIMIT_USER_SESSIONS_DEFAULT`, a new project's `auths.maxSessions`.
+const MAX_SESSIONS: usize = 10;
 
 fn random_hex(bytes: usize) -> String {
     let mut rng = rand::rng();
     (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
-fn check_email(email: &str) -> ApiResult<()> {
+pub(super) fn check_email(email: &str) -> ApiResult<()> {
     let valid = email
         .split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
     if valid { Ok(()) } else { Err(ApiError::invalid_param("email", "Value must be a valid email address")) }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateUser {
-    user_id: String,
-    email: Option<String>,
-    password: Option<String>,
-    #[serde(default)]
-    name: String,
+/// `Auth\Validator\Password`: 8 to 256 bytes (PHP `strlen`), used to sign in.
+fn check_password(password: &str) -> ApiResult<()> {
+    if (8..=256).contains(&password.len()) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param("password", "Password must be between 8 and 256 characters long."))
+    }
 }
 
-pub async fn create_user(
-    State(state): State<AppState>,
-    caller: Caller,
-    Body(params): Body<CreateUser>,
-) -> ApiResult<Response> {
-    caller.require_scope("users.write")?;
-    let id = ids::custom("userId", &params.user_id)?;
-    let email = params.email.unwrap_or_default().to_lowercase();
-    if !email.is_empty() {
-        check_email(&email)?;
-    }
-    if let Some(password) = &params.password {
-        if !(8..=256).contains(&password.chars().count()) {
-            return Err(ApiError::invalid_param(
-                "password",
-                "Password must be at least 8 characters and not more than 256 characters.",
-            ));
-        }
-    }
-    let mut store = state.store.lock().expect("store lock");
-    let taken = store.users.contains_key(&id) || (!email.is_empty() && store.users.values().any(|u| u.email == email));
-    if taken {
-        return Err(ApiError::UserAlreadyExists(
-            "A user with the same id, email, or phone already exists in this project.".into(),
-        ));
-    }
-    let user = User { id: id.clone(), name: params.name, email, password: params.password, created_at: time::now() };
-    let body = user.user_json();
-    store.users.insert(id, user);
-    Ok(created(body))
-}
-
-pub async fn get_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    caller.require_scope("users.read")?;
-    let store = state.store.lock().expect("store lock");
-    store
-        .users
-        .get(&id)
-        .map(|u| Json(u.user_json()))
-        .ok_or_else(|| ApiError::UserNotFound("User with the requested ID could not be found.".into()))
+/// `Auth\Validator\PasswordDictionary` (dictionary check off, as in a new project), which
+/// `POST /v1/users` and `PATCH /v1/users/{id}/password` use for new passwords: the same
+/// length rule with its own message, typo included (1.5 to 1.9.0).
+pub(super) fn check_new_password(password: &str) -> ApiResult<()> {
+    check_password(password).map_err(|_| {
+        ApiError::invalid_param(
+            "password",
+            "Password must be between 8 and 265 characters long, and should not be one of the commonly used password.",
+        )
+    })
 }
 
 #[derive(Deserialize)]
@@ -96,7 +67,11 @@ pub struct EmailSession {
 }
 
 /// `POST /v1/account/sessions/email`: sets the `a_session_<project>` cookies and the
-/// `X-Fallback-Cookies` header; the response's `secret` is filled only for API keys.
+/// `X-Fallback-Cookies` header; the response's `secret` is filled only for API keys (the
+/// server-side rendering flow). Wrong credentials (or a user without a password) get
+/// `user_invalid_credentials`, a blocked user `user_blocked`. Like the `session` group's
+/// shutdown hook in `shared/api.php`, the user's oldest sessions beyond `maxSessions` (10)
+/// are deleted afterwards.
 pub async fn create_email_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,6 +81,8 @@ pub async fn create_email_session(
     if caller.user().is_some() {
         return Err(ApiError::SessionAlreadyExists);
     }
+    check_email(&params.email)?;
+    check_password(&params.password)?;
     let email = params.email.to_lowercase();
     let mut store = state.store.lock().expect("store lock");
     let user = store
@@ -113,19 +90,26 @@ pub async fn create_email_session(
         .values()
         .find(|u| u.email == email && u.password.as_deref() == Some(params.password.as_str()))
         .ok_or(ApiError::InvalidCredentials)?;
+    if !user.status {
+        return Err(ApiError::UserBlocked);
+    }
+    let (user_id, user_email) = (user.id.clone(), user.email.clone());
     let now = time::now();
     let session = Session {
         id: ids::unique(),
-        user_id: user.id.clone(),
+        sequence: store.next_sequence(),
+        user_id,
         secret: random_hex(32),
         created_at: now,
         expire: now + TimeDelta::seconds(SESSION_SECONDS),
     };
     let encoded = auth::encode_session(&session.user_id, &session.secret);
     let shown_secret = if caller.is_key() { encoded.as_str() } else { "" };
-    let body = session.to_json(&user.email, shown_secret);
+    let body = session.to_json(&user_email, shown_secret);
     let expires = session.expire.format("%a, %d %b %Y %H:%M:%S GMT");
+    let user_id = session.user_id.clone();
     store.sessions.insert(session.id.clone(), session);
+    store.limit_sessions(&user_id, MAX_SESSIONS);
 
     let name = auth::cookie_name(&state.config.project);
     let mut response = created(body);
@@ -142,7 +126,7 @@ pub async fn create_email_session(
 /// The signed-in user of an `account` route (API keys and guests lack the scope).
 fn account_user(caller: &Caller) -> ApiResult<&auth::SignedIn> {
     caller.require_scope("account")?;
-    caller.user().ok_or_else(|| ApiError::UserNotFound("User with the requested ID could not be found.".into()))
+    caller.user().ok_or_else(ApiError::user_not_found)
 }
 
 pub async fn get_account(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
@@ -152,7 +136,7 @@ pub async fn get_account(State(state): State<AppState>, caller: Caller) -> ApiRe
         .users
         .get(&signed_in.user_id)
         .map(|u| Json(u.account_json()))
-        .ok_or_else(|| ApiError::UserNotFound("User with the requested ID could not be found.".into()))
+        .ok_or_else(ApiError::user_not_found)
 }
 
 pub async fn delete_current_session(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
@@ -184,7 +168,7 @@ pub async fn create_jwt(State(state): State<AppState>, caller: Caller) -> ApiRes
         })),
         URL_SAFE_NO_PAD.encode(random_hex(32)),
     );
-    let jwt = Jwt { user_id: signed_in.user_id.clone(), expire };
+    let jwt = Jwt { user_id: signed_in.user_id.clone(), session_id: signed_in.session_id.clone(), expire };
     state.store.lock().expect("store lock").jwts.insert(token.clone(), jwt);
     Ok(created(json!({ "jwt": token })))
 }

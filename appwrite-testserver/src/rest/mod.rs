@@ -4,11 +4,12 @@ mod account;
 mod databases;
 mod documents;
 mod teams;
+mod users;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 
@@ -39,15 +40,21 @@ pub fn router(state: AppState) -> Router {
             &format!("{docs}/{{id}}"),
             get(documents::get).patch(documents::update).delete(documents::delete),
         )
-        .route("/v1/users", post(account::create_user))
-        .route("/v1/users/{id}", get(account::get_user))
+        .route("/v1/users", post(users::create_user).get(users::list_users))
+        .route("/v1/users/{id}", get(users::get_user))
+        .route("/v1/users/{id}/status", patch(users::update_status))
+        .route("/v1/users/{id}/password", patch(users::update_password))
+        .route("/v1/users/{id}/sessions", delete(users::delete_sessions))
+        .route("/v1/users/{id}/sessions/{session}", delete(users::delete_session))
+        .route("/v1/users/{id}/memberships", get(users::list_memberships))
         .route("/v1/account", get(account::get_account))
         .route("/v1/account/sessions/email", post(account::create_email_session))
-        .route("/v1/account/sessions/current", axum::routing::delete(account::delete_current_session))
+        .route("/v1/account/sessions/current", delete(account::delete_current_session))
         .route("/v1/account/jwts", post(account::create_jwt))
         .route("/v1/teams", post(teams::create))
         .route("/v1/teams/{id}", get(teams::get))
         .route("/v1/teams/{id}/memberships", post(teams::add_member).get(teams::list_members))
+        .route("/v1/teams/{id}/memberships/{membership}", delete(teams::delete_member))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::middleware));
     Router::new()
         .merge(api)

@@ -2,6 +2,7 @@
 //! `team:<id>`, `team:<id>/<role>` and `member:<membershipId>`.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
@@ -36,10 +37,12 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(params):
         return Err(ApiError::TeamAlreadyExists);
     }
     let now = time::now();
+    let sequence = store.next_sequence();
     let memberships = caller
         .user()
         .map(|user| Membership {
             id: ids::unique(),
+            sequence,
             user_id: user.user_id.clone(),
             roles: params.roles,
             created_at: now,
@@ -76,8 +79,10 @@ pub struct AddMember {
     roles: Vec<String>,
 }
 
-/// With an API key the membership is confirmed at once; a team owner's invitation stays
-/// unconfirmed (no invitation mails here, so it cannot be accepted).
+/// `roles` is required. With an API key (an app caller) the membership is confirmed at once
+/// and no invitation goes out; a team owner's invitation stays unconfirmed (no invitation
+/// mails here, so it cannot be accepted). A confirmed member again gets
+/// `409 membership_already_confirmed`.
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,11 +93,16 @@ pub async fn add_member(
     let mut store = state.store.lock().expect("store lock");
     team(&store, &caller, &id)?;
     let user_id = match (params.user_id.filter(|u| !u.is_empty()), params.email.filter(|e| !e.is_empty())) {
-        (Some(user_id), _) => store
-            .users
-            .get(&user_id)
-            .map(|u| u.id.clone())
-            .ok_or_else(|| ApiError::UserNotFound("User with given userId doesn't exist.".into()))?,
+        (Some(user_id), email) => {
+            let invitee = store
+                .users
+                .get(&user_id)
+                .ok_or_else(|| ApiError::UserNotFound("User with given userId doesn't exist.".into()))?;
+            if email.is_some_and(|email| email.to_lowercase() != invitee.email) {
+                return Err(ApiError::UserAlreadyExists("Given userId and email doesn't match".into()));
+            }
+            invitee.id.clone()
+        }
         (None, Some(email)) => store
             .users
             .values()
@@ -106,17 +116,19 @@ pub async fn add_member(
     if !caller.is_key() && !caller.auth.has_role(&format!("team:{id}/owner")) {
         return Err(ApiError::UserUnauthorized("User is not allowed to send invitations for this team".into()));
     }
+    let sequence = store.next_sequence();
     let team = store.teams.get_mut(&id).expect("checked above");
     let membership = match team.memberships.iter_mut().find(|m| m.user_id == user_id) {
         Some(m) if m.confirm => return Err(ApiError::MembershipAlreadyConfirmed),
+        // A pending invitation is re-sent, or confirmed by a key; its roles stay as they were.
         Some(m) => {
             m.confirm = caller.is_key();
-            m.roles = params.roles;
             m.id.clone()
         }
         None => {
             let membership = Membership {
                 id: ids::unique(),
+                sequence,
                 user_id,
                 roles: params.roles,
                 created_at: time::now(),
@@ -138,4 +150,37 @@ pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(id
     let team = team(&store, &caller, &id)?;
     let memberships: Vec<Value> = team.memberships.iter().map(|m| store.membership_json(team, m)).collect();
     Ok(Json(json!({"total": memberships.len(), "memberships": memberships})))
+}
+
+/// `DELETE /v1/teams/{id}/memberships/{membershipId}`: 204, checked in Appwrite's order: an
+/// unknown membership is `team_invite_not_found`, an unknown (or unreadable) team
+/// `team_not_found`, a membership of another team `team_membership_mismatch`. Without a key
+/// only the member themself or a team owner may delete it (the membership's delete
+/// permissions); anyone else gets `401 user_unauthorized`.
+pub async fn delete_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, membership_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    caller.require_scope("teams.write")?;
+    let mut store = state.store.lock().expect("store lock");
+    let (owner_team, user_id) = store
+        .teams
+        .values()
+        .find_map(|t| t.memberships.iter().find(|m| m.id == membership_id).map(|m| (t.id.clone(), m.user_id.clone())))
+        .ok_or(ApiError::TeamInviteNotFound)?;
+    if !store.users.contains_key(&user_id) {
+        return Err(ApiError::user_not_found());
+    }
+    team(&store, &caller, &id)?;
+    if owner_team != id {
+        return Err(ApiError::TeamMembershipMismatch);
+    }
+    let may_delete =
+        caller.auth.has_role(&format!("user:{user_id}")) || caller.auth.has_role(&format!("team:{id}/owner"));
+    if !may_delete {
+        return Err(ApiError::unauthorized());
+    }
+    store.teams.get_mut(&id).expect("checked above").memberships.retain(|m| m.id != membership_id);
+    Ok(StatusCode::NO_CONTENT)
 }
