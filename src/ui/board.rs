@@ -2,7 +2,7 @@
 
 use super::live::{live, Live};
 use super::toast::{toasts, Tone};
-use super::{Header, SignedIn};
+use super::{Header, Loaded, SignedIn};
 use crate::domain::{ClaimReply, Lead, LeadId, LeadStatus, UserInfo, Username};
 use crate::error::ApiError;
 use leptos::prelude::*;
@@ -60,19 +60,8 @@ pub fn BoardPage() -> impl IntoView {
 
 #[component]
 fn EmployeeBoard(user: UserInfo, data: Resource<Result<LeadList, ApiError>>) -> impl IntoView {
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading leads…"</p> }>
-            {move || {
-                let user = user.clone();
-                Suspend::new(async move {
-                    match data.await {
-                        Ok(list) => view! { <EmployeeBody user list/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
-    }
+    let body = move |list| view! { <EmployeeBody user=user.clone() list/> };
+    view! { <Loaded data loading="Loading leads…" body/> }
 }
 
 #[component]

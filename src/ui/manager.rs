@@ -3,7 +3,7 @@
 
 use super::board::{list_leads, LeadList, LeadTable};
 use super::live::{live, Live};
-use super::{Header, SignedIn};
+use super::{Header, Loaded, SignedIn};
 use super::accounts::Accounts;
 use crate::domain::{Account, BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
 use crate::error::ApiError;
@@ -82,19 +82,8 @@ type ManagerData = Resource<Result<(LeadList, Vec<BoardEvent>, Vec<Account>), Ap
 
 #[component]
 fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the live board…"</p> }>
-            {move || {
-                let user = user.clone();
-                Suspend::new(async move {
-                    match data.await {
-                        Ok((list, feed, users)) => view! { <ManagerBody user list feed users/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })
-            }}
-        </Suspense>
-    }
+    let body = move |(list, feed, users)| view! { <ManagerBody user=user.clone() list feed users/> };
+    view! { <Loaded data loading="Loading the live board…" body/> }
 }
 
 #[component]

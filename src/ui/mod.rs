@@ -13,6 +13,7 @@ pub use manager::{add_lead, list_users, reassign, recent_activity};
 pub use session::{login, logout, me};
 
 use crate::domain::UserInfo;
+use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -81,6 +82,29 @@ fn Header(user: UserInfo) -> impl IntoView {
             </span>
             <session::SignOut/>
         </header>
+    }
+}
+
+/// Shows `loading` until `data` arrives, then `body` with it (or the error).
+#[component]
+fn Loaded<T, F, V>(data: Resource<Result<T, ApiError>>, loading: &'static str, body: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + Clone + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{loading}</p> }>
+            {move || {
+                let body = body.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => body(value).into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 

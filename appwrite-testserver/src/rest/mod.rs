@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{id}", get(users::get_user))
         .route("/v1/users/{id}/status", patch(users::update_status))
         .route("/v1/users/{id}/password", patch(users::update_password))
-        .route("/v1/users/{id}/sessions", delete(users::delete_sessions))
+        .route("/v1/users/{id}/sessions", get(users::list_sessions).delete(users::delete_sessions))
         .route("/v1/users/{id}/sessions/{session}", delete(users::delete_session))
         .route("/v1/users/{id}/memberships", get(users::list_memberships))
         .route("/v1/account", get(account::get_account))

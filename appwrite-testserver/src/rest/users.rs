@@ -234,6 +234,29 @@ pub async fn delete_sessions(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/users/{id}/sessions`: the user's sessions, oldest first, secrets hidden (the
+/// Users API never shows them). `current` is false: no session is the caller's own.
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require_scope("users.read")?;
+    let store = state.store.lock().expect("store lock");
+    let email = user(&store, &id)?.email.clone();
+    let mut sessions: Vec<&crate::store::Session> = store.sessions.values().filter(|s| s.user_id == id).collect();
+    sessions.sort_by_key(|s| s.sequence);
+    let sessions: Vec<Value> = sessions
+        .into_iter()
+        .map(|s| {
+            let mut v = s.to_json(&email, "");
+            v["current"] = Value::Bool(false);
+            v
+        })
+        .collect();
+    Ok(Json(json!({"total": sessions.len(), "sessions": sessions})))
+}
+
 /// `DELETE /v1/users/{id}/sessions/{sessionId}`: 204. A session of another user is
 /// `user_session_not_found` (the 1.9 module checks this; 1.8.1 deleted it anyway).
 pub async fn delete_session(

@@ -79,7 +79,7 @@ impl AppwriteStore {
                 match self.core.api.send(Call::post(self.team_path(), body)).await {
                     Ok(_) => Ok(()),
                     // A retry of our own call, or a concurrent promotion.
-                    Err(e) if e.is("membership_already_exists") || e.is("team_invite_already_exists") => Ok(()),
+                    Err(e) if e.is("membership_already_confirmed") => Ok(()),
                     Err(e) => Err(e.into()),
                 }
             }
