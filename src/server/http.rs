@@ -1,6 +1,7 @@
-//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, and the
-//! boundary that turns every API failure into a 4xx/5xx with a JSON reason.
+//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, metrics,
+//! and the boundary that turns every API failure into a 4xx/5xx with a JSON reason.
 
+use super::metrics::{ClaimResult, Gauges};
 use super::{fanout, security, AppState};
 use crate::error::ApiError;
 use crate::ui::{shell, App};
@@ -31,9 +32,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(fanout::ws::handler))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(api_boundary))
+        .layer(middleware::from_fn_with_state(state.clone(), api_boundary))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -75,10 +77,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// Around every `/api/` call: refuses cross-site and non-JSON requests and bodies over
 /// [`MAX_BODY`], and gives errors the status their `ApiError` names (server functions answer
 /// every error with 500, including a body they could not decode).
-async fn api_boundary(req: Request, next: Next) -> Response {
+async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
+    let is_claim = req.uri().path() == "/api/claim";
     if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
         return error_response(e);
     }
@@ -96,6 +99,10 @@ async fn api_boundary(req: Request, next: Next) -> Response {
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     match serde_json::from_slice::<ApiError>(&bytes) {
         Ok(err) => {
+            // Refused before the claim service saw it; everything else is counted there.
+            if is_claim && matches!(err, ApiError::TooManyRequests { .. }) {
+                state.metrics.claim(ClaimResult::RateLimited);
+            }
             set_status(&mut parts, &err);
             Response::from_parts(parts, Body::from(bytes))
         }
@@ -108,6 +115,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "boards": state.hub.boards()}))).into_response(),
         Err(e) => error_response(ApiError::Unavailable(e.to_string())),
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let gauges = Gauges { boards: state.hub.boards(), buffered_events: state.hub.buffered() };
+    let text = state.metrics.render(&gauges);
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
 }
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.

@@ -2,17 +2,17 @@
 //! (events, or a snapshot when too far behind), then relays live events, skipping any it already
 //! sent, so the board sees every event exactly once and in order.
 
-use super::{frame, Frame, Hub};
+use super::{frame, Frame};
 use crate::domain::event::CLOSE_SIGNED_OUT;
 use crate::domain::{ClientMsg, ServerMsg, UserInfo};
 use crate::error::ApiError;
+use crate::server::metrics::{Metrics, SnapshotReason};
 use crate::server::{auth, store::LeadStore, AppState};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -42,19 +42,6 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, header
     .into_response()
 }
 
-struct Connected<'a>(&'a Hub);
-impl<'a> Connected<'a> {
-    fn new(hub: &'a Hub) -> Self {
-        hub.boards.fetch_add(1, Ordering::Relaxed);
-        Self(hub)
-    }
-}
-impl Drop for Connected<'_> {
-    fn drop(&mut self) {
-        self.0.boards.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
@@ -75,16 +62,28 @@ impl Budget {
     }
 }
 
-/// `headers` carry the session, which is checked again at every heartbeat: a session ended on
-/// another replica (or by expiry) closes the board within one heartbeat.
+/// One board's connection, until it ends.
 async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers: HeaderMap) {
-    let _connected = Connected::new(&state.hub);
+    let _connected = state.hub.connected();
+    let (mut tx, mut rx) = socket.split();
+    tracing::debug!(user = %user.username, "board connected");
+    relay(&mut tx, &mut rx, &state, &user, &headers).await;
+    tracing::debug!(user = %user.username, "board disconnected");
+}
+
+/// Catches the board up and relays live events. `headers` carry the session, which is checked
+/// again at every heartbeat: a session ended on another replica (or by expiry) closes the board
+/// within one heartbeat.
+async fn relay<S, R>(tx: &mut S, rx: &mut R, state: &AppState, user: &UserInfo, headers: &HeaderMap)
+where
+    S: futures::Sink<Message> + Unpin,
+    R: futures::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let metrics = state.hub.metrics();
     // Subscribe before reading the backlog, so nothing falls between the two.
     let mut live = state.hub.subscribe();
     let mut kicks = state.hub.kicks();
     let mut budget = Budget { started: tokio::time::Instant::now(), used: 0 };
-    let (mut tx, mut rx) = socket.split();
-    tracing::debug!(user = %user.username, "board connected");
 
     let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
     let after = match first {
@@ -98,7 +97,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
         Some(Ok(Message::Close(_))) | Some(Err(_)) => return,
         _ => None,
     };
-    let Ok(mut last) = catch_up(&mut tx, &*state.leads, after).await else { return };
+    let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else { return };
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -107,12 +106,18 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
             frame = live.recv() => match frame {
                 Ok(Frame { seq, json }) if seq > last => {
                     last = seq;
-                    tx.send(Message::Text(json)).await.map_err(drop)
+                    let sent = tx.send(Message::Text(json)).await.map_err(drop);
+                    if sent.is_ok() {
+                        metrics.event_deliveries.inc();
+                    }
+                    sent
                 }
                 Ok(_) => Ok(()),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
-                    catch_up(&mut tx, &*state.leads, None).await.map(|seq| last = seq)
+                    metrics.events_dropped.add(missed);
+                    metrics.snapshot_sent(SnapshotReason::Lagged);
+                    snapshot(tx, &*state.leads).await.map(|seq| last = seq)
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -133,7 +138,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
                     Ok(resume) => {
                         let from = resume_point(&*state.leads, resume);
-                        catch_up(&mut tx, &*state.leads, from).await.map(|seq| last = last.max(seq))
+                        catch_up(tx, &*state.leads, metrics, from).await.map(|seq| last = last.max(seq))
                     }
                     Err(e) => tx.send(error_frame(format!("bad message: {e}"))).await.map_err(drop),
                 },
@@ -142,7 +147,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             _ = heartbeat.tick() => {
-                if matches!(auth::user_from_headers(&state, &headers).await, Ok(None)) {
+                if matches!(auth::user_from_headers(state, headers).await, Ok(None)) {
                     let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
                     break;
                 }
@@ -153,7 +158,6 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
             break;
         }
     }
-    tracing::debug!(user = %user.username, "board disconnected");
 }
 
 /// Where a board wants to resume from, if that point is in this store's stream.
@@ -170,7 +174,7 @@ fn error_frame(message: String) -> Message {
 
 /// Sends what a board missed after `after` (or a snapshot when `after` is None or too far back).
 /// Returns the last sequence sent.
-async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, after: Option<u64>) -> Result<u64, ()>
+async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, metrics: &Metrics, after: Option<u64>) -> Result<u64, ()>
 where
     S: futures::Sink<Message> + Unpin,
 {
@@ -183,6 +187,7 @@ where
                 for ev in events {
                     last = ev.seq;
                     tx.send(Message::Text(frame(&ServerMsg::Event(ev)))).await.map_err(drop)?;
+                    metrics.event_deliveries.inc();
                 }
                 return Ok(last);
             }
@@ -190,6 +195,15 @@ where
             Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
         }
     }
+    metrics.snapshot_sent(SnapshotReason::Resume);
+    snapshot(tx, store).await
+}
+
+/// Sends the whole board; returns the sequence it reflects.
+async fn snapshot<S>(tx: &mut S, store: &dyn LeadStore) -> Result<u64, ()>
+where
+    S: futures::Sink<Message> + Unpin,
+{
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
     tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
     Ok(snap.seq)
