@@ -1,6 +1,7 @@
-//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, metrics,
-//! and the boundary that turns every API failure into a 4xx/5xx with a JSON reason.
+//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, readiness
+//! and metrics, and the boundary that turns every API failure into a 4xx/5xx with a JSON reason.
 
+use super::config::StoreConfig;
 use super::metrics::{ClaimResult, Gauges};
 use super::{fanout, security, AppState};
 use crate::error::ApiError;
@@ -15,9 +16,12 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
 
 /// Request bodies larger than this are refused.
 pub const MAX_BODY: usize = 64 * 1024;
+/// How long `/readyz` waits for the store to answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -32,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(fanout::ws::handler))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -110,11 +115,34 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     }
 }
 
+/// Liveness: the process answers HTTP. It does not touch the store (an unreachable store is a
+/// reason to take the replica out of rotation, see `/readyz`, not to restart it).
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.leads.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "boards": state.hub.boards()}))).into_response(),
-        Err(e) => error_response(ApiError::Unavailable(e.to_string())),
+    axum::Json(serde_json::json!({"status": "alive", "boards": state.hub.boards()})).into_response()
+}
+
+/// Readiness: 200 when this replica can serve (the store answers, and in the Appwrite mode the
+/// Realtime bridge is connected), else 503 with the reason.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let store = match state.config.store {
+        StoreConfig::Sqlite { .. } => "sqlite",
+        StoreConfig::Appwrite(_) => "appwrite",
+    };
+    let not_ready = |reason: String| {
+        let body = serde_json::json!({"status": "unavailable", "store": store, "reason": reason});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    };
+    match tokio::time::timeout(READY_TIMEOUT, state.leads.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return not_ready(format!("the store is unreachable: {e}")),
+        Err(_) => return not_ready(format!("the store did not answer within {} ms", READY_TIMEOUT.as_millis())),
     }
+    if let Some(bridge) = &state.metrics.bridge {
+        if !bridge.is_connected() {
+            return not_ready("the Appwrite Realtime bridge is not connected (boards would miss changes)".into());
+        }
+    }
+    axum::Json(serde_json::json!({"status": "ready", "store": store, "boards": state.hub.boards()})).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.
