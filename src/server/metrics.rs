@@ -213,6 +213,8 @@ pub struct Metrics {
     pub events_dropped: Counter,
     /// Board websockets accepted.
     pub board_connections: Counter,
+    /// Boards told to reconnect (close 1012) because the server is shutting down.
+    pub boards_restarted: Counter,
     /// Set in the Appwrite mode.
     pub bridge: Option<Arc<BridgeMetrics>>,
 }
@@ -221,6 +223,7 @@ pub struct Metrics {
 pub struct Gauges {
     pub boards: usize,
     pub buffered_events: usize,
+    pub shutting_down: bool,
 }
 
 impl Metrics {
@@ -236,6 +239,7 @@ impl Metrics {
             snapshots: Default::default(),
             events_dropped: Counter::default(),
             board_connections: Counter::default(),
+            boards_restarted: Counter::default(),
             bridge: appwrite.then(Default::default),
         }
     }
@@ -339,6 +343,15 @@ impl Metrics {
         let _ = writeln!(out, "leadboard_events_dropped_total {}", self.events_dropped.get());
         head(&mut out, "leadboard_fanout_buffered_events", "gauge", "Events held in the fan-out buffer for the slowest board.");
         let _ = writeln!(out, "leadboard_fanout_buffered_events {}", gauges.buffered_events);
+        head(
+            &mut out,
+            "leadboard_boards_restarted_total",
+            "counter",
+            "Boards told to reconnect (close 1012) because the server was shutting down.",
+        );
+        let _ = writeln!(out, "leadboard_boards_restarted_total {}", self.boards_restarted.get());
+        head(&mut out, "leadboard_shutting_down", "gauge", "1 while the server drains before exiting.");
+        let _ = writeln!(out, "leadboard_shutting_down {}", u8::from(gauges.shutting_down));
         if let Some(b) = &self.bridge {
             head(
                 &mut out,
@@ -487,7 +500,7 @@ mod tests {
     }
 
     fn gauges() -> Gauges {
-        Gauges { boards: 3, buffered_events: 7 }
+        Gauges { boards: 3, buffered_events: 7, shutting_down: false }
     }
 
     #[test]

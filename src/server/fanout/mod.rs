@@ -9,7 +9,7 @@ use crate::domain::{BoardEvent, ServerMsg, Username};
 use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch, Notify};
 
 /// Events buffered for boards that are momentarily slow. A board further behind than this gets a
 /// snapshot instead, so a stalled board costs bounded memory: the buffer is a ring that the
@@ -28,6 +28,10 @@ pub struct Hub {
     /// Accounts whose boards must close now (disabled, or their password reset).
     kicked: broadcast::Sender<Username>,
     boards: AtomicUsize,
+    /// Woken when the last board disconnects.
+    idle: Notify,
+    /// Set once the server is shutting down: every board is told to reconnect elsewhere.
+    closing: watch::Sender<bool>,
     metrics: Arc<Metrics>,
 }
 
@@ -48,6 +52,8 @@ impl Hub {
             tx: broadcast::channel(BUFFER).0,
             kicked: broadcast::channel(64).0,
             boards: AtomicUsize::new(0),
+            idle: Notify::new(),
+            closing: watch::channel(false).0,
             metrics,
         }
     }
@@ -79,6 +85,35 @@ impl Hub {
         self.tx.len()
     }
 
+    /// Starts shutting down: every open board is closed with 1012 ("service restart", so the
+    /// browser reconnects) and new boards are refused.
+    pub fn shut_down(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn is_closing(&self) -> bool {
+        *self.closing.borrow()
+    }
+
+    /// Resolves once [`Hub::shut_down`] has been called.
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|closing| *closing).await;
+    }
+
+    /// Resolves when no board is connected.
+    pub async fn all_boards_gone(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.boards() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Counts a board for as long as the returned guard lives.
     pub(crate) fn connected(&self) -> BoardGuard<'_> {
         self.boards.fetch_add(1, Ordering::Relaxed);
@@ -91,7 +126,9 @@ pub(crate) struct BoardGuard<'a>(&'a Hub);
 
 impl Drop for BoardGuard<'_> {
     fn drop(&mut self) {
-        self.0.boards.fetch_sub(1, Ordering::Relaxed);
+        if self.0.boards.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 

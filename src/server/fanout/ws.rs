@@ -26,10 +26,18 @@ const MAX_FRAME: usize = 4 * 1024;
 const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
 const CLOSE_POLICY: u16 = 1008;
+/// "Service restart": the server is going away; the browser reconnects (with backoff) and
+/// resumes where it was.
+pub const CLOSE_RESTART: u16 = 1012;
+/// How long a board may take to accept the closing frame at shutdown.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(e) = crate::server::security::check_same_origin(&headers) {
         return crate::server::http::error_response(e);
+    }
+    if state.hub.is_closing() {
+        return crate::server::http::error_response(ApiError::Unavailable("the server is restarting".into()));
     }
     match auth::user_from_headers(&state, &headers).await {
         Ok(Some(user)) => ws
@@ -62,13 +70,24 @@ impl Budget {
     }
 }
 
-/// One board's connection, until it ends.
+/// One board's connection, until it ends. The relay runs until the board leaves, is closed, or
+/// the server shuts down; then a board is told to reconnect (close 1012). A relay stuck writing
+/// to a board that stopped reading is dropped at shutdown all the same.
 async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers: HeaderMap) {
-    let _connected = state.hub.connected();
+    let hub = state.hub.clone();
+    let _connected = hub.connected();
     let (mut tx, mut rx) = socket.split();
     tracing::debug!(user = %user.username, "board connected");
-    relay(&mut tx, &mut rx, &state, &user, &headers).await;
-    tracing::debug!(user = %user.username, "board disconnected");
+    let restart = tokio::select! {
+        biased;
+        () = hub.closed() => true,
+        () = relay(&mut tx, &mut rx, &state, &user, &headers) => false,
+    };
+    if restart {
+        hub.metrics().boards_restarted.inc();
+        let _ = tokio::time::timeout(CLOSE_WAIT, tx.send(close(CLOSE_RESTART, "service restart"))).await;
+    }
+    tracing::debug!(user = %user.username, restart, "board disconnected");
 }
 
 /// Catches the board up and relays live events. `headers` carry the session, which is checked
