@@ -1,6 +1,9 @@
-//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, and the
-//! boundary that turns every API failure into a 4xx/5xx with a JSON reason.
+//! The HTTP wiring: Leptos pages and server functions, the board websocket, health, readiness
+//! and metrics, the boundary that turns every API failure into a 4xx/5xx with a JSON reason, and
+//! graceful shutdown.
 
+use super::config::StoreConfig;
+use super::metrics::{ClaimResult, Gauges};
 use super::{fanout, security, AppState};
 use crate::error::ApiError;
 use crate::ui::{shell, App};
@@ -14,9 +17,16 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 /// Request bodies larger than this are refused.
 pub const MAX_BODY: usize = 64 * 1024;
+/// How long shutdown waits for in-flight requests and open boards before exiting anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long `/readyz` waits for the store to answer.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -31,9 +41,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(fanout::ws::handler))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(api_boundary))
+        .layer(middleware::from_fn_with_state(state.clone(), api_boundary))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -75,10 +87,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// Around every `/api/` call: refuses cross-site and non-JSON requests and bodies over
 /// [`MAX_BODY`], and gives errors the status their `ApiError` names (server functions answer
 /// every error with 500, including a body they could not decode).
-async fn api_boundary(req: Request, next: Next) -> Response {
+async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
+    let is_claim = req.uri().path() == "/api/claim";
     if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
         return error_response(e);
     }
@@ -96,6 +109,10 @@ async fn api_boundary(req: Request, next: Next) -> Response {
     let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     match serde_json::from_slice::<ApiError>(&bytes) {
         Ok(err) => {
+            // Refused before the claim service saw it; everything else is counted there.
+            if is_claim && matches!(err, ApiError::TooManyRequests { .. }) {
+                state.metrics.claim(ClaimResult::RateLimited);
+            }
             set_status(&mut parts, &err);
             Response::from_parts(parts, Body::from(bytes))
         }
@@ -103,22 +120,134 @@ async fn api_boundary(req: Request, next: Next) -> Response {
     }
 }
 
+/// Liveness: the process answers HTTP. It does not touch the store (an unreachable store is a
+/// reason to take the replica out of rotation, see `/readyz`, not to restart it).
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.leads.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ok", "boards": state.hub.boards()}))).into_response(),
-        Err(e) => error_response(ApiError::Unavailable(e.to_string())),
-    }
+    axum::Json(serde_json::json!({"status": "alive", "boards": state.hub.boards()})).into_response()
 }
 
-/// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+/// Readiness: 200 when this replica can serve (the store answers, and in the Appwrite mode the
+/// Realtime bridge is connected), else 503 with the reason. Also 503 while shutting down.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let store = match state.config.store {
+        StoreConfig::Sqlite { .. } => "sqlite",
+        StoreConfig::Appwrite(_) => "appwrite",
+    };
+    let not_ready = |reason: String| {
+        let body = serde_json::json!({"status": "unavailable", "store": store, "reason": reason});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    };
+    if state.hub.is_closing() {
+        return not_ready("shutting down".into());
+    }
+    match tokio::time::timeout(READY_TIMEOUT, state.leads.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return not_ready(format!("the store is unreachable: {e}")),
+        Err(_) => return not_ready(format!("the store did not answer within {} ms", READY_TIMEOUT.as_millis())),
+    }
+    if let Some(bridge) = &state.metrics.bridge {
+        if !bridge.is_connected() {
+            return not_ready("the Appwrite Realtime bridge is not connected (boards would miss changes)".into());
+        }
+    }
+    axum::Json(serde_json::json!({"status": "ready", "store": store, "boards": state.hub.boards()})).into_response()
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let gauges =
+        Gauges { boards: state.hub.boards(), buffered_events: state.hub.buffered(), shutting_down: state.hub.is_closing() };
+    let text = state.metrics.render(&gauges);
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
+}
+
+/// Serves until SIGINT or SIGTERM, then shuts down gracefully (see [`serve_on`]) within
+/// [`SHUTDOWN_GRACE`]. A second signal while draining ends it at once.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let addr = state.config.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let first = async move {
+        shutdown_signal().await;
+        let _ = first_tx.send(());
+    };
+    let second = async move {
+        if first_rx.await.is_err() {
+            return std::future::pending().await;
+        }
+        shutdown_signal().await;
+        tracing::warn!("second signal: exiting without waiting for the drain");
+    };
+    tokio::select! {
+        drained = serve_on(listener, state, first, SHUTDOWN_GRACE) => drained.map(drop),
+        () = second => Ok(()),
+    }
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Every request and board finished within the grace period.
+    pub clean: bool,
+    pub took: Duration,
+}
+
+/// Serves on `listener` until `signal` resolves, then drains:
+/// 1. `/readyz` answers 503 and new boards are refused;
+/// 2. the listener closes (no new connections); idle keep-alive connections close;
+/// 3. requests in flight run to the end and are answered: a claim being decided gets its answer;
+/// 4. every open board is closed with 1012 "service restart" (the browser reconnects, to
+///    another replica or to this one once it is back, and resumes where it was);
+/// 5. after `grace` at the latest, whatever is still open is cut and this returns anyway.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    signal: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<Drained> {
+    let hub = state.hub.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // The peer address keys the per-IP sign-in limit.
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut server = tokio::spawn(server.into_future());
+    tokio::select! {
+        () = signal => {}
+        result = &mut server => {
+            // The server ended by itself (it does not, short of a panic).
+            return result.map_err(std::io::Error::other)?.map(|()| Drained { clean: true, took: Duration::ZERO });
+        }
+    }
+    let started = Instant::now();
+    tracing::info!(boards = hub.boards(), grace_s = grace.as_secs_f64(), "shutting down: draining requests and boards");
+    hub.shut_down();
+    let _ = stop_tx.send(());
+    // Upgraded connections (boards) are not the HTTP server's any more: wait for them apart.
+    let drained = tokio::time::timeout(grace, async {
+        let served = (&mut server).await;
+        hub.all_boards_gone().await;
+        served
+    })
+    .await;
+    let took = started.elapsed();
+    match drained {
+        Ok(served) => {
+            tracing::info!(took_ms = took.as_millis() as u64, "shut down cleanly");
+            served.map_err(std::io::Error::other)?.map(|()| Drained { clean: true, took })
+        }
+        Err(_) => {
+            server.abort();
+            tracing::warn!(
+                took_ms = took.as_millis() as u64,
+                boards = hub.boards(),
+                "shutdown grace period over: closing what is still open"
+            );
+            Ok(Drained { clean: false, took })
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -134,5 +263,5 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    tracing::info!("shutdown signal received");
 }

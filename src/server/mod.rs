@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fanout;
 pub mod http;
+pub mod metrics;
 pub mod security;
 pub mod seed;
 pub mod store;
@@ -17,6 +18,7 @@ use claims::Claims;
 use config::{Config, StoreConfig};
 use fanout::Hub;
 use leptos::prelude::*;
+use metrics::{Metrics, MeteredAccounts, MeteredLeads};
 use std::sync::Arc;
 use store::{AccountStore, LeadStore, StoreError};
 
@@ -34,6 +36,8 @@ pub struct AppState {
     pub accounts: Arc<dyn AccountStore>,
     pub claims: Arc<Claims>,
     pub hub: Arc<Hub>,
+    /// What `GET /metrics` reports; this server's own.
+    pub metrics: Arc<Metrics>,
     pub limits: Arc<security::Limits>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
@@ -48,22 +52,28 @@ impl axum::extract::FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// Opens the configured store and wires the services around it.
     pub fn open(config: Config, leptos: LeptosOptions) -> Result<Self, StoreError> {
-        let hub = Arc::new(Hub::new());
+        let metrics = Arc::new(Metrics::new(matches!(config.store, StoreConfig::Appwrite(_))));
+        let hub = Arc::new(Hub::with_metrics(metrics.clone()));
         let (leads, accounts): (Arc<dyn LeadStore>, Arc<dyn AccountStore>) = match &config.store {
             StoreConfig::Sqlite { path } => {
                 let store = Arc::new(store::sqlite::SqliteStore::open(path, hub.clone())?);
                 (store.clone(), store)
             }
             StoreConfig::Appwrite(cfg) => {
-                let store = Arc::new(store::appwrite::AppwriteStore::open(cfg, hub.clone())?);
+                let bridge = metrics.bridge.clone().unwrap_or_default();
+                let store =
+                    Arc::new(metrics::with_bridge_metrics(bridge, || store::appwrite::AppwriteStore::open(cfg, hub.clone()))?);
                 (store.clone(), store)
             }
         };
+        let leads: Arc<dyn LeadStore> = Arc::new(MeteredLeads::new(leads, metrics.clone()));
+        let accounts: Arc<dyn AccountStore> = Arc::new(MeteredAccounts::new(accounts, metrics.clone()));
         Ok(Self {
-            claims: Arc::new(Claims::new(leads.clone())),
+            claims: Arc::new(Claims::new(leads.clone(), metrics.clone())),
             leads,
             accounts,
             hub,
+            metrics,
             limits: Arc::new(security::Limits::new(&config.security)),
             config: Arc::new(config),
             leptos,

@@ -3,15 +3,18 @@
 
 pub mod ws;
 
+use super::metrics::Metrics;
 use super::store::EventSink;
 use crate::domain::{BoardEvent, ServerMsg, Username};
 use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::broadcast;
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch, Notify};
 
 /// Events buffered for boards that are momentarily slow. A board further behind than this gets a
-/// snapshot instead, so a stalled board costs bounded memory.
-const BUFFER: usize = 4096;
+/// snapshot instead, so a stalled board costs bounded memory: the buffer is a ring that the
+/// newest event overwrites, whoever has not read the oldest.
+pub const BUFFER: usize = 4096;
 
 /// An event ready to send: its sequence and its JSON text, shared by all boards.
 #[derive(Clone, Debug)]
@@ -25,6 +28,11 @@ pub struct Hub {
     /// Accounts whose boards must close now (disabled, or their password reset).
     kicked: broadcast::Sender<Username>,
     boards: AtomicUsize,
+    /// Woken when the last board disconnects.
+    idle: Notify,
+    /// Set once the server is shutting down: every board is told to reconnect elsewhere.
+    closing: watch::Sender<bool>,
+    metrics: Arc<Metrics>,
 }
 
 impl Default for Hub {
@@ -34,8 +42,24 @@ impl Default for Hub {
 }
 
 impl Hub {
+    /// A hub with metrics of its own.
     pub fn new() -> Self {
-        Self { tx: broadcast::channel(BUFFER).0, kicked: broadcast::channel(64).0, boards: AtomicUsize::new(0) }
+        Self::with_metrics(Arc::new(Metrics::new(false)))
+    }
+
+    pub fn with_metrics(metrics: Arc<Metrics>) -> Self {
+        Self {
+            tx: broadcast::channel(BUFFER).0,
+            kicked: broadcast::channel(64).0,
+            boards: AtomicUsize::new(0),
+            idle: Notify::new(),
+            closing: watch::channel(false).0,
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
@@ -55,6 +79,57 @@ impl Hub {
     pub fn boards(&self) -> usize {
         self.boards.load(Ordering::Relaxed)
     }
+
+    /// Events held in the buffer for the slowest board (at most [`BUFFER`]).
+    pub fn buffered(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Starts shutting down: every open board is closed with 1012 ("service restart", so the
+    /// browser reconnects) and new boards are refused.
+    pub fn shut_down(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub fn is_closing(&self) -> bool {
+        *self.closing.borrow()
+    }
+
+    /// Resolves once [`Hub::shut_down`] has been called.
+    pub(crate) async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|closing| *closing).await;
+    }
+
+    /// Resolves when no board is connected.
+    pub async fn all_boards_gone(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.boards() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Counts a board for as long as the returned guard lives.
+    pub(crate) fn connected(&self) -> BoardGuard<'_> {
+        self.boards.fetch_add(1, Ordering::Relaxed);
+        self.metrics.board_connections.inc();
+        BoardGuard(self)
+    }
+}
+
+pub(crate) struct BoardGuard<'a>(&'a Hub);
+
+impl Drop for BoardGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.boards.fetch_sub(1, Ordering::Relaxed) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
 }
 
 /// Serialises a message for the wire.
@@ -65,6 +140,7 @@ pub fn frame(msg: &ServerMsg) -> Utf8Bytes {
 impl EventSink for Hub {
     fn publish(&self, event: &BoardEvent) {
         let frame = Frame { seq: event.seq, json: frame(&ServerMsg::Event(event.clone())) };
+        self.metrics.events_published.inc();
         // No receivers is fine: nobody is watching.
         let _ = self.tx.send(frame);
     }

@@ -2,17 +2,17 @@
 //! (events, or a snapshot when too far behind), then relays live events, skipping any it already
 //! sent, so the board sees every event exactly once and in order.
 
-use super::{frame, Frame, Hub};
+use super::{frame, Frame};
 use crate::domain::event::CLOSE_SIGNED_OUT;
 use crate::domain::{ClientMsg, ServerMsg, UserInfo};
 use crate::error::ApiError;
+use crate::server::metrics::{Metrics, SnapshotReason};
 use crate::server::{auth, store::LeadStore, AppState};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -26,10 +26,18 @@ const MAX_FRAME: usize = 4 * 1024;
 const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
 const CLOSE_POLICY: u16 = 1008;
+/// "Service restart": the server is going away; the browser reconnects (with backoff) and
+/// resumes where it was.
+pub const CLOSE_RESTART: u16 = 1012;
+/// How long a board may take to accept the closing frame at shutdown.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(e) = crate::server::security::check_same_origin(&headers) {
         return crate::server::http::error_response(e);
+    }
+    if state.hub.is_closing() {
+        return crate::server::http::error_response(ApiError::Unavailable("the server is restarting".into()));
     }
     match auth::user_from_headers(&state, &headers).await {
         Ok(Some(user)) => ws
@@ -40,19 +48,6 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, header
         Err(e) => crate::server::http::error_response(e),
     }
     .into_response()
-}
-
-struct Connected<'a>(&'a Hub);
-impl<'a> Connected<'a> {
-    fn new(hub: &'a Hub) -> Self {
-        hub.boards.fetch_add(1, Ordering::Relaxed);
-        Self(hub)
-    }
-}
-impl Drop for Connected<'_> {
-    fn drop(&mut self) {
-        self.0.boards.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -75,16 +70,39 @@ impl Budget {
     }
 }
 
-/// `headers` carry the session, which is checked again at every heartbeat: a session ended on
-/// another replica (or by expiry) closes the board within one heartbeat.
+/// One board's connection, until it ends. The relay runs until the board leaves, is closed, or
+/// the server shuts down; then a board is told to reconnect (close 1012). A relay stuck writing
+/// to a board that stopped reading is dropped at shutdown all the same.
 async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers: HeaderMap) {
-    let _connected = Connected::new(&state.hub);
+    let hub = state.hub.clone();
+    let _connected = hub.connected();
+    let (mut tx, mut rx) = socket.split();
+    tracing::debug!(user = %user.username, "board connected");
+    let restart = tokio::select! {
+        biased;
+        () = hub.closed() => true,
+        () = relay(&mut tx, &mut rx, &state, &user, &headers) => false,
+    };
+    if restart {
+        hub.metrics().boards_restarted.inc();
+        let _ = tokio::time::timeout(CLOSE_WAIT, tx.send(close(CLOSE_RESTART, "service restart"))).await;
+    }
+    tracing::debug!(user = %user.username, restart, "board disconnected");
+}
+
+/// Catches the board up and relays live events. `headers` carry the session, which is checked
+/// again at every heartbeat: a session ended on another replica (or by expiry) closes the board
+/// within one heartbeat.
+async fn relay<S, R>(tx: &mut S, rx: &mut R, state: &AppState, user: &UserInfo, headers: &HeaderMap)
+where
+    S: futures::Sink<Message> + Unpin,
+    R: futures::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let metrics = state.hub.metrics();
     // Subscribe before reading the backlog, so nothing falls between the two.
     let mut live = state.hub.subscribe();
     let mut kicks = state.hub.kicks();
     let mut budget = Budget { started: tokio::time::Instant::now(), used: 0 };
-    let (mut tx, mut rx) = socket.split();
-    tracing::debug!(user = %user.username, "board connected");
 
     let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
     let after = match first {
@@ -98,7 +116,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
         Some(Ok(Message::Close(_))) | Some(Err(_)) => return,
         _ => None,
     };
-    let Ok(mut last) = catch_up(&mut tx, &*state.leads, after).await else { return };
+    let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else { return };
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -107,12 +125,18 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
             frame = live.recv() => match frame {
                 Ok(Frame { seq, json }) if seq > last => {
                     last = seq;
-                    tx.send(Message::Text(json)).await.map_err(drop)
+                    let sent = tx.send(Message::Text(json)).await.map_err(drop);
+                    if sent.is_ok() {
+                        metrics.event_deliveries.inc();
+                    }
+                    sent
                 }
                 Ok(_) => Ok(()),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
-                    catch_up(&mut tx, &*state.leads, None).await.map(|seq| last = seq)
+                    metrics.events_dropped.add(missed);
+                    metrics.snapshot_sent(SnapshotReason::Lagged);
+                    snapshot(tx, &*state.leads).await.map(|seq| last = seq)
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -133,7 +157,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
                     Ok(resume) => {
                         let from = resume_point(&*state.leads, resume);
-                        catch_up(&mut tx, &*state.leads, from).await.map(|seq| last = last.max(seq))
+                        catch_up(tx, &*state.leads, metrics, from).await.map(|seq| last = last.max(seq))
                     }
                     Err(e) => tx.send(error_frame(format!("bad message: {e}"))).await.map_err(drop),
                 },
@@ -142,7 +166,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             _ = heartbeat.tick() => {
-                if matches!(auth::user_from_headers(&state, &headers).await, Ok(None)) {
+                if matches!(auth::user_from_headers(state, headers).await, Ok(None)) {
                     let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
                     break;
                 }
@@ -153,7 +177,6 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
             break;
         }
     }
-    tracing::debug!(user = %user.username, "board disconnected");
 }
 
 /// Where a board wants to resume from, if that point is in this store's stream.
@@ -170,7 +193,7 @@ fn error_frame(message: String) -> Message {
 
 /// Sends what a board missed after `after` (or a snapshot when `after` is None or too far back).
 /// Returns the last sequence sent.
-async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, after: Option<u64>) -> Result<u64, ()>
+async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, metrics: &Metrics, after: Option<u64>) -> Result<u64, ()>
 where
     S: futures::Sink<Message> + Unpin,
 {
@@ -183,6 +206,7 @@ where
                 for ev in events {
                     last = ev.seq;
                     tx.send(Message::Text(frame(&ServerMsg::Event(ev)))).await.map_err(drop)?;
+                    metrics.event_deliveries.inc();
                 }
                 return Ok(last);
             }
@@ -190,6 +214,15 @@ where
             Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
         }
     }
+    metrics.snapshot_sent(SnapshotReason::Resume);
+    snapshot(tx, store).await
+}
+
+/// Sends the whole board; returns the sequence it reflects.
+async fn snapshot<S>(tx: &mut S, store: &dyn LeadStore) -> Result<u64, ()>
+where
+    S: futures::Sink<Message> + Unpin,
+{
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
     tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
     Ok(snap.seq)

@@ -12,10 +12,11 @@
 //!   emits whatever changed while it was away.
 
 use super::client::{backoff, Call};
-use super::docs::{LeadDoc, ATTEMPTS, LEADS};
+use super::docs::{parse_time, LeadDoc, ATTEMPTS, LEADS};
 use super::mirror::Observed;
 use super::Core;
 use crate::domain::{LeadId, Username};
+use crate::server::metrics::{bridge_metrics, BridgeMetrics};
 use crate::server::now_ms;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -37,8 +38,13 @@ enum Ended {
     BadSession(String),
 }
 
-/// Runs until the store is dropped (the task is aborted then).
-pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>) {
+/// Runs until the store is dropped (the task is aborted then). Reports its health to the
+/// metrics of the server being opened (see `metrics::with_bridge_metrics`), taken when called.
+pub(crate) fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>) -> impl std::future::Future<Output = ()> + Send {
+    pump_forever(core, suspects, bridge_metrics())
+}
+
+async fn pump_forever(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>, metrics: Arc<BridgeMetrics>) {
     let mut session: Option<String> = None;
     let mut failures: u32 = 0;
     loop {
@@ -49,7 +55,9 @@ pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>
             }
         }
         if let Some(secret) = session.clone() {
-            match connect_and_pump(&core, &secret, &suspects, &mut failures).await {
+            let ended = connect_and_pump(&core, &secret, &suspects, &mut failures, &metrics).await;
+            metrics.set_connected(false);
+            match ended {
                 Ended::Dropped(why) => tracing::info!(reason = %why, "realtime bridge: disconnected; reconnecting"),
                 Ended::BadSession(why) => {
                     tracing::warn!(reason = %why, "realtime bridge: the session was refused; signing in again");
@@ -57,6 +65,7 @@ pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>
                 }
             }
         }
+        metrics.reconnects.inc();
         failures = failures.saturating_add(1);
         // Backoff from 100 ms up to about 10 s, with jitter.
         let wait = backoff(failures.min(8)).max(Duration::from_millis(100)) * 5;
@@ -87,7 +96,13 @@ fn realtime_url(core: &Core) -> String {
     )
 }
 
-async fn connect_and_pump(core: &Core, secret: &str, suspects: &mpsc::UnboundedSender<LeadId>, failures: &mut u32) -> Ended {
+async fn connect_and_pump(
+    core: &Core,
+    secret: &str,
+    suspects: &mpsc::UnboundedSender<LeadId>,
+    failures: &mut u32,
+    metrics: &BridgeMetrics,
+) -> Ended {
     let mut req = match realtime_url(core).into_client_request() {
         Ok(r) => r,
         Err(e) => return Ended::Dropped(format!("bad realtime URL: {e}")),
@@ -137,6 +152,7 @@ async fn connect_and_pump(core: &Core, secret: &str, suspects: &mpsc::UnboundedS
                 let _ = suspects.send(id);
             }
             *failures = 0;
+            metrics.set_connected(true);
         }
         Err(e) => return Ended::Dropped(format!("re-read after connecting failed: {e}")),
     }
@@ -149,7 +165,10 @@ async fn connect_and_pump(core: &Core, secret: &str, suspects: &mpsc::UnboundedS
                 Some(Ok(Message::Text(t))) => {
                     last_heard = tokio::time::Instant::now();
                     match serde_json::from_str::<Value>(&t) {
-                        Ok(v) if v["type"] == "event" => on_event(core, &v["data"], suspects),
+                        Ok(v) if v["type"] == "event" => {
+                            observe_lag(metrics, &v["data"]);
+                            on_event(core, &v["data"], suspects)
+                        }
                         Ok(v) if v["type"] == "error" => {
                             let code = v["data"]["code"].as_u64().unwrap_or(0);
                             let message = v["data"]["message"].as_str().unwrap_or_default().to_owned();
@@ -189,6 +208,18 @@ where
             Message::Close(_) => return None,
             _ => continue,
         }
+    }
+}
+
+/// Counts a Realtime event and how long after Appwrite's timestamp of it (the message's
+/// `timestamp`, else the document's `$updatedAt`) it arrived. Clocks that disagree show up here
+/// as lag (or as none, when Appwrite's runs ahead).
+fn observe_lag(metrics: &BridgeMetrics, data: &Value) {
+    metrics.events.inc();
+    let stamp = data["timestamp"].as_str().or_else(|| data["payload"]["$updatedAt"].as_str());
+    if let Some(at) = stamp.and_then(parse_time) {
+        let lag_ms = u64::try_from(now_ms() - at).unwrap_or(0);
+        metrics.lag.observe(Duration::from_millis(lag_ms));
     }
 }
 
