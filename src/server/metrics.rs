@@ -5,9 +5,8 @@
 //! Every metric is listed, with its meaning, in the README's "Operations" section.
 
 use super::store::{AccountStore, LeadStore, Snapshot, StoreError, UserUpdate};
-use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Role, UserInfo, Username};
+use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username};
 use async_trait::async_trait;
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -136,7 +135,7 @@ pub enum SnapshotReason {
 }
 
 /// The store operations whose failures `leadboard_store_errors_total{op}` counts.
-const STORE_OPS: [&str; 17] = [
+const STORE_OPS: [&str; 18] = [
     "snapshot",
     "claim",
     "release",
@@ -147,7 +146,8 @@ const STORE_OPS: [&str; 17] = [
     "add_leads",
     "ping",
     "add_user",
-    "credentials",
+    "verify_password",
+    "user",
     "users",
     "update_user",
     "create_session",
@@ -176,26 +176,6 @@ impl BridgeMetrics {
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
     }
-}
-
-thread_local! {
-    static BRIDGE_HOOK: RefCell<Option<Arc<BridgeMetrics>>> = const { RefCell::new(None) };
-}
-
-/// Runs `open` (which starts the Appwrite store's bridge) with `metrics` as the bridge's metrics:
-/// the bridge picks them up with [`bridge_metrics`] while it is being started, on this thread.
-/// (The store's own types carry no metrics; this keeps them out of its constructor.)
-pub fn with_bridge_metrics<T>(metrics: Arc<BridgeMetrics>, open: impl FnOnce() -> T) -> T {
-    let previous = BRIDGE_HOOK.with(|h| h.replace(Some(metrics)));
-    let result = open();
-    BRIDGE_HOOK.with(|h| *h.borrow_mut() = previous);
-    result
-}
-
-/// The metrics a bridge being started should update: those given to [`with_bridge_metrics`], or
-/// fresh ones nobody reads when the store was opened without it.
-pub fn bridge_metrics() -> Arc<BridgeMetrics> {
-    BRIDGE_HOOK.with(|h| h.borrow().clone()).unwrap_or_default()
 }
 
 /// One server's metrics.
@@ -463,11 +443,14 @@ impl MeteredAccounts {
 
 #[async_trait]
 impl AccountStore for MeteredAccounts {
-    async fn add_user(&self, username: &Username, role: Role, password_hash: String) -> Result<(), StoreError> {
-        self.count("add_user", self.inner.add_user(username, role, password_hash).await)
+    async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
+        self.count("add_user", self.inner.add_user(username, role, password).await)
     }
-    async fn credentials(&self, username: &Username) -> Result<Option<(Account, String)>, StoreError> {
-        self.count("credentials", self.inner.credentials(username).await)
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+        self.count("verify_password", self.inner.verify_password(login, password).await)
+    }
+    async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        self.count("user", self.inner.user(username).await)
     }
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
         self.count("users", self.inner.users().await)
@@ -547,13 +530,5 @@ mod tests {
             assert!(families.contains(&name) || families.contains(&family), "{line}");
         }
         assert!(Metrics::new(true).render(&gauges()).contains("leadboard_realtime_bridge_connected 0"));
-    }
-
-    #[test]
-    fn the_bridge_hook_is_scoped_to_the_opening_call() {
-        let mine = Arc::new(BridgeMetrics::default());
-        let got = with_bridge_metrics(mine.clone(), bridge_metrics);
-        assert!(Arc::ptr_eq(&got, &mine));
-        assert!(!Arc::ptr_eq(&bridge_metrics(), &mine), "outside the call, fresh metrics");
     }
 }

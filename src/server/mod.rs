@@ -61,8 +61,7 @@ impl AppState {
             }
             StoreConfig::Appwrite(cfg) => {
                 let bridge = metrics.bridge.clone().unwrap_or_default();
-                let store =
-                    Arc::new(metrics::with_bridge_metrics(bridge, || store::appwrite::AppwriteStore::open(cfg, hub.clone()))?);
+                let store = Arc::new(store::appwrite::AppwriteStore::open(cfg, hub.clone(), bridge)?);
                 (store.clone(), store)
             }
         };

@@ -16,7 +16,7 @@ use super::docs::{parse_time, LeadDoc, ATTEMPTS, LEADS};
 use super::mirror::Observed;
 use super::Core;
 use crate::domain::{LeadId, Username};
-use crate::server::metrics::{bridge_metrics, BridgeMetrics};
+use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -38,13 +38,8 @@ enum Ended {
     BadSession(String),
 }
 
-/// Runs until the store is dropped (the task is aborted then). Reports its health to the
-/// metrics of the server being opened (see `metrics::with_bridge_metrics`), taken when called.
-pub(crate) fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>) -> impl std::future::Future<Output = ()> + Send {
-    pump_forever(core, suspects, bridge_metrics())
-}
-
-async fn pump_forever(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>, metrics: Arc<BridgeMetrics>) {
+/// Runs until the store is dropped (the task is aborted then), reporting its health to `metrics`.
+pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>, metrics: Arc<BridgeMetrics>) {
     let mut session: Option<String> = None;
     let mut failures: u32 = 0;
     loop {

@@ -18,6 +18,7 @@ pub mod schema;
 use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};
 use crate::server::config::AppwriteConfig;
+use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use client::{Call, Client};
@@ -58,14 +59,14 @@ impl AppwriteStore {
     /// Connects to the project and starts this replica's Realtime bridge and reconciler. Must be
     /// called inside a Tokio runtime. Does not wait for Appwrite: reads of the board wait (a
     /// little) for the first full read of the leads.
-    pub fn open(cfg: &AppwriteConfig, sink: Arc<dyn EventSink>) -> Result<Self, StoreError> {
+    pub fn open(cfg: &AppwriteConfig, sink: Arc<dyn EventSink>, metrics: Arc<BridgeMetrics>) -> Result<Self, StoreError> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::Internal("the Appwrite store needs a Tokio runtime".into()))?;
         let core = Arc::new(Core { api: Client::new(cfg)?, db: cfg.database.clone(), mirror: Mirror::new(sink), cfg: cfg.clone() });
         let (suspects_tx, suspects_rx) = tokio::sync::mpsc::unbounded_channel();
         let every = Duration::from_secs(cfg.reconcile_secs);
         let tasks = vec![
-            runtime.spawn(bridge::run(core.clone(), suspects_tx)),
+            runtime.spawn(bridge::run(core.clone(), suspects_tx, metrics)),
             runtime.spawn(reconcile::run(core.clone(), every, suspects_rx)),
         ];
         tracing::info!(endpoint = %cfg.endpoint, project = %cfg.project, database = %cfg.database, "using the Appwrite store");
