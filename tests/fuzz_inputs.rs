@@ -128,12 +128,15 @@ async fn store_state(server: &TestServer) -> (Value, Value, u64) {
     (serde_json::to_value(snap.leads).unwrap(), serde_json::to_value(users).unwrap(), snap.seq)
 }
 
+/// An endpoint's body fields: name, kind and a valid value.
+type Fields = Vec<(&'static str, Kind, Value)>;
+
 #[tokio::test]
 async fn malformed_requests_get_a_4xx_and_change_nothing() {
     let server = TestServer::start(5, 1).await;
     let maria = server.client("maria").await;
     let before = store_state(&server).await;
-    let endpoints: Vec<(&str, Vec<(&str, Kind, Value)>)> = vec![
+    let endpoints: Vec<(&str, Fields)> = vec![
         ("/api/login", vec![("username", Kind::Free, json!("maria")), ("password", Kind::Free, json!("nope"))]),
         ("/api/claim", vec![("lead_id", Kind::LeadId, json!("L00001"))]),
         ("/api/release", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),

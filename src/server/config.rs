@@ -36,6 +36,8 @@ impl Default for SecurityConfig {
     }
 }
 
+// Built once at start-up: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     Sqlite { path: PathBuf },

@@ -365,14 +365,14 @@ fn is_failure(e: &StoreError) -> bool {
     matches!(e, StoreError::Unavailable(_) | StoreError::Internal(_))
 }
 
-/// The lead store, counting its failures.
-pub struct MeteredLeads {
-    inner: Arc<dyn LeadStore>,
+/// A store port (`dyn LeadStore` or `dyn AccountStore`), counting its failures.
+pub struct Metered<S: ?Sized> {
+    inner: Arc<S>,
     metrics: Arc<Metrics>,
 }
 
-impl MeteredLeads {
-    pub fn new(inner: Arc<dyn LeadStore>, metrics: Arc<Metrics>) -> Self {
+impl<S: ?Sized> Metered<S> {
+    pub fn new(inner: Arc<S>, metrics: Arc<Metrics>) -> Self {
         Self { inner, metrics }
     }
 
@@ -387,7 +387,7 @@ impl MeteredLeads {
 }
 
 #[async_trait]
-impl LeadStore for MeteredLeads {
+impl LeadStore for Metered<dyn LeadStore> {
     fn stream(&self) -> &str {
         self.inner.stream()
     }
@@ -420,29 +420,8 @@ impl LeadStore for MeteredLeads {
     }
 }
 
-/// The account store, counting its failures.
-pub struct MeteredAccounts {
-    inner: Arc<dyn AccountStore>,
-    metrics: Arc<Metrics>,
-}
-
-impl MeteredAccounts {
-    pub fn new(inner: Arc<dyn AccountStore>, metrics: Arc<Metrics>) -> Self {
-        Self { inner, metrics }
-    }
-
-    fn count<T>(&self, op: &'static str, r: Result<T, StoreError>) -> Result<T, StoreError> {
-        if let Err(e) = &r {
-            if is_failure(e) {
-                self.metrics.store_error(op);
-            }
-        }
-        r
-    }
-}
-
 #[async_trait]
-impl AccountStore for MeteredAccounts {
+impl AccountStore for Metered<dyn AccountStore> {
     async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
         self.count("add_user", self.inner.add_user(username, role, password).await)
     }

@@ -18,7 +18,7 @@ use claims::Claims;
 use config::{Config, StoreConfig};
 use fanout::Hub;
 use leptos::prelude::*;
-use metrics::{Metrics, MeteredAccounts, MeteredLeads};
+use metrics::{Metered, Metrics};
 use std::sync::Arc;
 use store::{AccountStore, LeadStore, StoreError};
 
@@ -65,8 +65,8 @@ impl AppState {
                 (store.clone(), store)
             }
         };
-        let leads: Arc<dyn LeadStore> = Arc::new(MeteredLeads::new(leads, metrics.clone()));
-        let accounts: Arc<dyn AccountStore> = Arc::new(MeteredAccounts::new(accounts, metrics.clone()));
+        let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));
+        let accounts: Arc<dyn AccountStore> = Arc::new(Metered::new(accounts, metrics.clone()));
         Ok(Self {
             claims: Arc::new(Claims::new(leads.clone(), metrics.clone())),
             leads,

@@ -99,7 +99,9 @@ pub fn LeadTable(
     let mine = RwSignal::new(false);
     let page = RwSignal::new(0usize);
     Effect::new(move || {
-        (search.track(), status.track(), mine.track());
+        search.track();
+        status.track();
+        mine.track();
         page.set(0);
     });
     let me = user.username.clone();
@@ -196,7 +198,7 @@ fn money(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
