@@ -130,6 +130,7 @@ async fn disabling_blocks_the_appwrite_user_and_ends_every_session() {
     assert_eq!(me(&carol).await, Value::Null, "the open session ended");
     let (status, body, _) = login(&a, "carol", "demo1234").await;
     assert_eq!(status, 403, "{body}");
+    assert_eq!(login(&a, "Carol@users.leadboard.invalid", "demo1234").await.0, 403, "by email too");
     assert_eq!(login(&a, "carol", "wrong-password").await.0, 401, "a wrong password does not learn the account is disabled");
 
     assert_eq!(maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": false}})).await.0, 200);

@@ -36,6 +36,25 @@ impl AppwriteStore {
         }
     }
 
+    /// The account a sign-in names: a username, or an email address as Appwrite stores them
+    /// (lower case).
+    async fn find_login(&self, login: &str) -> Result<Option<(Username, Value)>, StoreError> {
+        if !login.contains('@') {
+            let Ok(username) = Username::parse(login) else { return Ok(None) };
+            return Ok(self.appwrite_user(&username).await?.map(|user| (username, user)));
+        }
+        let call = Call::get("/users")
+            .query(json!({"method": "equal", "attribute": "email", "values": [login.to_lowercase()]}))
+            .query(json!({"method": "limit", "values": [1]}));
+        let found = self.core.api.send(call).await?;
+        let Some(user) = found["users"].get(0).cloned() else { return Ok(None) };
+        let id = user["$id"].as_str().unwrap_or_default();
+        match Username::parse(id) {
+            Ok(username) if id != self.core.cfg.service_user_id => Ok(Some((username, user))),
+            _ => Ok(None),
+        }
+    }
+
     /// The user's confirmed membership of the managers team, if any.
     async fn manager_membership(&self, username: &Username) -> Result<Option<String>, StoreError> {
         let list = self.core.api.send(Call::get(format!("/users/{username}/memberships"))).await?;
@@ -143,48 +162,27 @@ impl AccountStore for AppwriteStore {
     }
 
     async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
-        // By email as typed, or by username: then the address is the user's own.
-        let email = if login.contains('@') {
-            login.to_owned()
-        } else {
-            let Ok(username) = Username::parse(login) else { return Ok(None) };
-            match self.appwrite_user(&username).await? {
-                Some(user) => user["email"].as_str().unwrap_or_default().to_owned(),
-                None => return Ok(None),
+        let Some((username, user)) = self.find_login(login).await? else { return Ok(None) };
+        let email = user["email"].as_str().unwrap_or_default();
+        let check = Call::post("/account/sessions/email", json!({"email": email, "password": password}));
+        let blocked = match self.core.api.send(check).await {
+            Ok(session) => {
+                // Only the check was wanted: Leadboard keeps its own session, and Appwrite keeps
+                // at most a few per user.
+                let id = session["$id"].as_str().unwrap_or_default();
+                if let Err(e) = self.core.api.send(Call::delete(format!("/users/{username}/sessions/{id}"))).await {
+                    tracing::warn!(error = %e, "could not delete the Appwrite session made to check a password");
+                }
+                false
             }
-        };
-        if email.is_empty() || email.eq_ignore_ascii_case(&self.core.cfg.service_email) {
-            return Ok(None);
-        }
-        let session = match self.core.api.send(Call::post("/account/sessions/email", json!({"email": email, "password": password}))).await {
-            Ok(session) => session,
-            Err(e) if e.is("user_invalid_credentials") || e.is("user_not_found") || e.status() == Some(400) => return Ok(None),
-            // Appwrite checks the password before the status, so this means a right password.
-            Err(e) if e.is("user_blocked") => {
-                let username = match login.contains('@') {
-                    true => return Ok(None),
-                    false => Username::parse(login).map_err(|e| StoreError::Internal(e.to_string()))?,
-                };
-                return Ok(Some(Account { username, role: Role::Employee, disabled: true }));
-            }
+            // Appwrite checks the password before the status: a right password, blocked user.
+            Err(e) if e.is("user_blocked") => true,
+            Err(e) if e.is("user_invalid_credentials") || e.status() == Some(400) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let (Some(user_id), Some(session_id)) = (session["userId"].as_str(), session["$id"].as_str()) else {
-            return Err(StoreError::Internal("Appwrite's session has no userId or $id".into()));
-        };
-        // Only the check was wanted: Leadboard keeps its own session, and Appwrite keeps at most
-        // a few sessions per user.
-        if let Err(e) = self.core.api.send(Call::delete(format!("/users/{user_id}/sessions/{session_id}"))).await {
-            tracing::warn!(error = %e, "could not delete the Appwrite session made to check a password");
-        }
-        let Ok(username) = Username::parse(user_id) else {
-            tracing::warn!(user_id, "an Appwrite user whose ID is not a valid Leadboard username tried to sign in");
-            return Ok(None);
-        };
-        match self.appwrite_user(&username).await? {
-            Some(user) => Ok(Some(self.account(&username, &user).await?)),
-            None => Ok(None),
-        }
+        let mut account = self.account(&username, &user).await?;
+        account.disabled |= blocked;
+        Ok(Some(account))
     }
 
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
