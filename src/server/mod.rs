@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fanout;
 pub mod http;
+pub mod noop;
 pub mod security;
 pub mod seed;
 pub mod store;
