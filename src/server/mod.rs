@@ -8,6 +8,7 @@ pub mod config;
 pub mod fanout;
 pub mod http;
 pub mod metrics;
+pub mod noop;
 pub mod security;
 pub mod seed;
 pub mod store;
