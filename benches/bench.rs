@@ -36,7 +36,7 @@ const HELP: &str = "\
 scripts/bench [options]   (or: cargo bench --no-default-features --features ssr --bench bench -- [options])
 
   --url URL              benchmark a running server instead of starting one (it needs the accounts
-                         of `leadboard seed --employees N`, password demo1234, enough open leads, and a
+                         of `leadboard seed --employees N` (the demo password), enough open leads, and a
                          high LEADBOARD_CLAIMS_PER_MINUTE)
   --server-pid PID       with --url: the server's process, for RSS figures
   --server-bin PATH      the leadboard binary to start (scripts/bench passes it)

@@ -28,12 +28,12 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
 }
 
 impl Api {
-    /// Signs in as `user` (password "demo1234").
+    /// Signs in as `user` with the demo password (`leadboard seed`'s accounts).
     pub async fn login(http: &reqwest::Client, base: &str, user: &str) -> Result<Api, String> {
         let res = http
             .post(format!("{base}/api/login"))
             .header("content-type", "application/json")
-            .body(json!({"username": user, "password": "demo1234"}).to_string())
+            .body(json!({"username": user, "password": leadboard::server::seed::DEMO_PASSWORD}).to_string())
             .send()
             .await
             .map_err(|e| format!("login {user}: {e}"))?;
