@@ -43,6 +43,9 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, header
         Ok(Some(user)) => ws
             .max_message_size(MAX_FRAME)
             .max_frame_size(MAX_FRAME)
+            // Frames are at most 4 KiB; tungstenite's default 128 KiB read buffer, zero-filled
+            // before every read, made each board cost ~130 KB and each delivery a 128 KiB memset.
+            .read_buffer_size(8 * 1024)
             .on_upgrade(move |socket| serve_board(socket, state, user, headers)),
         Ok(None) => crate::server::http::error_response(ApiError::Unauthorized("sign in first".into())),
         Err(e) => crate::server::http::error_response(e),
