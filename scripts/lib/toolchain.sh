@@ -44,6 +44,9 @@ setup_rust() {
     apt_ensure rustc-web cargo-web rust-web-src lld-22
     export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
     LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+    # rustc links wasm with `rust-lld`, which Debian's rustc does not ship; lld-22's multi-flavour
+    # `lld` is the same linker (rustc passes `-flavor wasm`).
+    [ -x "$TOOLS/bin/rust-lld" ] || ln -sf /usr/lib/llvm-22/bin/lld "$TOOLS/bin/rust-lld"
     INSTALL_CARGO=(/usr/bin/cargo)
   fi
 }
