@@ -67,8 +67,7 @@ impl AppwriteStore {
     }
 
     async fn account(&self, username: &Username, user: &Value) -> Result<Account, StoreError> {
-        let role = if self.manager_membership(username).await?.is_some() { Role::Manager } else { Role::Employee };
-        Ok(Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false) })
+        Ok(account_of(username, user, self.manager_membership(username).await?.is_some()))
     }
 
     /// Every page of a list call (`key` names the array in the answer), by cursor.
@@ -130,6 +129,12 @@ impl AppwriteStore {
     }
 }
 
+/// An Appwrite user as a Leadboard account: blocked users are disabled ones.
+fn account_of(username: &Username, user: &Value, manager: bool) -> Account {
+    let role = if manager { Role::Manager } else { Role::Employee };
+    Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false) }
+}
+
 /// Appwrite's refusal of a value (its password rules, an address it does not accept).
 fn invalid_or(e: AwError) -> StoreError {
     match e {
@@ -186,10 +191,10 @@ impl AccountStore for AppwriteStore {
     }
 
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
-        match self.appwrite_user(username).await? {
-            Some(user) => Ok(Some(self.account(username, &user).await?)),
-            None => Ok(None),
-        }
+        // Every session check comes here: read the user and their teams at once.
+        let (user, membership) = tokio::join!(self.appwrite_user(username), self.manager_membership(username));
+        let Some(user) = user? else { return Ok(None) };
+        Ok(Some(account_of(username, &user, membership?.is_some())))
     }
 
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
