@@ -884,20 +884,13 @@ async fn naive_claim(aw: &common_appwrite::Appwrite, lead: &str, me: &str) -> bo
 }
 
 async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
-    use leadboard::server::config::{Config, SecurityConfig, StoreConfig};
+    use leadboard::server::config::SecurityConfig;
     let aw = common_appwrite::Appwrite::start().await;
-    let config = Config {
-        site_addr: "127.0.0.1:0".parse().unwrap(),
-        log: "warn".into(),
-        secure_cookies: false,
-        demo_data: false,
-        store: StoreConfig::Appwrite(aw.cfg.clone()),
-        security: SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() },
-    };
-    let state = common::open_state(config);
-    let (addr, server) = common::serve(&state).await;
+    let security = SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() };
+    let replica = common_appwrite::Replica::start_with(&aw, security).await;
+    let (addr, state) = (replica.addr, &replica.state);
     let leads_total = args.naive_leads * args.naive_latency.len() * 2;
-    leadboard::server::seed::seed(&state, leads_total, args.naive_claimers).await.map_err(|e| e.to_string())?;
+    leadboard::server::seed::seed(state, leads_total, args.naive_claimers).await.map_err(|e| e.to_string())?;
     let users: Vec<String> = (1..=args.naive_claimers).map(|n| format!("user{n:03}")).collect();
     let base = format!("http://{addr}");
     let http = load::http_client(Duration::from_secs(60));
@@ -974,7 +967,6 @@ async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
         );
         rows.push(row);
     }
-    server.abort();
     Ok(rows)
 }
 

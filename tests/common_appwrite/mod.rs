@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, ServerMsg, Username};
-use leadboard::server::config::{AppwriteConfig, Config, Secret, StoreConfig};
+use leadboard::server::config::{AppwriteConfig, Config, Secret, SecurityConfig, StoreConfig};
 use leadboard::server::store::appwrite::schema;
 use crate::common::{self, Client};
 use leadboard::server::{seed, AppState};
@@ -139,13 +139,17 @@ impl Drop for Replica {
 
 impl Replica {
     pub async fn start(aw: &Appwrite) -> Replica {
+        Self::start_with(aw, Default::default()).await
+    }
+
+    pub async fn start_with(aw: &Appwrite, security: SecurityConfig) -> Replica {
         let config = Config {
             site_addr: "127.0.0.1:0".parse().unwrap(),
             log: "warn".into(),
             secure_cookies: false,
             demo_data: false,
             store: StoreConfig::Appwrite(aw.cfg.clone()),
-            security: Default::default(),
+            security,
         };
         let state = common::open_state(config);
         let (addr, task) = common::serve(&state).await;

@@ -14,15 +14,23 @@ use crate::domain::{
 };
 use crate::server::now_ms;
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Params, Row};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 const READERS: usize = 4;
 /// Jobs committed together at most; bounds one transaction's size and the latency it adds.
 const GROUP_COMMIT: usize = 256;
+/// How often committed pages are copied from the WAL into the database file (while there are
+/// new commits).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// WAL frames (pages) after which the log is made to start over: about 16 MB.
+const WAL_RESTART_FRAMES: i64 = 4096;
+/// Statements each connection keeps prepared: every statement the store runs fits.
+const STATEMENT_CACHE: usize = 64;
 const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at";
 
 const SCHEMA: &str = "
@@ -106,6 +114,7 @@ impl From<rusqlite::Error> for StoreError {
 
 fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // NORMAL is durable across application crashes in WAL mode (only an OS crash can lose the
     // last commits), and saves an fsync per commit.
     conn.execute_batch(
@@ -141,11 +150,18 @@ impl SqliteStore {
                 Ok(Mutex::new(c))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        // SQLite's own checkpoints run inside a commit and stalled every claim queued behind
+        // it for milliseconds; ours run on a thread of their own.
+        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432;")?;
+        let checkpoint_conn = open_conn(&path, OpenFlags::default())?;
+        let wal = Arc::new(Wal::default());
+        let watched = Arc::downgrade(&wal);
         let (tx, rx) = mpsc::channel::<Job>(4096);
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx, sink))
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let thread = |name: &str| std::thread::Builder::new().name(name.into());
+        let started = thread("sqlite-writer")
+            .spawn(move || writer_loop(writer_conn, rx, sink, &wal))
+            .and_then(|_| thread("sqlite-checkpoint").spawn(move || checkpoint_loop(checkpoint_conn, watched)));
+        started.map_err(|e| StoreError::Internal(e.to_string()))?;
         Ok(Self { path, stream, writer: tx, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
     }
 
@@ -196,8 +212,50 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn EventSink>) {
+/// What the writer and the checkpointer tell each other about the WAL.
+#[derive(Default)]
+struct Wal {
+    commits: AtomicU64,
+    /// The WAL has grown past [`WAL_RESTART_FRAMES`]: the writer should start it over.
+    restart: AtomicBool,
+}
+
+/// Copies committed pages from the WAL into the database file every [`CHECKPOINT_INTERVAL`]
+/// while there are new commits, without blocking the writer or readers (PASSIVE). The WAL only
+/// starts over when a write begins with every frame copied, which a steady stream of commits
+/// never allows; past [`WAL_RESTART_FRAMES`] the writer is asked to finish the job itself between
+/// two groups (RESTART: the few frames left, then the next commit starts the log over).
+/// Ends with the writer.
+fn checkpoint_loop(conn: Connection, wal: Weak<Wal>) {
+    let mut seen = 0;
+    loop {
+        std::thread::sleep(CHECKPOINT_INTERVAL);
+        let Some(wal) = wal.upgrade() else { return };
+        let commits = wal.commits.load(Ordering::Relaxed);
+        if commits == seen {
+            continue;
+        }
+        seen = commits;
+        match checkpoint(&conn, "PASSIVE") {
+            Ok(frames) => wal.restart.store(frames > WAL_RESTART_FRAMES, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
+        }
+    }
+}
+
+/// Runs a checkpoint; returns the frames in the WAL.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    // Its row: (busy, frames in the WAL, frames copied).
+    query_row(conn, &format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
+}
+
+fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn EventSink>, wal: &Wal) {
     while let Some(first) = rx.blocking_recv() {
+        if wal.restart.swap(false, Ordering::Relaxed) {
+            if let Err(e) = checkpoint(&conn, "RESTART") {
+                tracing::warn!(error = %e, "WAL restart failed; retrying later");
+            }
+        }
         let mut jobs = vec![first];
         while jobs.len() < GROUP_COMMIT {
             match rx.try_recv() {
@@ -207,7 +265,9 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn Even
         }
         let mut staged = Vec::with_capacity(jobs.len());
         let committed = run_group(&conn, jobs, &mut staged);
-        if committed.is_err() {
+        if committed.is_ok() {
+            wal.commits.fetch_add(1, Ordering::Relaxed);
+        } else {
             let _ = conn.execute_batch("ROLLBACK");
         }
         for s in staged {
@@ -223,23 +283,38 @@ fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn Even
 fn run_group(conn: &Connection, jobs: Vec<Job>, staged: &mut Vec<Staged>) -> Result<(), String> {
     let mut jobs = jobs.into_iter();
     let result = (|| {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+        exec(conn, "BEGIN IMMEDIATE", [])?;
         for job in jobs.by_ref() {
-            conn.execute_batch("SAVEPOINT job")?;
+            exec(conn, "SAVEPOINT job", [])?;
             let s = job(conn);
             if s.failed {
-                conn.execute_batch("ROLLBACK TO job")?;
+                exec(conn, "ROLLBACK TO job", [])?;
             }
-            conn.execute_batch("RELEASE job")?;
+            exec(conn, "RELEASE job", [])?;
             staged.push(s);
         }
-        conn.execute_batch("COMMIT")
+        exec(conn, "COMMIT", []).map(drop)
     })()
     .map_err(|e: rusqlite::Error| format!("commit failed: {e}"));
     // Jobs that never ran because the transaction broke early are dropped with their reply
     // channels, which their callers see as "not committed".
     drop(jobs);
     result
+}
+
+// Every statement goes through the connection's statement cache: the SQL is the same on every
+// call, and preparing it afresh cost more than running it (a claim runs ten statements).
+fn exec(conn: &Connection, sql: &str, args: impl Params) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(args)
+}
+
+fn query_row<T>(
+    conn: &Connection,
+    sql: &str,
+    args: impl Params,
+    f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(args, f)
 }
 
 fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
@@ -260,7 +335,7 @@ fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
 }
 
 fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
-    conn.query_row(&format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"), [id.as_str()], lead_from_row)
+    query_row(conn, &format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"), [id.as_str()], lead_from_row)
         .optional()?
         .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
 }
@@ -268,10 +343,11 @@ fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
 /// Appends an event with the next sequence number. Runs inside the writer's transaction, so the
 /// sequence has no gaps: a rolled-back job's number is reused by the next one.
 fn append_event(conn: &Connection, at: Millis, actor: &Username, lead: &Lead, change: Change) -> Result<BoardEvent, StoreError> {
-    let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))?;
+    let seq: i64 = query_row(conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))?;
     let event = BoardEvent { seq: seq as u64, at, actor: actor.clone(), lead: lead.clone(), change };
     let body = serde_json::to_string(&event).map_err(|e| StoreError::Internal(e.to_string()))?;
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO events (seq, at, kind, lead_id, body) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![seq, at, event.change.kind(), lead.id.as_str(), body],
     )?;
@@ -289,16 +365,16 @@ fn events_from(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Res
 
 fn claim_tx(conn: &Connection, id: &LeadId, by: &Username, received_at: Millis) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
     let now = now_ms();
-    let won = conn
-        .query_row(
-            &format!(
-                "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2
-                 WHERE id = ?3 AND assignee IS NULL RETURNING {LEAD_COLS}"
-            ),
-            params![by.as_str(), now, id.as_str()],
-            lead_from_row,
-        )
-        .optional()?;
+    let won = query_row(
+        conn,
+        &format!(
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2
+             WHERE id = ?3 AND assignee IS NULL RETURNING {LEAD_COLS}"
+        ),
+        params![by.as_str(), now, id.as_str()],
+        lead_from_row,
+    )
+    .optional()?;
     let (outcome, lead) = match won {
         Some(lead) => (ClaimOutcome::Won, lead),
         None => {
@@ -312,7 +388,8 @@ fn claim_tx(conn: &Connection, id: &LeadId, by: &Username, received_at: Millis) 
         ClaimOutcome::Lost { winner, .. } => Some(winner.as_str()),
         _ => Some(by.as_str()),
     };
-    conn.execute(
+    exec(
+        conn,
         "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id.as_str(), by.as_str(), outcome.label(), winner, received_at, now],
@@ -341,20 +418,20 @@ fn fenced_update(
     let current = get_lead(conn, id)?;
     rule(&current).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
     let now = now_ms();
-    let lead = conn
-        .query_row(
-            &format!(
-                "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3
-                 WHERE id = ?4 AND version = ?5 RETURNING {LEAD_COLS}"
-            ),
-            params![to.map(Username::as_str), to.map(|_| now), now, id.as_str(), seen_version as i64],
-            lead_from_row,
-        )
-        .optional()?
-        .ok_or_else(|| StoreError::Rejected {
-            rule: RuleError::StaleVersion { current: current.version },
-            current: Box::new(current.clone()),
-        })?;
+    let lead = query_row(
+        conn,
+        &format!(
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3
+             WHERE id = ?4 AND version = ?5 RETURNING {LEAD_COLS}"
+        ),
+        params![to.map(Username::as_str), to.map(|_| now), now, id.as_str(), seen_version as i64],
+        lead_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::Rejected {
+        rule: RuleError::StaleVersion { current: current.version },
+        current: Box::new(current.clone()),
+    })?;
     let change = match (to, current.assignee) {
         (None, Some(previous)) => Change::Released { previous },
         (None, None) => return Err(StoreError::Internal("released an open lead".into())),
@@ -365,10 +442,7 @@ fn fenced_update(
 }
 
 fn user_exists(conn: &Connection, username: &Username) -> Result<bool, StoreError> {
-    Ok(conn
-        .query_row("SELECT 1 FROM users WHERE username = ?1", [username.as_str()], |_| Ok(()))
-        .optional()?
-        .is_some())
+    Ok(query_row(conn, "SELECT 1 FROM users WHERE username = ?1", [username.as_str()], |_| Ok(())).optional()?.is_some())
 }
 
 const ACCOUNT_COLS: &str = "username, role, disabled";
@@ -387,6 +461,11 @@ fn account((username, role, disabled): AccountRow) -> Result<Account, StoreError
     })
 }
 
+fn account_named(conn: &Connection, username: &Username) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1");
+    query_row(conn, &sql, [username.as_str()], account_row).optional()?.map(account).transpose()
+}
+
 #[async_trait]
 impl LeadStore for SqliteStore {
     fn stream(&self) -> &str {
@@ -402,7 +481,7 @@ impl LeadStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {LEAD_COLS} FROM leads ORDER BY id"))?
                 .query_map([], lead_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            let seq: i64 = tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+            let seq: i64 = query_row(&tx, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
             tx.finish()?;
             Ok(Snapshot { stream, seq: seq as u64, leads })
         })
@@ -444,7 +523,7 @@ impl LeadStore for SqliteStore {
     }
 
     async fn latest_seq(&self) -> Result<u64, StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|conn| Ok(query_row(conn, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get::<_, i64>(0))? as u64))
             .await
     }
 
@@ -480,7 +559,7 @@ impl LeadStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+        self.read(|conn| Ok(query_row(conn, "SELECT 1", [], |_| Ok(()))?)).await
     }
 }
 
@@ -490,7 +569,8 @@ impl AccountStore for SqliteStore {
         let password_hash = passwords::hash(password).await?;
         let username = username.clone();
         self.write(move |conn| {
-            let n = conn.execute(
+            let n = exec(
+                conn,
                 "INSERT INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (username) DO NOTHING",
                 params![username.as_str(), role.as_str(), password_hash, now_ms()],
@@ -507,13 +587,13 @@ impl AccountStore for SqliteStore {
         let found = match Username::parse(login) {
             Ok(username) => {
                 self.read(move |conn| {
-                    let row = conn
-                        .query_row(
-                            &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
-                            [username.as_str()],
-                            |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
-                        )
-                        .optional()?;
+                    let row = query_row(
+                        conn,
+                        &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
+                        [username.as_str()],
+                        |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
+                    )
+                    .optional()?;
                     row.map(|(a, hash)| Ok((account(a)?, hash))).transpose()
                 })
                 .await?
@@ -527,13 +607,7 @@ impl AccountStore for SqliteStore {
 
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
         let username = username.clone();
-        self.read(move |conn| {
-            let row = conn
-                .query_row(&format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1"), [username.as_str()], account_row)
-                .optional()?;
-            row.map(account).transpose()
-        })
-        .await
+        self.read(move |conn| account_named(conn, &username)).await
     }
 
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
@@ -557,20 +631,20 @@ impl AccountStore for SqliteStore {
         self.write(move |conn| {
             let ends_sessions = update.ends_sessions();
             let n = match update {
-                UserUpdate::Disabled(d) => conn.execute("UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
-                UserUpdate::Role(r) => conn.execute("UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
+                UserUpdate::Disabled(d) => exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
+                UserUpdate::Role(r) => exec(conn, "UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
                 UserUpdate::Password(_) => {
-                    conn.execute("UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), new_hash])?
+                    exec(conn, "UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), new_hash])?
                 }
             };
             if n == 0 {
                 return Err(StoreError::UserNotFound(username));
             }
             if ends_sessions {
-                conn.execute("DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
+                exec(conn, "DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
             }
-            let row = conn.query_row(&format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1"), [username.as_str()], account_row)?;
-            Ok((account(row)?, Vec::new()))
+            let account = account_named(conn, &username)?.ok_or_else(|| StoreError::UserNotFound(username))?;
+            Ok((account, Vec::new()))
         })
         .await
     }
@@ -578,8 +652,9 @@ impl AccountStore for SqliteStore {
     async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
         let (token_hash, username) = (token_hash.to_owned(), username.clone());
         self.write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
-            conn.execute(
+            exec(conn, "DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
+            exec(
+                conn,
                 "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
                 params![token_hash, username.as_str(), expires_at],
             )?;
@@ -591,14 +666,14 @@ impl AccountStore for SqliteStore {
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
         let token_hash = token_hash.to_owned();
         self.read(move |conn| {
-            let row = conn
-                .query_row(
-                    "SELECT u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.username = s.username
-                     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
-                    params![token_hash, now],
-                    account_row,
-                )
-                .optional()?;
+            let row = query_row(
+                conn,
+                "SELECT u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.username = s.username
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                params![token_hash, now],
+                account_row,
+            )
+            .optional()?;
             row.map(|a| account(a).map(|a| a.info())).transpose()
         })
         .await
@@ -607,7 +682,7 @@ impl AccountStore for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let token_hash = token_hash.to_owned();
         self.write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            exec(conn, "DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
             Ok(((), Vec::new()))
         })
         .await
