@@ -1,8 +1,8 @@
 //! The embedded store: one SQLite file in WAL mode.
 //!
-//! All writes go through a single writer thread that commits in groups (one transaction for
-//! whatever queued up meanwhile, each job in its own savepoint), then publishes the committed
-//! events in sequence order. Reads use a small pool of separate connections, which WAL lets run
+//! All writes go through one connection and commit in groups: whoever finds it free runs
+//! whatever queued up meanwhile as one transaction (each job in its own savepoint), then
+//! publishes the committed events in sequence order. Reads use a small pool of separate connections, which WAL lets run
 //! beside the writer. The claim itself is still one conditional `UPDATE ... WHERE assignee IS
 //! NULL`, so the file stays correct even if another process writes to it.
 
@@ -17,13 +17,14 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Params, Row};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 const READERS: usize = 4;
-/// Jobs committed together at most; bounds one transaction's size and the latency it adds.
-const GROUP_COMMIT: usize = 256;
+/// Jobs committed together at most; bounds one transaction's size and how long it holds up the
+/// thread that runs it.
+const GROUP_COMMIT: usize = 64;
 /// How often committed pages are copied from the WAL into the database file (while there are
 /// new commits).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
@@ -78,7 +79,7 @@ CREATE TABLE IF NOT EXISTS claim_attempts (
 );
 ";
 
-/// A unit of work for the writer thread: runs inside the group transaction and hands back the
+/// A unit of work for the writer: runs inside the group transaction and hands back the
 /// events it wrote and how to answer its caller once the commit is known.
 type Job = Box<dyn FnOnce(&Connection) -> Staged + Send>;
 
@@ -92,8 +93,25 @@ pub struct SqliteStore {
     path: PathBuf,
     /// Made once per database file, so boards notice when the file is replaced.
     stream: String,
-    writer: mpsc::Sender<Job>,
+    writer: Arc<Writer>,
     readers: Arc<Readers>,
+}
+
+/// The write connection and the jobs waiting for it: group commit without a writer thread.
+/// Whoever finds the connection free runs the queued jobs (its own among them) as one
+/// transaction on its own thread; the others only wait for their answers. Handing every write
+/// to a thread of its own and back cost two thread wake-ups per claim.
+struct Writer {
+    conn: Mutex<Connection>,
+    queue: Mutex<Vec<Job>>,
+    sink: Arc<dyn EventSink>,
+    wal: Wal,
+}
+
+/// A lock whose holder panicked is still usable: a transaction it left open fails the next
+/// group, which rolls it back.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 struct Readers {
@@ -124,7 +142,7 @@ fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and starts the writer thread.
+    /// Opens (creating if needed) the database file and starts the checkpointer thread.
     pub fn open(path: impl AsRef<Path>, sink: Arc<dyn EventSink>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -154,15 +172,13 @@ impl SqliteStore {
         // it for milliseconds; ours run on a thread of their own.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432;")?;
         let checkpoint_conn = open_conn(&path, OpenFlags::default())?;
-        let wal = Arc::new(Wal::default());
-        let watched = Arc::downgrade(&wal);
-        let (tx, rx) = mpsc::channel::<Job>(4096);
-        let thread = |name: &str| std::thread::Builder::new().name(name.into());
-        let started = thread("sqlite-writer")
-            .spawn(move || writer_loop(writer_conn, rx, sink, &wal))
-            .and_then(|_| thread("sqlite-checkpoint").spawn(move || checkpoint_loop(checkpoint_conn, watched)));
-        started.map_err(|e| StoreError::Internal(e.to_string()))?;
-        Ok(Self { path, stream, writer: tx, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
+        let writer = Arc::new(Writer { conn: Mutex::new(writer_conn), queue: Mutex::default(), sink, wal: Wal::default() });
+        let watched = Arc::downgrade(&writer);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, watched))
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(Self { path, stream, writer, readers: Arc::new(Readers { conns, next: AtomicUsize::new(0) }) })
     }
 
     pub fn path(&self) -> &Path {
@@ -184,7 +200,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Internal(e.to_string()))?
     }
 
-    /// Runs `f` on the writer thread inside the group transaction; answers after the commit.
+    /// Runs `f` inside a group transaction; answers after the commit.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -207,7 +223,8 @@ impl SqliteStore {
                 }),
             },
         });
-        self.writer.send(job).await.map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        lock(&self.writer.queue).push(job);
+        self.writer.run();
         rx.await.map_err(|_| StoreError::Unavailable("the write was not committed".into()))?
     }
 }
@@ -226,11 +243,12 @@ struct Wal {
 /// never allows; past [`WAL_RESTART_FRAMES`] the writer is asked to finish the job itself between
 /// two groups (RESTART: the few frames left, then the next commit starts the log over).
 /// Ends with the writer.
-fn checkpoint_loop(conn: Connection, wal: Weak<Wal>) {
+fn checkpoint_loop(conn: Connection, writer: Weak<Writer>) {
     let mut seen = 0;
     loop {
         std::thread::sleep(CHECKPOINT_INTERVAL);
-        let Some(wal) = wal.upgrade() else { return };
+        let Some(writer) = writer.upgrade() else { return };
+        let wal = &writer.wal;
         let commits = wal.commits.load(Ordering::Relaxed);
         if commits == seen {
             continue;
@@ -249,30 +267,46 @@ fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
     query_row(conn, &format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1))
 }
 
-fn writer_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, sink: Arc<dyn EventSink>, wal: &Wal) {
-    while let Some(first) = rx.blocking_recv() {
-        if wal.restart.swap(false, Ordering::Relaxed) {
-            if let Err(e) = checkpoint(&conn, "RESTART") {
+impl Writer {
+    /// Runs one group if the connection is free. Jobs queued meanwhile found it busy and count on
+    /// whoever held it: they go to a new task, so that this caller can answer now.
+    fn run(self: &Arc<Self>) {
+        let conn = match self.conn.try_lock() {
+            Ok(conn) => conn,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
+        let jobs: Vec<Job> = {
+            let mut queue = lock(&self.queue);
+            let n = queue.len().min(GROUP_COMMIT);
+            queue.drain(..n).collect()
+        };
+        if !jobs.is_empty() {
+            self.commit(&conn, jobs);
+        }
+        drop(conn);
+        if !lock(&self.queue).is_empty() {
+            let writer = self.clone();
+            tokio::spawn(async move { writer.run() });
+        }
+    }
+
+    fn commit(&self, conn: &Connection, jobs: Vec<Job>) {
+        if self.wal.restart.swap(false, Ordering::Relaxed) {
+            if let Err(e) = checkpoint(conn, "RESTART") {
                 tracing::warn!(error = %e, "WAL restart failed; retrying later");
             }
         }
-        let mut jobs = vec![first];
-        while jobs.len() < GROUP_COMMIT {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
         let mut staged = Vec::with_capacity(jobs.len());
-        let committed = run_group(&conn, jobs, &mut staged);
+        let committed = run_group(conn, jobs, &mut staged);
         if committed.is_ok() {
-            wal.commits.fetch_add(1, Ordering::Relaxed);
+            self.wal.commits.fetch_add(1, Ordering::Relaxed);
         } else {
             let _ = conn.execute_batch("ROLLBACK");
         }
         for s in staged {
             if committed.is_ok() && !s.failed {
-                s.events.iter().for_each(|ev| sink.publish(ev));
+                s.events.iter().for_each(|ev| self.sink.publish(ev));
             }
             (s.finish)(committed.clone().map_err(StoreError::Unavailable));
         }
