@@ -551,20 +551,46 @@ struct Board {
     last: u64,
 }
 
-/// Reads one board until it has the `claimed` events of `expected` leads in `leads` (a range
-/// known up front; the count is set once the stream is over), or `stop` is set.
-async fn board_task(mut board: Board, leads: (u32, u32), expected: Arc<AtomicUsize>, stop: Arc<AtomicBool>) -> (Board, BoardLog) {
+/// When the boards of a stream phase are done: once they have the `claimed` events of
+/// `expected` leads (known once the stream is over), or at `stop`. `changed` wakes boards that
+/// wait for a message.
+struct Goal {
+    expected: AtomicUsize,
+    stop: AtomicBool,
+    changed: tokio::sync::Notify,
+}
+
+impl Goal {
+    fn set(&self, f: impl FnOnce(&Self)) {
+        f(self);
+        self.changed.notify_waiters();
+    }
+}
+
+/// Reads one board until it reaches its `goal`, counting the `claimed` events of leads in `leads`
+/// (a range known up front). No timer or wake-up future per message: with 10,000 boards those
+/// cost the bench more CPU than reading.
+async fn board_task(mut board: Board, leads: (u32, u32), goal: Arc<Goal>) -> (Board, BoardLog) {
     use tokio_tungstenite::tungstenite::Message;
     let mut log = BoardLog::default();
+    // Created before the goal is read, so a change in between still wakes it.
+    let mut changed = std::pin::pin!(goal.changed.notified());
     loop {
-        if log.claimed.len() >= expected.load(Ordering::Acquire) || stop.load(Ordering::Relaxed) {
+        if goal.stop.load(Ordering::Acquire) || log.claimed.len() >= goal.expected.load(Ordering::Acquire) {
             break;
         }
-        let msg = match tokio::time::timeout(Duration::from_millis(250), board.ws.next()).await {
-            Err(_) => continue,
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(_))) => continue,
-            Ok(_) => {
+        let msg = tokio::select! {
+            biased;
+            msg = board.ws.next() => msg,
+            () = changed.as_mut() => {
+                changed.set(goal.changed.notified());
+                continue;
+            }
+        };
+        let msg = match msg {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(_)) => continue,
+            _ => {
                 log.closed = true;
                 break;
             }
@@ -726,10 +752,8 @@ async fn stream_phase(
     let n = ((rate * args.stream_secs as f64).round() as usize).max(1);
     let leads = pool.take(n)?;
     let range = (lead_no(&leads[0]), lead_no(&leads[n - 1]));
-    let expected = Arc::new(AtomicUsize::new(usize::MAX));
-    let stop = Arc::new(AtomicBool::new(false));
-    let readers: Vec<_> =
-        sockets.into_iter().map(|b| tokio::spawn(board_task(b, range, expected.clone(), stop.clone()))).collect();
+    let goal = Arc::new(Goal { expected: AtomicUsize::new(usize::MAX), stop: AtomicBool::new(false), changed: Default::default() });
+    let readers: Vec<_> = sockets.into_iter().map(|b| tokio::spawn(board_task(b, range, goal.clone()))).collect();
 
     // Per lead: when the claim was sent, and when its reply arrived.
     let replies: Arc<Mutex<HashMap<u32, (Instant, Instant)>>> = Arc::default();
@@ -774,13 +798,13 @@ async fn stream_phase(
     }
     let stream_secs = started.elapsed().as_secs_f64();
     let won = replies.lock().unwrap().len();
-    expected.store(won, Ordering::Release);
+    goal.set(|g| g.expected.store(won, Ordering::Release));
     // Boards finish when they have every claim; stragglers get up to 30 s.
     let stopper = {
-        let stop = stop.clone();
+        let goal = goal.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(30)).await;
-            stop.store(true, Ordering::Relaxed);
+            goal.set(|g| g.stop.store(true, Ordering::Release));
         })
     };
     let mut boards = Vec::with_capacity(readers.len());

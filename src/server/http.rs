@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
@@ -210,6 +211,12 @@ pub async fn serve_on(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     // The peer address keys the per-IP sign-in limit.
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Board events are small writes that must leave at once, not wait for the previous one's ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_rx.await;
     });

@@ -275,8 +275,8 @@ pub async fn open_board(host: &str, api: &Api, after_seq: u64) -> Result<Socket,
     req.headers_mut().insert("cookie", api.cookie().parse().map_err(|_| "a bad cookie")?);
     // A small read buffer: tungstenite zero-fills its whole read buffer (128 KiB by default)
     // before every read, which for thousands of boards in one client costs more CPU than
-    // everything else it does. Board messages are a few hundred bytes.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
+    // everything else it does. Events are a few hundred bytes; a snapshot takes more reads.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(1024);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(config), false)
         .await
         .map_err(|e| format!("connect /ws: {e}"))?;

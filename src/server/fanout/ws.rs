@@ -22,6 +22,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 /// How long a new connection may take to say where it wants to resume from.
 const RESUME_WAIT: Duration = Duration::from_secs(5);
 const MAX_FRAME: usize = 4 * 1024;
+const READ_BUFFER: usize = 1024;
 /// A board sends a message on (re)connecting and after a gap; more than this is a script.
 const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
@@ -43,9 +44,11 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, header
         Ok(Some(user)) => ws
             .max_message_size(MAX_FRAME)
             .max_frame_size(MAX_FRAME)
-            // Frames are at most 4 KiB; tungstenite's default 128 KiB read buffer, zero-filled
-            // before every read, made each board cost ~130 KB and each delivery a 128 KiB memset.
-            .read_buffer_size(8 * 1024)
+            // Tungstenite zero-fills as much of its read buffer as it may read (128 KiB by
+            // default) every time the socket is polled, and a board's socket is polled after
+            // every event it is sent: with 10,000 boards that is cold memory each time. Boards
+            // send a few small messages; a larger one (up to 4 KiB) just takes several reads.
+            .read_buffer_size(READ_BUFFER)
             .on_upgrade(move |socket| serve_board(socket, state, user, headers)),
         Ok(None) => crate::server::http::error_response(ApiError::Unauthorized("sign in first".into())),
         Err(e) => crate::server::http::error_response(e),
@@ -90,6 +93,16 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
         hub.metrics().boards_restarted.inc();
         let _ = tokio::time::timeout(CLOSE_WAIT, tx.send(close(CLOSE_RESTART, "service restart"))).await;
     }
+    // Read on until the board's closing reply: a socket dropped with unread data is reset by the
+    // kernel, and the board would lose the close frame (and its reason) that was just sent.
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(msg)) = rx.next().await {
+            if let Message::Close(_) = msg {
+                break;
+            }
+        }
+    })
+    .await;
     tracing::debug!(user = %user.username, restart, "board disconnected");
 }
 
@@ -126,14 +139,18 @@ where
     loop {
         let sent = tokio::select! {
             frame = live.recv() => match frame {
+                // Events already waiting behind this one go out in the same write; the last
+                // of a burst flushes. A board that fell behind catches up in few syscalls.
                 Ok(Frame { seq, json }) if seq > last => {
                     last = seq;
-                    let sent = tx.send(Message::Text(json)).await.map_err(drop);
+                    let msg = Message::Text(json);
+                    let sent = if live.is_empty() { tx.send(msg).await } else { tx.feed(msg).await }.map_err(drop);
                     if sent.is_ok() {
                         metrics.event_deliveries.inc();
                     }
                     sent
                 }
+                Ok(_) if live.is_empty() => tx.flush().await.map_err(drop),
                 Ok(_) => Ok(()),
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
