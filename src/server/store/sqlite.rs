@@ -2,9 +2,10 @@
 //!
 //! All writes go through one connection and commit in groups: whoever finds it free runs
 //! whatever queued up meanwhile as one transaction (each job in its own savepoint), then
-//! publishes the committed events in sequence order. Reads use a small pool of separate connections, which WAL lets run
-//! beside the writer. The claim itself is still one conditional `UPDATE ... WHERE assignee IS
-//! NULL`, so the file stays correct even if another process writes to it.
+//! publishes the committed events in sequence order. Reads use a small pool of separate
+//! connections, which WAL lets run beside the writer; checkpoints run on a thread of their own.
+//! The claim itself is still one conditional `UPDATE ... WHERE assignee IS NULL`, so the file
+//! stays correct even if another process writes to it.
 
 use super::{passwords, AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
