@@ -7,7 +7,7 @@
 //!   win, contested leads must have exactly one winner whom every loser names.
 //! - Fan-out: N connected boards; a steady stream of claims; for every board and claim, the time
 //!   from the claim's reply to the board receiving its event; deliveries per second; the
-//!   server's RSS per board.
+//!   server's RSS per board; and the machine's floor for as many connections (`floor.rs`).
 //! - The old way: the naive read-then-`updateDocument` claim against the in-process Appwrite
 //!   test server, next to Leadboard's verified protocol on the same server.
 //! - `--long`: a long mixed load, recorded and checked for linearizability.
@@ -21,6 +21,8 @@ mod common;
 mod common_appwrite;
 #[path = "../tests/load/mod.rs"]
 mod load;
+#[path = "bench/floor.rs"]
+mod floor;
 
 use futures::StreamExt;
 use leadboard::history::{self, Recorder};
@@ -539,6 +541,8 @@ struct BoardLog {
     gaps: u64,
     snapshots: u64,
     closed: bool,
+    /// The largest `claimed` event seen, as sent (websocket header included).
+    event_bytes: usize,
 }
 
 fn lead_no(id: &str) -> u32 {
@@ -609,6 +613,8 @@ async fn board_task(mut board: Board, leads: (u32, u32), goal: Arc<Goal>) -> (Bo
                     let n = lead_no(l.id);
                     if (leads.0..=leads.1).contains(&n) {
                         log.claimed.push((n, now));
+                        let header = if msg.len() < 126 { 2 } else { 4 };
+                        log.event_bytes = log.event_bytes.max(msg.len() + header);
                     }
                 }
             }
@@ -657,6 +663,15 @@ struct FanoutResult {
     server_cpu: Option<f64>,
     bench_cpu: Option<f64>,
     phase_secs: f64,
+    event_bytes: usize,
+    floor: Option<Floor>,
+}
+
+/// The loopback floor for as many connections (`floor.rs`), with messages of `bytes`.
+#[derive(Clone, Copy)]
+struct Floor {
+    bytes: usize,
+    lat: Pct,
 }
 
 impl FanoutResult {
@@ -675,11 +690,13 @@ impl FanoutResult {
             "closed_early": self.closed, "rss_before_kb": self.rss_before_kb, "rss_with_boards_kb": self.rss_boards_kb,
             "rss_peak_kb": self.rss_peak_kb, "rss_per_board_kb": self.kb_per_board(),
             "server_cpu_seconds": self.server_cpu, "bench_cpu_seconds": self.bench_cpu, "phase_seconds": self.phase_secs,
+            "event_bytes": self.event_bytes, "loopback_floor": self.floor.map(|f| json!({"bytes": f.bytes, "per_second": floor::PER_SECOND, "latency": f.lat.json()})),
         })
     }
 }
 
-/// Connects `boards` boards, then runs one claim stream per rate of `--stream-rates` over them.
+/// Connects `boards` boards, then runs one claim stream per rate of `--stream-rates` over them;
+/// then, with the boards gone, the loopback floor for as many connections.
 async fn fanout(args: &Args, target: &Target, apis: &[Api], claimer: &Api, pool: &Pool, boards: usize) -> Result<Vec<FanoutResult>, String> {
     let host = load::host_of(&target.base).to_owned();
     let (_, seq) = open_leads(claimer).await?;
@@ -736,6 +753,15 @@ async fn fanout(args: &Args, target: &Target, apis: &[Api], claimer: &Api, pool:
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let bytes = results.iter().map(|r| r.event_bytes).max().unwrap_or(0);
+    let rounds = floor::PER_SECOND as usize * args.stream_secs as usize;
+    let lat = tokio::task::spawn_blocking(move || floor::measure(connected, bytes, rounds)).await.map_err(|e| e.to_string())??;
+    let lat = Pct::of(lat);
+    eprintln!("  loopback floor, {connected} connections, {bytes} bytes: p50 {:.2} ms p99 {:.2} ms max {:.2} ms", lat.p50, lat.p99, lat.max);
+    let floor = Floor { bytes, lat };
+    for r in &mut results {
+        r.floor = Some(floor);
     }
     Ok(results)
 }
@@ -863,6 +889,8 @@ async fn stream_phase(
         server_cpu: cpu1.0.zip(cpu0.0).map(|(a, b)| a - b),
         bench_cpu: cpu1.1.zip(cpu0.1).map(|(a, b)| a - b),
         phase_secs,
+        event_bytes: logs.iter().map(|l| l.event_bytes).max().unwrap_or(0),
+        floor: None,
     };
     // Boards that closed are gone; the rest go on to the next phase.
     let alive = boards.into_iter().zip(&logs).filter(|(_, l)| !l.closed).map(|(b, _)| b).collect();
@@ -1115,6 +1143,16 @@ fn print_fanout(results: &[FanoutResult]) {
             f.deliveries
         );
     }
+    let mut floors = std::collections::HashSet::new();
+    for f in results.iter().filter(|f| floors.insert(f.boards)) {
+        if let Some(Floor { bytes, lat }) = f.floor {
+            println!(
+                "  the machine's floor for {} boards (loopback TCP between two processes, one {bytes}-byte write per \
+                 connection, {} per second, no server): p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+                f.boards, floor::PER_SECOND, lat.p50, lat.p99, lat.max
+            );
+        }
+    }
     let mut seen = std::collections::HashSet::new();
     for f in results.iter().filter(|f| f.boards >= 10_000 && seen.insert(f.boards)) {
         if let (Some(kb), Some(per)) = (f.rss_boards_kb, f.kb_per_board()) {
@@ -1156,7 +1194,12 @@ fn print_naive(rows: &[NaiveRow]) {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    match run().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first() {
+        Some(a) if a == floor::WRITER_ARG => floor::writer(&args[1..]),
+        _ => run().await,
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e}");
