@@ -349,18 +349,17 @@ fn direct_checks(initial: &LeadState, ops: &[&Operation]) -> Result<(), String> 
     // Every change must be allowed in the state before it.
     for (&v, o) in &made {
         match state_at(v - 1) {
-            Some((prev, by)) => {
-                if effect(&o.op, &prev).is_none() {
-                    let from = by.map(|p| format!("{p}")).unwrap_or_else(|| "the initial state".into());
-                    return Err(match (&o.op, &prev.holder) {
-                        (Op::Claim { .. }, Some(h)) => format!(
-                            "a second winner with no release in between: {o}, but version {} was {h}'s ({from})",
-                            v - 1
-                        ),
-                        _ => format!("{o} was not allowed: before it the lead was {prev} ({from})"),
-                    });
-                }
+            Some((prev, by)) if effect(&o.op, &prev).is_none() => {
+                let from = by.map(|p| format!("{p}")).unwrap_or_else(|| "the initial state".into());
+                return Err(match (&o.op, &prev.holder) {
+                    (Op::Claim { .. }, Some(h)) => format!(
+                        "a second winner with no release in between: {o}, but version {} was {h}'s ({from})",
+                        v - 1
+                    ),
+                    _ => format!("{o} was not allowed: before it the lead was {prev} ({from})"),
+                });
             }
+            Some(_) => {}
             None if !has_unknown => {
                 return Err(format!("{o}, but no operation made version {}: a change is missing", v - 1));
             }
@@ -504,7 +503,7 @@ fn linearize(initial: &LeadState, ops: &[&Operation], limit: usize) -> Result<us
     let mut deepest: (usize, LeadState, Option<usize>) = (0, state.clone(), None);
     let mut entry = next[head];
     while next[head] != NIL {
-        if entry % 2 == 0 {
+        if entry.is_multiple_of(2) {
             let i = entry / 2;
             let mut taken = false;
             for s in step(ops[i], &state) {

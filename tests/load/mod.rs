@@ -185,12 +185,15 @@ pub async fn record_initial(api: &Api, rec: &Recorder, leads: &[String]) -> Resu
     list["seq"].as_u64().ok_or_else(|| "no seq in /api/leads".into())
 }
 
+/// A test of the history recorded so far.
+pub type Enough = Box<dyn Fn(&leadboard::history::History) -> bool + Send + Sync>;
+
 /// When a [`mixed_load`] stops: after `min`, once `enough` holds for the history so far (checked
 /// every 100 ms; None: at once), and after `max` in any case.
 pub struct Until {
     pub min: Duration,
     pub max: Duration,
-    pub enough: Option<Box<dyn Fn(&leadboard::history::History) -> bool + Send + Sync>>,
+    pub enough: Option<Enough>,
 }
 
 /// Employees claim random leads among `leads` and release what they won (sometimes at once,

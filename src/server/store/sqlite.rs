@@ -683,7 +683,7 @@ impl AccountStore for SqliteStore {
             if ends_sessions {
                 exec(conn, "DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
             }
-            let account = account_named(conn, &username)?.ok_or_else(|| StoreError::UserNotFound(username))?;
+            let account = account_named(conn, &username)?.ok_or(StoreError::UserNotFound(username))?;
             Ok((account, Vec::new()))
         })
         .await
