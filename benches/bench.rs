@@ -3,8 +3,10 @@
 //! - Claims: claims/s and latency percentiles, uncontested (every claim on its own open lead)
 //!   and contested (every claimer walks the same leads, so each lead has as many claimants as
 //!   there are claimers), at several concurrency levels; the same load against `/api/noop` (the
-//!   session check alone) as the yardstick. Every reply is checked: uncontested claims must all
-//!   win, contested leads must have exactly one winner whom every loser names.
+//!   session check alone) as the yardstick, in interleaved rounds (a claim run is compared with
+//!   the no-op run just before it; the median round is reported). Every reply is checked:
+//!   uncontested claims must all win, contested leads must have exactly one winner whom every
+//!   loser names.
 //! - Fan-out: N connected boards; a steady stream of claims; for every board and claim, the time
 //!   from the claim's reply to the board receiving its event; deliveries per second; the
 //!   server's RSS per board; and the machine's floor for as many connections (`floor.rs`).
@@ -46,6 +48,7 @@ scripts/bench [options]   (or: cargo bench --no-default-features --features ssr 
   --only LIST            sections to run, of: claims,fanout,naive,long (default: all but long)
   --levels LIST          concurrency levels (default 1,16,64,256)
   --requests N           requests per run (default 5000; at least 20 per claimer)
+  --rounds N             rounds of no-op, uncontested and contested runs per level (default 3)
   --employees N          accounts signed in (default 256; sessions are shared by boards)
   --boards LIST          board counts for the fan-out (default 1000,10000)
   --stream-rates LIST    claims per second of the fan-out's streams, one phase each (default 2,20)
@@ -67,6 +70,7 @@ struct Args {
     sections: Vec<String>,
     levels: Vec<usize>,
     requests: usize,
+    rounds: usize,
     employees: usize,
     boards: Vec<usize>,
     stream_rates: Vec<f64>,
@@ -91,6 +95,7 @@ fn parse_args() -> Result<Args, String> {
         sections: vec!["claims".into(), "fanout".into(), "naive".into()],
         levels: vec![1, 16, 64, 256],
         requests: 5000,
+        rounds: 3,
         employees: 256,
         boards: vec![1000, 10_000],
         stream_rates: vec![2.0, 20.0],
@@ -122,6 +127,7 @@ fn parse_args() -> Result<Args, String> {
             "--only" => a.sections = list(&value()?)?,
             "--levels" => a.levels = list(&value()?)?,
             "--requests" => a.requests = num(value()?)? as usize,
+            "--rounds" => a.rounds = num(value()?)? as usize,
             "--employees" => a.employees = num(value()?)? as usize,
             "--boards" => a.boards = list(&value()?)?,
             "--stream-rates" => a.stream_rates = list(&value()?)?,
@@ -153,8 +159,8 @@ fn parse_args() -> Result<Args, String> {
     if a.url.is_none() && a.server_bin.is_none() && a.sections.iter().any(|s| s != "naive") {
         return Err("give --url of a running server, or --server-bin to start one (scripts/bench does)".into());
     }
-    if a.employees == 0 || a.levels.contains(&0) {
-        return Err("--employees and --levels must be positive".into());
+    if a.employees == 0 || a.rounds == 0 || a.levels.contains(&0) {
+        return Err("--employees, --rounds and --levels must be positive".into());
     }
     Ok(a)
 }
@@ -174,7 +180,7 @@ impl Args {
         let mut n = 100;
         if self.runs("claims") {
             for &c in &self.levels {
-                n += c * self.per_worker(c) + self.per_worker(c);
+                n += self.rounds * (c * self.per_worker(c) + self.per_worker(c));
             }
         }
         if self.runs("fanout") {
@@ -381,6 +387,7 @@ impl Load {
 struct RunResult {
     load: Load,
     concurrency: usize,
+    round: usize,
     requests: usize,
     secs: f64,
     lat: Pct,
@@ -398,7 +405,7 @@ impl RunResult {
 
     fn json(&self) -> Value {
         json!({
-            "load": self.load.name(), "concurrency": self.concurrency, "requests": self.requests,
+            "load": self.load.name(), "concurrency": self.concurrency, "round": self.round, "requests": self.requests,
             "seconds": self.secs, "per_second": self.rate(), "latency": self.lat.json(), "errors": self.errors,
             "leads": self.leads, "leads_with_exactly_one_winner": self.leads_one_winner,
         })
@@ -406,7 +413,7 @@ impl RunResult {
 }
 
 /// `c` workers, each making `per_worker` requests back to back (closed loop), released together.
-async fn run_load(load: Load, c: usize, per_worker: usize, apis: &[Api], pool: &Pool) -> Result<RunResult, String> {
+async fn run_load(load: Load, c: usize, per_worker: usize, round: usize, apis: &[Api], pool: &Pool) -> Result<RunResult, String> {
     let leads: Arc<Vec<String>> = Arc::new(match load {
         Load::Noop => Vec::new(),
         Load::Uncontested => pool.take(c * per_worker)?,
@@ -478,6 +485,7 @@ async fn run_load(load: Load, c: usize, per_worker: usize, apis: &[Api], pool: &
     Ok(RunResult {
         load,
         concurrency: c,
+        round,
         requests: c * per_worker,
         secs,
         lat: Pct::of(lat),
@@ -492,22 +500,26 @@ async fn claims_section(args: &Args, apis: &[Api], pool: &Pool) -> Result<Vec<Ru
     for &c in &args.levels {
         let n = args.per_worker(c);
         // Open the connections first, so the runs measure requests, not handshakes.
-        run_load(Load::Noop, c, 2, apis, pool).await?;
+        run_load(Load::Noop, c, 2, 0, apis, pool).await?;
         let mut loads = vec![Load::Noop, Load::Uncontested];
         if c > 1 {
             loads.push(Load::Contested);
         }
-        for load in loads {
-            let r = run_load(load, c, n, apis, pool).await?;
-            eprintln!(
-                "  {:<20} c={c:<4} {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  errors {:?}",
-                load.name(),
-                r.rate(),
-                r.lat.p50,
-                r.lat.p99,
-                r.errors
-            );
-            results.push(r);
+        // One run of a few seconds on a shared machine is at the mercy of whatever else ran in
+        // it: rounds, each claim run right after its yardstick.
+        for round in 0..args.rounds {
+            for &load in &loads {
+                let r = run_load(load, c, n, round, apis, pool).await?;
+                eprintln!(
+                    "  {:<20} c={c:<4} round {round} {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  errors {:?}",
+                    load.name(),
+                    r.rate(),
+                    r.lat.p50,
+                    r.lat.p99,
+                    r.errors
+                );
+                results.push(r);
+            }
         }
     }
     Ok(results)
@@ -1061,24 +1073,64 @@ fn pass(ok: bool) -> &'static str {
     }
 }
 
-fn print_claims(results: &[RunResult]) {
-    println!("\nClaims and the no-op yardstick (closed loop; each claimer its own account)");
-    println!(
-        "{:<20} {:>5} {:>8} {:>10} {:>8} {:>8} {:>9} {:>7} {:>16}",
-        "load", "conc", "requests", "per s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "vs noop (>=50%)"
-    );
+/// A load's runs at one level: the run of median rate, and for claims their share of the no-op
+/// run of the same round (the median share, and the lowest and highest).
+struct Summary<'a> {
+    median: &'a RunResult,
+    shares: Vec<f64>,
+}
+
+fn median<T: Copy>(sorted: &[T]) -> T {
+    sorted[(sorted.len() - 1) / 2]
+}
+
+fn summarise(results: &[RunResult]) -> Vec<Summary<'_>> {
+    let mut groups: Vec<(Load, usize)> = Vec::new();
     for r in results {
-        let noop = results.iter().find(|n| n.load == Load::Noop && n.concurrency == r.concurrency);
-        let ratio = match (r.load, noop) {
-            (Load::Noop, _) | (_, None) => String::new(),
-            (_, Some(n)) => {
-                let x = r.rate() / n.rate();
-                format!("{:.1}% {}", x * 100.0, pass(x >= 0.5))
-            }
+        if !groups.contains(&(r.load, r.concurrency)) {
+            groups.push((r.load, r.concurrency));
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(load, c)| {
+            let mut runs: Vec<&RunResult> = results.iter().filter(|r| r.load == load && r.concurrency == c).collect();
+            runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+            let mut shares: Vec<f64> = runs
+                .iter()
+                .filter(|r| r.load != Load::Noop)
+                .filter_map(|r| {
+                    let noop = results.iter().find(|n| n.load == Load::Noop && n.concurrency == c && n.round == r.round)?;
+                    Some(r.rate() / noop.rate())
+                })
+                .collect();
+            shares.sort_by(f64::total_cmp);
+            Summary { median: median(&runs), shares }
+        })
+        .collect()
+}
+
+fn print_claims(results: &[RunResult]) {
+    let rounds = results.iter().map(|r| r.round + 1).max().unwrap_or(0);
+    println!("\nClaims and the no-op yardstick (closed loop; each claimer its own account; the median of {rounds} rounds)");
+    println!(
+        "{:<20} {:>5} {:>8} {:>10} {:>8} {:>8} {:>9} {:>7} {:>26}",
+        "load", "conc", "requests", "per s", "p50 ms", "p99 ms", "p99.9 ms", "errors", "vs noop (>=50%) [range]"
+    );
+    for Summary { median: r, shares } in summarise(results) {
+        let ratio = if shares.is_empty() {
+            String::new()
+        } else {
+            let x = median(&shares);
+            format!("{:.1}% {} [{:.0}-{:.0}%]", x * 100.0, pass(x >= 0.5), shares[0] * 100.0, shares[shares.len() - 1] * 100.0)
         };
-        let errors: usize = r.errors.values().sum();
+        let errors: usize = results
+            .iter()
+            .filter(|x| x.load == r.load && x.concurrency == r.concurrency)
+            .flat_map(|x| x.errors.values())
+            .sum();
         println!(
-            "{:<20} {:>5} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>16}",
+            "{:<20} {:>5} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>7} {:>26}",
             r.load.name(),
             r.concurrency,
             r.requests,
