@@ -117,7 +117,13 @@ async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
         assert_eq!(status, want, "{path} {shown}: {reply}");
         assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()), "{path} {shown}: a reason: {reply}");
     }
+    // Too large for a browser's numbers and the store's integers.
+    let maria = server.client("maria").await;
+    let (s, body) = maria.post("/api/leads/add", json!({"id": "N1", "name": "Ada", "company": "Co", "value": u64::MAX})).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("value must be at most")), "{body}");
     let list = alice.post("/api/leads", json!({})).await.1;
+    assert_eq!(list["leads"].as_array().unwrap().len(), 3, "{list}");
     assert!(list["leads"].as_array().unwrap().iter().all(|l| l["status"] == "open"), "nothing changed");
 }
 

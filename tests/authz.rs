@@ -188,6 +188,29 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_cannot_pass_the_limit_together() {
+    let security = SecurityConfig { login_failures_per_account: 3, login_failures_per_ip: 100, ..Default::default() };
+    let server = TestServer::start_with(3, 0, security).await;
+    let anon = Client::anonymous(&server);
+    let guesses = (0..12).map(|i| anon.post("/api/login", json!({"username": "alice", "password": format!("guess-{i}")})));
+    let statuses: Vec<u16> = futures::future::join_all(guesses).await.into_iter().map(|(s, _)| s).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 401).count(), 3, "only the limit's worth are checked: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 9, "{statuses:?}");
+    // Usernames are lower case, so the name as typed is forgiven its capitals.
+    let (s, me) = Client::anonymous(&server).post("/api/login", json!({"username": " Bob ", "password": "demo1234"})).await;
+    assert_eq!((s, me["username"].as_str()), (200, Some("bob")), "{me}");
+}
+
+#[tokio::test]
+async fn leads_cannot_be_given_to_a_disabled_account() {
+    let (_server, callers) = fixture().await;
+    let maria = &callers.all[3];
+    let (s, body) = maria.post("/api/reassign", json!({"lead_id": "L00001", "version": 2, "to": "carol"})).await;
+    assert_eq!((s, body["message"].as_str()), (409, Some("carol's account is disabled")), "{body}");
+    assert_eq!(body["lead"]["assignee"], "alice", "the lead stays where it was: {body}");
+}
+
+#[tokio::test]
 async fn claims_are_limited_per_user() {
     let server = TestServer::start_with(10, 0, SecurityConfig { claims_per_minute: 3, ..Default::default() }).await;
     let (alice, bob) = (server.client("alice").await, server.client("bob").await);

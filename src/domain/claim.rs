@@ -1,7 +1,7 @@
 //! The claim rules. The store's atomic write decides *who* got there first; these functions decide
 //! what that means for each caller and who may change a held lead.
 
-use super::{Lead, Millis, UserInfo, Username};
+use super::{Account, Lead, Millis, UserInfo, Username};
 use serde::{Deserialize, Serialize};
 
 /// What a claim attempt came to, from the claimant's point of view.
@@ -35,7 +35,7 @@ pub struct ClaimReply {
 
 /// Judges an attempt whose conditional write did not apply, from the lead as it now stands.
 /// Returns None when the lead is open, which means the write should have applied: the caller
-/// retries instead of inventing an outcome.
+/// reports a failure instead of inventing an outcome.
 pub fn judge_unapplied(current: &Lead, claimant: &Username, decided_at: Millis) -> Option<ClaimOutcome> {
     let holder = current.assignee.as_ref()?;
     Some(if holder == claimant {
@@ -61,6 +61,8 @@ pub enum RuleError {
     NotClaimed,
     #[error("{0} is already the assignee")]
     AlreadyAssigned(Username),
+    #[error("{0}'s account is disabled")]
+    AssigneeDisabled(Username),
 }
 
 /// Who may release a lead: its holder, or a manager; always against the version the caller saw.
@@ -73,14 +75,18 @@ pub fn check_release(current: &Lead, seen_version: u64, actor: &UserInfo) -> Res
     }
 }
 
-/// Only managers reassign, against the version they saw.
-pub fn check_reassign(current: &Lead, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<(), RuleError> {
+/// Only managers reassign, against the version they saw, and only to an account that can sign
+/// in (a lead held by a disabled account would be stuck).
+pub fn check_reassign(current: &Lead, seen_version: u64, to: &Account, actor: &UserInfo) -> Result<(), RuleError> {
     if !actor.is_manager() {
         return Err(RuleError::ManagersOnly);
     }
     check_version(current, seen_version)?;
-    if current.is_held_by(to) {
-        return Err(RuleError::AlreadyAssigned(to.clone()));
+    if current.is_held_by(&to.username) {
+        return Err(RuleError::AlreadyAssigned(to.username.clone()));
+    }
+    if to.disabled {
+        return Err(RuleError::AssigneeDisabled(to.username.clone()));
     }
     Ok(())
 }
@@ -146,11 +152,16 @@ mod tests {
     }
 
     #[test]
-    fn only_managers_reassign() {
+    fn only_managers_reassign_and_only_to_an_enabled_account() {
         let held = lead(Some("bob"), 4);
-        let carol = Username::parse("carol").unwrap();
+        let account = |name: &str, disabled| Account { username: Username::parse(name).unwrap(), role: Role::Employee, disabled };
+        let (carol, maria) = (account("carol", false), user("maria", Role::Manager));
         assert_eq!(check_reassign(&held, 4, &carol, &user("bob", Role::Employee)), Err(RuleError::ManagersOnly));
-        assert_eq!(check_reassign(&held, 4, &carol, &user("maria", Role::Manager)), Ok(()));
-        assert!(check_reassign(&held, 4, &Username::parse("bob").unwrap(), &user("maria", Role::Manager)).is_err());
+        assert_eq!(check_reassign(&held, 4, &carol, &maria), Ok(()));
+        assert!(check_reassign(&held, 4, &account("bob", false), &maria).is_err());
+        assert_eq!(
+            check_reassign(&held, 4, &account("dave", true), &maria),
+            Err(RuleError::AssigneeDisabled(Username::parse("dave").unwrap()))
+        );
     }
 }

@@ -150,6 +150,9 @@ pub struct NewLead {
 
 impl NewLead {
     pub const MAX_TEXT: usize = 200;
+    /// 2^53 - 1: the largest integer a browser's JSON keeps exactly (larger ones would also
+    /// overflow SQLite's signed integers before long).
+    pub const MAX_VALUE: u64 = (1 << 53) - 1;
 
     pub fn parse(id: &str, name: &str, company: &str, value: u64) -> Result<Self, ParseError> {
         let name = name.trim();
@@ -158,6 +161,9 @@ impl NewLead {
         check_len("company", company, 1, Self::MAX_TEXT)?;
         if name.chars().chain(company.chars()).any(char::is_control) {
             return Err(ParseError::Invalid("name and company must not contain control characters".into()));
+        }
+        if value > Self::MAX_VALUE {
+            return Err(ParseError::Invalid(format!("value must be at most {}", Self::MAX_VALUE)));
         }
         Ok(NewLead { id: LeadId::parse(id)?, name: name.into(), company: company.into(), value })
     }
@@ -212,5 +218,7 @@ mod tests {
         assert!(NewLead::parse("L1", "  ", "Acme", 1).is_err());
         assert!(NewLead::parse("L1", "A\u{0}", "Acme", 1).is_err());
         assert!(NewLead::parse("L1", &"x".repeat(201), "Acme", 1).is_err());
+        assert!(NewLead::parse("L1", "Ada", "Acme", NewLead::MAX_VALUE).is_ok());
+        assert!(NewLead::parse("L1", "Ada", "Acme", u64::MAX).is_err());
     }
 }

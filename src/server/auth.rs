@@ -50,17 +50,30 @@ fn client_ip(request: &Parts) -> String {
 /// answer is 429 without checking the password. Returns the user and the `Set-Cookie` value.
 pub async fn sign_in(state: &AppState, request: &Parts, username: &str, password: &str) -> Result<(UserInfo, HeaderValue), ApiError> {
     let limits = &state.limits;
+    // Usernames are lower case; "Maria" is maria.
+    let login = username.trim().to_lowercase();
     // Bounded, so that long garbage usernames cannot grow the limiter's keys.
-    let account_key: String = username.trim().to_lowercase().chars().take(64).collect();
+    let account_key: String = login.chars().take(64).collect();
     let ip = client_ip(request);
-    limits.login_account.check(&account_key).map_err(|s| too_many("failed sign-ins for this account", s))?;
-    limits.login_ip.check(&ip).map_err(|s| too_many("failed sign-ins from your address", s))?;
+    // Every attempt is counted before the password is checked, and given back if it succeeds:
+    // counting only after a failed check let a burst of parallel guesses all pass the limit.
+    limits.login_account.take(&account_key).map_err(|s| too_many("failed sign-ins for this account", s))?;
+    if let Err(s) = limits.login_ip.take(&ip) {
+        limits.login_account.refund(&account_key);
+        return Err(too_many("failed sign-ins from your address", s));
+    }
 
-    let Some(account) = state.accounts.verify_password(username.trim(), password).await? else {
-        limits.login_account.hit(&account_key);
-        limits.login_ip.hit(&ip);
-        return Err(ApiError::Unauthorized("wrong username or password".into()));
+    let account = match state.accounts.verify_password(&login, password).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return Err(ApiError::Unauthorized("wrong username or password".into())),
+        Err(e) => {
+            // Not the user's failure.
+            limits.login_account.refund(&account_key);
+            limits.login_ip.refund(&ip);
+            return Err(e.into());
+        }
     };
+    limits.login_ip.refund(&ip);
     if account.disabled {
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }

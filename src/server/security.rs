@@ -101,45 +101,46 @@ impl RateLimiter {
         Self { limit, window, hits: Mutex::new(HashMap::new()) }
     }
 
-    /// `Err(seconds to wait)` when `key` has used up its allowance.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        match hits.get(key) {
-            Some(&(start, n)) if n >= self.limit && start.elapsed() < self.window => {
-                Err((self.window - start.elapsed()).as_secs() + 1)
-            }
-            _ => Ok(()),
-        }
+    fn hits(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u32)>> {
+        self.hits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts one event against `key`.
-    pub fn hit(&self, key: &str) {
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+    /// Counts one event against `key`, unless it has used up its allowance: then `Err(seconds to
+    /// wait)`. Checked and counted under one lock, so that concurrent callers cannot all pass
+    /// the check before any of them is counted.
+    pub fn take(&self, key: &str) -> Result<(), u64> {
+        let mut hits = self.hits();
         if hits.len() >= SWEEP_AT {
             hits.retain(|_, (start, _)| start.elapsed() < self.window);
         }
         let entry = hits.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.window {
+        let elapsed = entry.0.elapsed();
+        if elapsed >= self.window {
             *entry = (Instant::now(), 0);
+        } else if entry.1 >= self.limit {
+            return Err(self.window.saturating_sub(elapsed).as_secs() + 1);
         }
         entry.1 += 1;
-    }
-
-    /// Checks, then counts.
-    pub fn take(&self, key: &str) -> Result<(), u64> {
-        self.check(key)?;
-        self.hit(key);
         Ok(())
     }
 
+    /// Gives back one event taken in the current window (one that turned out not to count).
+    pub fn refund(&self, key: &str) {
+        if let Some((start, n)) = self.hits().get_mut(key) {
+            if start.elapsed() < self.window {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
     pub fn forget(&self, key: &str) {
-        self.hits.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.hits().remove(key);
     }
 }
 
 /// The limits a replica enforces, from `[security]`.
 pub struct Limits {
-    /// Failed sign-ins, keyed by the username as typed.
+    /// Failed sign-ins, keyed by the username as typed (lower case).
     pub login_account: RateLimiter,
     /// Failed sign-ins, keyed by client IP.
     pub login_ip: RateLimiter,
@@ -202,8 +203,11 @@ mod tests {
         assert!(l.take("k").is_ok() && l.take("k").is_ok());
         let wait = l.take("k").unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(l.check("other").is_ok());
+        assert!(l.take("other").is_ok());
+        l.refund("k");
+        assert!(l.take("k").is_ok(), "a refunded event frees its place");
+        assert!(l.take("k").is_err());
         l.forget("k");
-        assert!(l.check("k").is_ok());
+        assert!(l.take("k").is_ok());
     }
 }

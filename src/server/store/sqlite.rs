@@ -109,8 +109,8 @@ struct Writer {
     wal: Wal,
 }
 
-/// A lock whose holder panicked is still usable: a transaction it left open fails the next
-/// group, which rolls it back.
+/// A lock whose holder panicked is still usable: the next group rolls back a transaction it
+/// left open.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -194,8 +194,7 @@ impl SqliteStore {
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let i = readers.next.fetch_add(1, Ordering::Relaxed) % readers.conns.len();
-            let conn = readers.conns[i].lock().map_err(|_| StoreError::Internal("reader poisoned".into()))?;
-            f(&conn)
+            f(&lock(&readers.conns[i]))
         })
         .await
         .map_err(|e| StoreError::Internal(e.to_string()))?
@@ -254,14 +253,16 @@ fn checkpoint_loop(conn: Connection, writer: Weak<Writer>) {
         if commits == seen {
             continue;
         }
-        seen = commits;
         // Past the restart point, a second pass copies what arrived during the first, so that
         // the writer's RESTART, which holds up the claims behind it, has less left to do (it
         // took 8-15 ms after one pass, 6.5-8 ms after two, at concurrency 16).
         let copied = checkpoint(&conn, "PASSIVE")
             .and_then(|frames| if frames > WAL_RESTART_FRAMES { checkpoint(&conn, "PASSIVE") } else { Ok(frames) });
         match copied {
-            Ok(frames) => wal.restart.store(frames > WAL_RESTART_FRAMES, Ordering::Relaxed),
+            Ok(frames) => {
+                seen = commits;
+                wal.restart.store(frames > WAL_RESTART_FRAMES, Ordering::Relaxed);
+            }
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; retrying"),
         }
     }
@@ -282,18 +283,14 @@ impl Writer {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
+        let group = Holder { writer: self, conn: Some(conn) };
         let jobs: Vec<Job> = {
             let mut queue = lock(&self.queue);
             let n = queue.len().min(GROUP_COMMIT);
             queue.drain(..n).collect()
         };
         if !jobs.is_empty() {
-            self.commit(&conn, jobs);
-        }
-        drop(conn);
-        if !lock(&self.queue).is_empty() {
-            let writer = self.clone();
-            tokio::spawn(async move { writer.run() });
+            self.commit(group.conn.as_ref().expect("held until dropped"), jobs);
         }
     }
 
@@ -319,8 +316,30 @@ impl Writer {
     }
 }
 
+/// The write connection, held for one group. Letting go of it (also when a job panics) hands the
+/// jobs queued meanwhile to a new task: their callers count on the holder, and would otherwise
+/// wait for an unrelated write.
+struct Holder<'a> {
+    writer: &'a Arc<Writer>,
+    conn: Option<MutexGuard<'a, Connection>>,
+}
+
+impl Drop for Holder<'_> {
+    fn drop(&mut self) {
+        drop(self.conn.take());
+        if !lock(&self.writer.queue).is_empty() {
+            let writer = self.writer.clone();
+            tokio::spawn(async move { writer.run() });
+        }
+    }
+}
+
 /// One group transaction. A job that fails is rolled back to its savepoint alone.
 fn run_group(conn: &Connection, jobs: Vec<Job>, staged: &mut Vec<Staged>) -> Result<(), String> {
+    // A group that panicked left its transaction open; it never committed.
+    if !conn.is_autocommit() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
     let mut jobs = jobs.into_iter();
     let result = (|| {
         exec(conn, "BEGIN IMMEDIATE", [])?;
@@ -425,14 +444,14 @@ fn claim_tx(conn: &Connection, id: &LeadId, by: &Username, received_at: Millis) 
         }
     };
     let winner = match &outcome {
-        ClaimOutcome::Lost { winner, .. } => Some(winner.as_str()),
-        _ => Some(by.as_str()),
+        ClaimOutcome::Lost { winner, .. } => winner,
+        _ => by,
     };
     exec(
         conn,
         "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id.as_str(), by.as_str(), outcome.label(), winner, received_at, now],
+        params![id.as_str(), by.as_str(), outcome.label(), winner.as_str(), received_at, now],
     )?;
     let change = match &outcome {
         ClaimOutcome::Won => Some(Change::Claimed),
@@ -479,10 +498,6 @@ fn fenced_update(
     };
     let event = append_event(conn, now, actor, &lead, change)?;
     Ok((lead, vec![event]))
-}
-
-fn user_exists(conn: &Connection, username: &Username) -> Result<bool, StoreError> {
-    Ok(query_row(conn, "SELECT 1 FROM users WHERE username = ?1", [username.as_str()], |_| Ok(())).optional()?.is_some())
 }
 
 const ACCOUNT_COLS: &str = "username, role, disabled";
@@ -544,11 +559,9 @@ impl LeadStore for SqliteStore {
     async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
         let (id, to, actor) = (id.clone(), to.clone(), actor.clone());
         self.write(move |conn| {
-            if !user_exists(conn, &to)? {
-                return Err(StoreError::UserNotFound(to));
-            }
+            let to = account_named(conn, &to)?.ok_or(StoreError::UserNotFound(to))?;
             let rule = |l: &Lead| check_reassign(l, seen_version, &to, &actor);
-            fenced_update(conn, &id, seen_version, &actor.username, rule, Some(&to))
+            fenced_update(conn, &id, seen_version, &actor.username, rule, Some(&to.username))
         })
         .await
     }

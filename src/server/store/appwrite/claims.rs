@@ -19,7 +19,7 @@ use super::client::Call;
 use super::docs::{doc_path, docs_path, random_id, Kind, LeadDoc, Transition, ATTEMPTS, CLAIMS, LEADS};
 use super::Core;
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
-use crate::domain::{ClaimOutcome, ClaimReply, Lead, LeadId, Millis, RuleError, UserInfo, Username};
+use crate::domain::{Account, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, RuleError, UserInfo, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::json;
@@ -173,7 +173,7 @@ impl Core {
         id: &LeadId,
         seen_version: u64,
         actor: &UserInfo,
-        to: Option<&Username>,
+        to: Option<&Account>,
     ) -> Result<Lead, StoreError> {
         let request_id = random_id();
         let doc = self.get_lead(id).await?;
@@ -186,7 +186,7 @@ impl Core {
             lead_id: id.clone(),
             version: doc.lead.version,
             kind: if to.is_some() { Kind::Reassign } else { Kind::Release },
-            assignee: to.cloned(),
+            assignee: to.map(|a| a.username.clone()),
             actor: actor.username.clone(),
             request_id: request_id.clone(),
             at: now_ms(),

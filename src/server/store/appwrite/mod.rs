@@ -129,10 +129,8 @@ impl LeadStore for AppwriteStore {
     }
 
     async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
-        if self.user(to).await?.is_none() {
-            return Err(StoreError::UserNotFound(to.clone()));
-        }
-        self.core.fenced(id, seen_version, actor, Some(to)).await
+        let to = self.user(to).await?.ok_or_else(|| StoreError::UserNotFound(to.clone()))?;
+        self.core.fenced(id, seen_version, actor, Some(&to)).await
     }
 
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
