@@ -81,8 +81,10 @@ async fn a_board_too_far_behind_gets_a_snapshot() {
     }
     // A board that claims to be ahead of the store starts over too, and so does one resuming from
     // another stream (a replaced database).
-    send_msg(&mut ws, json!({"type": "resume", "after_seq": 999_999})).await;
-    assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })));
+    for ahead in [999_999, u64::MAX] {
+        send_msg(&mut ws, json!({"type": "resume", "after_seq": ahead})).await;
+        assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })), "after {ahead}");
+    }
     send_msg(&mut ws, json!({"type": "resume", "stream": "elsewhere", "after_seq": 1199})).await;
     assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })));
     let stream = server.state.leads.stream().to_owned();
@@ -105,6 +107,24 @@ async fn sockets_need_a_session_and_survive_garbage() {
     }
     alice.post("/api/claim", json!({"lead_id": "L00001"})).await;
     assert_eq!(event_seq_kind(next_msg(&mut ws, WAIT).await.unwrap()), (4, "claimed".into()));
+
+    // A message over the 4 KiB limit closes the board with a reason.
+    let mut ws = connect_board(&server, &alice).await.unwrap();
+    send_msg(&mut ws, json!({"type": "resume", "after_seq": 4})).await;
+    send_msg(&mut ws, json!("x".repeat(5000))).await;
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(msg)) = futures::StreamExt::next(&mut ws).await {
+            if let tokio_tungstenite::tungstenite::Message::Close(frame) = msg {
+                return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
+        }
+        None
+    })
+    .await
+    .expect("the board is closed");
+    let (code, reason) = closed.expect("with a close frame");
+    assert_eq!(code, 1008);
+    assert!(reason.contains("oversized"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

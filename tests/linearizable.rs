@@ -9,16 +9,13 @@ use futures::StreamExt;
 use leadboard::domain::{BoardState, Lead, ServerMsg};
 use leadboard::history::{self, Op, Outcome, Recorder};
 use leadboard::server::config::SecurityConfig;
-use load::{mixed_load, Api, Until};
+use load::{mixed_load, Api, Until, ENOUGH};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 const EMPLOYEES: usize = 12;
-/// The claim storm's kinds of operation and how many of each make it a real test.
-const ENOUGH: [(&str, usize); 5] =
-    [("claim won", 10), ("claim lost", 10), ("release applied", 5), ("reassign applied", 2), ("rejected", 1)];
 
 /// A board reading its socket until it has applied event `target` (set once the load is over).
 /// Fails on a gap, a repeat or a snapshot (which a board only gets when it fell behind).
@@ -79,11 +76,7 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     .collect();
 
     // Two seconds, longer (up to ten) if some kind of operation is still missing.
-    let enough = |h: &history::History| {
-        let t = history::tally(h);
-        ENOUGH.iter().all(|(kind, n)| t.get(kind).is_some_and(|got| got >= n))
-    };
-    let until = Until { min: Duration::from_secs(2), max: Duration::from_secs(10), enough: Some(Box::new(enough)) };
+    let until = Until { min: Duration::from_secs(2), max: Duration::from_secs(10), enough: Some(Box::new(load::exercised)) };
     mixed_load(employees, Some(maria), leads.clone(), until, rec.clone()).await;
 
     // The history is linearizable, and it was not a trivial one.

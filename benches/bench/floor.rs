@@ -84,7 +84,7 @@ pub fn measure(conns: usize, bytes: usize, rounds: usize) -> Result<Vec<u64>, St
     read_all(&socks, bytes, rounds, deadline).map_err(|e| format!("floor read: {e}"))
 }
 
-/// Kills the writer if the floor ends early.
+/// Kills and reaps the writer when the floor ends (it would wait for its stdin to close).
 struct Writer(std::process::Child);
 
 impl Drop for Writer {

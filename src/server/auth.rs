@@ -55,25 +55,25 @@ pub async fn sign_in(state: &AppState, request: &Parts, username: &str, password
     // Bounded, so that long garbage usernames cannot grow the limiter's keys.
     let account_key: String = login.chars().take(64).collect();
     let ip = client_ip(request);
-    // Every attempt is counted before the password is checked, and given back if it succeeds:
-    // counting only after a failed check let a burst of parallel guesses all pass the limit.
+    let turn = limits.sign_ins.acquire().await.map_err(|_| ApiError::Unavailable("sign-ins are closed".into()))?;
+    limits.login_ip.check(&ip).map_err(|s| too_many("failed sign-ins from your address", s))?;
+    // Counted before the password is checked, and given back if it succeeds: counting only after
+    // a failed check let a burst of parallel guesses at one account all pass its limit.
     limits.login_account.take(&account_key).map_err(|s| too_many("failed sign-ins for this account", s))?;
-    if let Err(s) = limits.login_ip.take(&ip) {
-        limits.login_account.refund(&account_key);
-        return Err(too_many("failed sign-ins from your address", s));
-    }
 
     let account = match state.accounts.verify_password(&login, password).await {
         Ok(Some(account)) => account,
-        Ok(None) => return Err(ApiError::Unauthorized("wrong username or password".into())),
+        Ok(None) => {
+            limits.login_ip.hit(&ip);
+            return Err(ApiError::Unauthorized("wrong username or password".into()));
+        }
         Err(e) => {
             // Not the user's failure.
             limits.login_account.refund(&account_key);
-            limits.login_ip.refund(&ip);
             return Err(e.into());
         }
     };
-    limits.login_ip.refund(&ip);
+    drop(turn);
     if account.disabled {
         return Err(ApiError::Forbidden("this account is disabled".into()));
     }

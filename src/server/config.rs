@@ -1,5 +1,5 @@
-//! Settings from `Leptos.toml` (the `[app]` and `[store]` tables), each overridable by an
-//! environment variable. cargo-leptos's build settings live in Cargo.toml, not here.
+//! Settings from `Leptos.toml` (the `[app]`, `[store]` and `[security]` tables), each
+//! overridable by an environment variable. cargo-leptos's build settings live in Cargo.toml.
 
 use serde::Deserialize;
 use std::net::SocketAddr;

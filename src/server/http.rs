@@ -194,13 +194,15 @@ pub struct Drained {
     pub took: Duration,
 }
 
-/// Serves on `listener` until `signal` resolves, then drains:
-/// 1. `/readyz` answers 503 and new boards are refused;
-/// 2. the listener closes (no new connections); idle keep-alive connections close;
-/// 3. requests in flight run to the end and are answered: a claim being decided gets its answer;
-/// 4. every open board is closed with 1012 "service restart" (the browser reconnects, to
-///    another replica or to this one once it is back, and resumes where it was);
-/// 5. after `grace` at the latest, whatever is still open is cut and this returns anyway.
+/// Serves on `listener` until `signal` resolves, then drains, all at once:
+/// - `/readyz` answers 503 and new boards are refused;
+/// - every open board is closed with 1012 "service restart" (the browser reconnects, to
+///   another replica or to this one once it is back, and resumes where it was, so the events
+///   of claims that finish during the drain reach it then);
+/// - the listener closes (no new connections); idle keep-alive connections close;
+/// - requests in flight run to the end and are answered: a claim being decided gets its answer.
+///
+/// After `grace` at the latest, whatever is still open is cut and this returns anyway.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: AppState,

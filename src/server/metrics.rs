@@ -302,7 +302,7 @@ impl Metrics {
             &mut out,
             "leadboard_event_deliveries_total",
             "counter",
-            "Event messages written to board sockets (live and catch-up).",
+            "Event messages handed to board sockets (live and catch-up).",
         );
         let _ = writeln!(out, "leadboard_event_deliveries_total {}", self.event_deliveries.get());
         head(

@@ -105,20 +105,43 @@ impl RateLimiter {
         self.hits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Counts one event against `key`, unless it has used up its allowance: then `Err(seconds to
-    /// wait)`. Checked and counted under one lock, so that concurrent callers cannot all pass
+    /// `Err(seconds to wait)` when `key` has used up its allowance.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        self.hits().get(key).map_or(Ok(()), |&(start, n)| self.allows(start, n))
+    }
+
+    fn allows(&self, start: Instant, n: u32) -> Result<(), u64> {
+        let elapsed = start.elapsed();
+        if n >= self.limit && elapsed < self.window {
+            Err(self.window.saturating_sub(elapsed).as_secs() + 1)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts one event against `key`.
+    pub fn hit(&self, key: &str) {
+        let _ = self.count(key, false);
+    }
+
+    /// Counts one event against `key` unless it has used up its allowance (then `Err(seconds to
+    /// wait)`). Checked and counted under one lock, so that concurrent callers cannot all pass
     /// the check before any of them is counted.
     pub fn take(&self, key: &str) -> Result<(), u64> {
+        self.count(key, true)
+    }
+
+    fn count(&self, key: &str, within_allowance: bool) -> Result<(), u64> {
         let mut hits = self.hits();
         if hits.len() >= SWEEP_AT {
             hits.retain(|_, (start, _)| start.elapsed() < self.window);
         }
         let entry = hits.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        let elapsed = entry.0.elapsed();
-        if elapsed >= self.window {
+        if entry.0.elapsed() >= self.window {
             *entry = (Instant::now(), 0);
-        } else if entry.1 >= self.limit {
-            return Err(self.window.saturating_sub(elapsed).as_secs() + 1);
+        }
+        if within_allowance {
+            self.allows(entry.0, entry.1)?;
         }
         entry.1 += 1;
         Ok(())
@@ -140,12 +163,17 @@ impl RateLimiter {
 
 /// The limits a replica enforces, from `[security]`.
 pub struct Limits {
-    /// Failed sign-ins, keyed by the username as typed (lower case).
+    /// Sign-ins, keyed by the username as typed (lower case): each is counted before its
+    /// password is checked and given back if it succeeds.
     pub login_account: RateLimiter,
     /// Failed sign-ins, keyed by client IP.
     pub login_ip: RateLimiter,
     /// Claim attempts, keyed by user.
     pub claims: RateLimiter,
+    /// Sign-ins being checked at once: a password check holds 19 MiB (Argon2) and the blocking
+    /// pool has hundreds of threads; and between its check and its count, the per-IP limit can
+    /// be passed by no more sign-ins than this.
+    pub sign_ins: tokio::sync::Semaphore,
 }
 
 impl Limits {
@@ -155,6 +183,7 @@ impl Limits {
             login_account: RateLimiter::new(cfg.login_failures_per_account, window),
             login_ip: RateLimiter::new(cfg.login_failures_per_ip, window),
             claims: RateLimiter::new(cfg.claims_per_minute, Duration::from_secs(60)),
+            sign_ins: tokio::sync::Semaphore::new(2 * std::thread::available_parallelism().map_or(1, |n| n.get())),
         }
     }
 }
@@ -203,11 +232,14 @@ mod tests {
         assert!(l.take("k").is_ok() && l.take("k").is_ok());
         let wait = l.take("k").unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(l.take("other").is_ok());
+        assert!(l.check("other").is_ok());
         l.refund("k");
         assert!(l.take("k").is_ok(), "a refunded event frees its place");
-        assert!(l.take("k").is_err());
+        assert!(l.check("k").is_err());
         l.forget("k");
-        assert!(l.take("k").is_ok());
+        assert!(l.check("k").is_ok());
+        l.hit("k");
+        l.hit("k");
+        assert!(l.take("k").is_err());
     }
 }

@@ -129,12 +129,20 @@ impl Live {
         } else if ev.lead.is_held_by(&me) {
             self.unflag(&ev.lead.id);
         }
-        self.feed.update(|f| {
-            f.push_front(ev);
-            f.truncate(FEED_LEN);
-        });
+        self.feed.update(|f| add_to_feed(f, ev));
         applied
     }
+}
+
+/// Adds `ev` to a feed kept newest first, once: an event reported ahead of a gap comes again
+/// with the catch-up, and the first page of the feed may already hold events the socket replays.
+fn add_to_feed(feed: &mut VecDeque<BoardEvent>, ev: BoardEvent) {
+    if feed.iter().any(|e| e.seq == ev.seq) {
+        return;
+    }
+    let at = feed.iter().position(|e| e.seq < ev.seq).unwrap_or(feed.len());
+    feed.insert(at, ev);
+    feed.truncate(FEED_LEN);
 }
 
 #[component]
@@ -166,8 +174,13 @@ mod socket {
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
     /// Silence longer than this (the server sends a heartbeat every 15 s) means the link is dead,
-    /// as after a laptop sleeps: close it and reconnect.
+    /// as after a laptop sleeps: drop it and reconnect.
     const SILENCE_LIMIT_MS: f64 = 40_000.0;
+    /// When the network comes back, a link silent for longer than this is presumed dead.
+    const ONLINE_SILENCE_MS: f64 = 20_000.0;
+    /// A page older than this that cannot read the server's messages reloads, to get the code
+    /// that can (the server was updated under it); a younger one would only reload in a loop.
+    const RELOAD_AFTER_MS: f64 = 60_000.0;
     const MAX_BACKOFF_MS: u64 = 10_000;
 
     struct Socket {
@@ -176,24 +189,34 @@ mod socket {
         handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
         attempts: Cell<u32>,
         last_heard: Cell<f64>,
+        /// Whether the current socket ever opened.
+        opened: Cell<bool>,
+        /// The sequence the last resume asked from: a burst of events behind one gap asks once.
+        resume_at: Cell<Option<u64>>,
+        started: f64,
     }
 
     pub fn connect(live: Live) {
+        let now = js_sys::Date::now();
         let socket = Rc::new(Socket {
             live,
             ws: RefCell::new(None),
             handlers: RefCell::new(Vec::new()),
             attempts: Cell::new(0),
-            last_heard: Cell::new(js_sys::Date::now()),
+            last_heard: Cell::new(now),
+            opened: Cell::new(false),
+            resume_at: Cell::new(None),
+            started: now,
         });
         open(&socket);
         let watchdog = socket.clone();
         let _ = set_interval_with_handle(
             move || {
-                if js_sys::Date::now() - watchdog.last_heard.get() > SILENCE_LIMIT_MS {
-                    if let Some(ws) = watchdog.ws.borrow().as_ref() {
-                        let _ = ws.close();
-                    }
+                let silent = js_sys::Date::now() - watchdog.last_heard.get();
+                if watchdog.live.conn.get_untracked() == Conn::Live && silent > SILENCE_LIMIT_MS {
+                    // Not `close()`: on a dead link its handshake would wait for a reply.
+                    watchdog.live.conn.set(Conn::Reconnecting);
+                    open(&watchdog);
                 }
             },
             Duration::from_secs(5),
@@ -201,7 +224,8 @@ mod socket {
         // A laptop waking up or a network coming back: check the link at once.
         let online = socket.clone();
         let _ = window_event_listener_untyped("online", move |_| {
-            if online.live.conn.get_untracked() != Conn::Live {
+            let silent = js_sys::Date::now() - online.last_heard.get();
+            if online.live.conn.get_untracked() != Conn::Live || silent > ONLINE_SILENCE_MS {
                 open(&online);
             }
         });
@@ -228,6 +252,7 @@ mod socket {
             old.set_onclose(None);
             let _ = old.close();
         }
+        s.opened.set(false);
         let Ok(ws) = WebSocket::new(&url()) else {
             schedule_reconnect(s);
             return;
@@ -236,11 +261,9 @@ mod socket {
 
         let me = s.clone();
         let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
-            me.attempts.set(0);
+            me.opened.set(true);
             me.last_heard.set(js_sys::Date::now());
-            if let Some(ws) = me.ws.borrow().as_ref() {
-                send(ws, &resume_msg(&me.live));
-            }
+            resume(&me, true);
             me.live.conn.set(Conn::Live);
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -249,10 +272,18 @@ mod socket {
         let me = s.clone();
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             me.last_heard.set(js_sys::Date::now());
+            // Reset only once the server speaks: a server that accepts sockets and then fails
+            // to catch them up must not be retried four times a second.
+            me.attempts.set(0);
             let Some(text) = e.dyn_into::<MessageEvent>().ok().and_then(|m| m.data().as_string()) else { return };
             match serde_json::from_str::<ServerMsg>(&text) {
                 Ok(msg) => handle(&me, msg),
-                Err(err) => leptos::logging::warn!("unreadable board message: {err}"),
+                Err(err) => {
+                    leptos::logging::warn!("unreadable board message: {err}");
+                    if js_sys::Date::now() - me.started > RELOAD_AFTER_MS {
+                        let _ = window().location().reload();
+                    }
+                }
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -266,7 +297,21 @@ mod socket {
                 return;
             }
             me.live.conn.set(Conn::Reconnecting);
-            schedule_reconnect(&me);
+            if me.opened.get() {
+                schedule_reconnect(&me);
+                return;
+            }
+            // Refused before it opened: a browser is not shown why. A session that ended while
+            // the board was away (expiry, a laptop asleep overnight) is refused every time.
+            let me = me.clone();
+            leptos::task::spawn_local(async move {
+                match crate::ui::session::me().await {
+                    Ok(None) => {
+                        let _ = window().location().assign("/login");
+                    }
+                    _ => schedule_reconnect(&me),
+                }
+            });
         });
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         handlers.push(on_close);
@@ -275,22 +320,30 @@ mod socket {
         *s.handlers.borrow_mut() = handlers;
     }
 
+    /// Asks the server for what the board is missing: once per gap, unless `again` (a
+    /// heartbeat says the board is still behind, so the last request was not enough).
+    fn resume(s: &Rc<Socket>, again: bool) {
+        let at = s.live.board.with_untracked(|b| b.seq);
+        if !again && s.resume_at.get() == Some(at) {
+            return;
+        }
+        s.resume_at.set(Some(at));
+        if let Some(ws) = s.ws.borrow().as_ref() {
+            send(ws, &resume_msg(&s.live));
+        }
+    }
+
     fn handle(s: &Rc<Socket>, msg: ServerMsg) {
-        let resume = |s: &Rc<Socket>| {
-            if let Some(ws) = s.ws.borrow().as_ref() {
-                send(ws, &resume_msg(&s.live));
-            }
-        };
         match msg {
             ServerMsg::Event(ev) => {
                 if s.live.apply_event(ev) == Applied::Gap {
-                    resume(s);
+                    resume(s, false);
                 }
             }
             ServerMsg::Snapshot { stream, seq, leads } => s.live.board.set(BoardState::new(stream, seq, leads)),
             ServerMsg::Heartbeat { seq } => {
                 if seq > s.live.board.with_untracked(|b| b.seq) {
-                    resume(s);
+                    resume(s, true);
                 }
             }
             ServerMsg::Error { message } => leptos::logging::warn!("board socket: {message}"),
@@ -305,5 +358,31 @@ mod socket {
         let delay = base / 2 + (js_sys::Math::random() * (base / 2) as f64) as u64;
         let me = s.clone();
         set_timeout(move || open(&me), Duration::from_millis(delay));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feed_holds_each_event_once_newest_first() {
+        let ev = |seq| BoardEvent {
+            seq,
+            at: 0,
+            actor: Username::parse("bob").unwrap(),
+            lead: Lead::sample(Some("bob"), seq),
+            change: Change::Claimed,
+        };
+        let mut feed = VecDeque::new();
+        // 5 arrives ahead of a gap; the catch-up then sends 3, 4 and 5 again.
+        for seq in [1, 2, 5, 3, 4, 5, 2] {
+            add_to_feed(&mut feed, ev(seq));
+        }
+        assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
+        for seq in 6..6 + FEED_LEN as u64 {
+            add_to_feed(&mut feed, ev(seq));
+        }
+        assert_eq!((feed.len(), feed[0].seq), (FEED_LEN, 5 + FEED_LEN as u64));
     }
 }

@@ -188,6 +188,17 @@ pub async fn record_initial(api: &Api, rec: &Recorder, leads: &[String]) -> Resu
 /// A test of the history recorded so far.
 pub type Enough = Box<dyn Fn(&leadboard::history::History) -> bool + Send + Sync>;
 
+/// A load's kinds of operation and how many of each make it a real test.
+pub const ENOUGH: [(&str, usize); 5] =
+    [("claim won", 10), ("claim lost", 10), ("release applied", 5), ("reassign applied", 2), ("rejected", 1)];
+
+/// Whether `h` has at least [`ENOUGH`] of every kind of operation: a history without them proves
+/// little about the register.
+pub fn exercised(h: &leadboard::history::History) -> bool {
+    let t = leadboard::history::tally(h);
+    ENOUGH.iter().all(|(kind, n)| t.get(kind).is_some_and(|got| got >= n))
+}
+
 /// When a [`mixed_load`] stops: after `min`, once `enough` holds for the history so far (checked
 /// every 100 ms; None: at once), and after `max` in any case.
 pub struct Until {

@@ -27,6 +27,8 @@ const READ_BUFFER: usize = 1024;
 const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
 const CLOSE_POLICY: u16 = 1008;
+/// "Internal error": the board could not be caught up; the browser reconnects later.
+const CLOSE_STORE: u16 = 1011;
 /// "Service restart": the server is going away; the browser reconnects (with backoff) and
 /// resumes where it was.
 pub const CLOSE_RESTART: u16 = 1012;
@@ -129,12 +131,21 @@ where
                 None
             }
         },
-        Some(Ok(Message::Close(_))) | Some(Err(_)) => return,
+        Some(Ok(Message::Close(_))) | None => return,
+        Some(Err(_)) => {
+            unreadable(tx).await;
+            return;
+        }
         _ => None,
     };
-    let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else { return };
+    let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else {
+        let _ = tx.send(close(CLOSE_STORE, "cannot read the board; reconnect later")).await;
+        return;
+    };
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    // A board that was stuck writing checks its session once, not once per missed beat.
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     heartbeat.tick().await;
     loop {
         let sent = tokio::select! {
@@ -155,19 +166,27 @@ where
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
                     metrics.events_dropped.add(missed);
-                    metrics.snapshot_sent(SnapshotReason::Lagged);
-                    snapshot(tx, &*state.leads).await.map(|seq| last = seq)
+                    let sent = snapshot(tx, &*state.leads).await.map(|seq| last = seq);
+                    if sent.is_ok() {
+                        metrics.snapshot_sent(SnapshotReason::Lagged);
+                    }
+                    sent
                 }
                 Err(RecvError::Closed) => break,
             },
-            kicked = kicks.recv() => match kicked {
-                Ok(name) if name != user.username => Ok(()),
-                // Ours, or missed in a burst: end the board; a reconnect re-checks the session.
-                _ => {
+            kicked = kicks.recv() => {
+                let ours = match kicked {
+                    Ok(name) => name == user.username,
+                    // Kicks missed in a burst may have included ours: ask the store.
+                    Err(RecvError::Lagged(_)) => matches!(auth::user_from_headers(state, headers).await, Ok(None)),
+                    Err(RecvError::Closed) => break,
+                };
+                if ours {
                     let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
                     break;
                 }
-            },
+                Ok(())
+            }
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.spend() => {
                     let _ = tx.send(error_frame("too many messages; reconnect later".into())).await;
@@ -183,7 +202,11 @@ where
                 },
                 Some(Ok(Message::Binary(_))) => tx.send(error_frame("binary messages are not accepted".into())).await.map_err(drop),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                Some(Err(_)) => {
+                    unreadable(tx).await;
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
             },
             _ = heartbeat.tick() => {
                 if matches!(auth::user_from_headers(state, headers).await, Ok(None)) {
@@ -205,6 +228,12 @@ fn resume_point(store: &dyn LeadStore, msg: ClientMsg) -> Option<u64> {
         ClientMsg::Resume { stream: Some(s), .. } if s != store.stream() => None,
         ClientMsg::Resume { after_seq, .. } => Some(after_seq),
     }
+}
+
+/// Tells a board whose message could not be read (too large, not UTF-8, not a websocket frame)
+/// why it is being closed.
+async fn unreadable<S: futures::Sink<Message> + Unpin>(tx: &mut S) {
+    let _ = tx.send(close(CLOSE_POLICY, "unreadable or oversized message (4 KiB at most)")).await;
 }
 
 fn error_frame(message: String) -> Message {
@@ -234,8 +263,11 @@ where
             Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
         }
     }
-    metrics.snapshot_sent(SnapshotReason::Resume);
-    snapshot(tx, store).await
+    let sent = snapshot(tx, store).await;
+    if sent.is_ok() {
+        metrics.snapshot_sent(SnapshotReason::Resume);
+    }
+    sent
 }
 
 /// Sends the whole board; returns the sequence it reflects.

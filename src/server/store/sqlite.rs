@@ -569,7 +569,9 @@ impl LeadStore for SqliteStore {
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
         // The file keeps every event, so any point can be replayed.
         self.read(move |conn| {
-            events_from(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after_seq as i64, limit as i64])
+            // A point past any i64 is past every event (it must not wrap to a negative one).
+            let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+            events_from(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, limit as i64])
         })
         .await
         .map(Some)
