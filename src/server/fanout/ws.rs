@@ -166,11 +166,7 @@ where
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
                     metrics.events_dropped.add(missed);
-                    let sent = snapshot(tx, &*state.leads).await.map(|seq| last = seq);
-                    if sent.is_ok() {
-                        metrics.snapshot_sent(SnapshotReason::Lagged);
-                    }
-                    sent
+                    snapshot(tx, &*state.leads, metrics, SnapshotReason::Lagged).await.map(|seq| last = seq)
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -263,19 +259,16 @@ where
             Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
         }
     }
-    let sent = snapshot(tx, store).await;
-    if sent.is_ok() {
-        metrics.snapshot_sent(SnapshotReason::Resume);
-    }
-    sent
+    snapshot(tx, store, metrics, SnapshotReason::Resume).await
 }
 
-/// Sends the whole board; returns the sequence it reflects.
-async fn snapshot<S>(tx: &mut S, store: &dyn LeadStore) -> Result<u64, ()>
+/// Sends the whole board, counting it under `reason` once sent; returns the sequence it reflects.
+async fn snapshot<S>(tx: &mut S, store: &dyn LeadStore, metrics: &Metrics, reason: SnapshotReason) -> Result<u64, ()>
 where
     S: futures::Sink<Message> + Unpin,
 {
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
     tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
+    metrics.snapshot_sent(reason);
     Ok(snap.seq)
 }
