@@ -283,14 +283,14 @@ impl Writer {
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return,
         };
-        let group = Holder { writer: self, conn: Some(conn) };
+        let holder = Holder { writer: self, conn: Some(conn) };
         let jobs: Vec<Job> = {
             let mut queue = lock(&self.queue);
             let n = queue.len().min(GROUP_COMMIT);
             queue.drain(..n).collect()
         };
         if !jobs.is_empty() {
-            self.commit(group.conn.as_ref().expect("held until dropped"), jobs);
+            self.commit(holder.conn.as_ref().expect("held until dropped"), jobs);
         }
     }
 
