@@ -117,6 +117,13 @@ async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
         assert_eq!(status, want, "{path} {shown}: {reply}");
         assert!(reply["message"].as_str().is_some_and(|m| !m.is_empty()), "{path} {shown}: a reason: {reply}");
     }
+    // Over the limit without a declared length (chunked): 413 all the same.
+    let cookie = alice.cookie().unwrap();
+    let reply = chunked_post(server.addr, "/api/claim", &cookie, format!(r#"{{"lead_id":"{}"}}"#, "x".repeat(70 * 1024))).await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{}", reply.lines().next().unwrap_or_default());
+    let reply = chunked_post(server.addr, "/api/claim", &cookie, r#"{"lead_id":"L00003"}"#.into()).await;
+    assert!(reply.starts_with("HTTP/1.1 200") && reply.contains(r#""outcome":"won""#), "a small chunked body is fine: {reply}");
+    assert_eq!(alice.post("/api/release", json!({"lead_id": "L00003", "version": 2})).await.0, 200);
     // Too large for a browser's numbers and the store's integers.
     let maria = server.client("maria").await;
     let (s, body) = maria.post("/api/leads/add", json!({"id": "N1", "name": "Ada", "company": "Co", "value": u64::MAX})).await;
@@ -125,6 +132,28 @@ async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
     let list = alice.post("/api/leads", json!({})).await.1;
     assert_eq!(list["leads"].as_array().unwrap().len(), 3, "{list}");
     assert!(list["leads"].as_array().unwrap().iter().all(|l| l["status"] == "open"), "nothing changed");
+}
+
+/// POSTs `body` in 8 KiB chunks (`transfer-encoding: chunked`, no length) over a raw connection;
+/// the whole response as text. The server may answer and close before the body is sent.
+async fn chunked_post(addr: std::net::SocketAddr, path: &str, cookie: &str, body: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncookie: {cookie}\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.as_bytes().chunks(8192) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), chunk, b"\r\n"].concat();
+        if s.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[tokio::test]

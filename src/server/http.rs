@@ -100,9 +100,17 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     if declared.is_some_and(|n| n > MAX_BODY) {
         return error_response(ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")));
     }
-    // Bodies without a length are cut off at the limit while being read.
-    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY)));
-    let res = next.run(req).await;
+    // Bodies without a declared length (chunked) are read here, up to the limit: cut off inside
+    // the server function, they would only be an undecodable body (400).
+    let (parts, body) = req.into_parts();
+    let bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
+            return error_response(ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")));
+        }
+        Err(e) => return error_response(ApiError::BadRequest(format!("could not read the request body: {e}"))),
+    };
+    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return res;
     }
