@@ -96,7 +96,7 @@ impl From<StoreError> for ApiError {
                 }
                 _ => ApiError::Conflict { message: rule.to_string(), lead: Some(current) },
             },
-            StoreError::AlreadyExists(_) => ApiError::Conflict { message: e.to_string(), lead: None },
+            StoreError::AlreadyExists(_) | StoreError::Conflict(_) => ApiError::Conflict { message: e.to_string(), lead: None },
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             StoreError::Internal(m) => {

@@ -20,6 +20,9 @@ pub enum StoreError {
     Rejected { rule: RuleError, current: Box<Lead> },
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The change would break a rule about the accounts as a whole.
+    #[error("{0}")]
+    Conflict(String),
     /// The store refused a value the domain accepts (Appwrite's password rules, say).
     #[error("{0}")]
     Invalid(String),

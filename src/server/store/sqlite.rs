@@ -685,6 +685,7 @@ impl AccountStore for SqliteStore {
         };
         self.write(move |conn| {
             let ends_sessions = update.ends_sessions();
+            let may_remove_a_manager = matches!(update, UserUpdate::Disabled(true) | UserUpdate::Role(Role::Employee));
             let n = match update {
                 UserUpdate::Disabled(d) => exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
                 UserUpdate::Role(r) => exec(conn, "UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
@@ -694,6 +695,14 @@ impl AccountStore for SqliteStore {
             };
             if n == 0 {
                 return Err(StoreError::UserNotFound(username));
+            }
+            // Managers cannot demote or disable themselves, but two can do it to each other at
+            // once; checked inside the write, the second finds itself the last one.
+            if may_remove_a_manager {
+                let sql = "SELECT COUNT(*) FROM users WHERE role = 'manager' AND disabled = 0";
+                if query_row(conn, sql, [], |r| r.get::<_, i64>(0))? == 0 {
+                    return Err(StoreError::Conflict("that would leave no manager who can sign in".into()));
+                }
             }
             if ends_sessions {
                 exec(conn, "DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
@@ -748,6 +757,22 @@ impl AccountStore for SqliteStore {
 mod tests {
     use super::*;
     use crate::server::fanout::Hub;
+
+    #[tokio::test]
+    async fn the_last_manager_cannot_be_demoted_or_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("leadboard.db"), Arc::new(Hub::new())).unwrap();
+        let (maria, tom) = (Username::parse("maria").unwrap(), Username::parse("tom").unwrap());
+        let password = crate::domain::Password::parse("s3cret-pass").unwrap();
+        store.add_user(&maria, Role::Manager, &password).await.unwrap();
+        store.add_user(&tom, Role::Manager, &password).await.unwrap();
+        store.update_user(&tom, UserUpdate::Role(Role::Employee)).await.unwrap();
+        for last in [UserUpdate::Role(Role::Employee), UserUpdate::Disabled(true)] {
+            assert!(matches!(store.update_user(&maria, last).await, Err(StoreError::Conflict(_))));
+        }
+        let maria_now = store.user(&maria).await.unwrap().unwrap();
+        assert_eq!((maria_now.role, maria_now.disabled), (Role::Manager, false), "nothing changed");
+    }
 
     /// A steady stream of commits never leaves every WAL frame copied at the start of a write,
     /// so SQLite alone would never start the log over (it grew to 268 MB in a 20 s bench run):
