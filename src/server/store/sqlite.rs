@@ -402,7 +402,7 @@ fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
 /// Appends an event with the next sequence number. Runs inside the writer's transaction, so the
 /// sequence has no gaps: a rolled-back job's number is reused by the next one.
 fn append_event(conn: &Connection, at: Millis, actor: &Username, lead: &Lead, change: Change) -> Result<BoardEvent, StoreError> {
-    let seq: i64 = query_row(conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))?;
+    let seq = last_seq(conn)? + 1;
     let event = BoardEvent { seq: seq as u64, at, actor: actor.clone(), lead: lead.clone(), change };
     let body = serde_json::to_string(&event).map_err(|e| StoreError::Internal(e.to_string()))?;
     exec(
@@ -411,6 +411,11 @@ fn append_event(conn: &Connection, at: Millis, actor: &Username, lead: &Lead, ch
         params![seq, at, event.change.kind(), lead.id.as_str(), body],
     )?;
     Ok(event)
+}
+
+/// The sequence of the newest event (0 for none).
+fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    query_row(conn, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
 }
 
 fn events_from(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<BoardEvent>, StoreError> {
@@ -536,7 +541,7 @@ impl LeadStore for SqliteStore {
                 .prepare_cached(&format!("SELECT {LEAD_COLS} FROM leads ORDER BY id"))?
                 .query_map([], lead_from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
-            let seq: i64 = query_row(&tx, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+            let seq = last_seq(&tx)?;
             tx.finish()?;
             Ok(Snapshot { stream, seq: seq as u64, leads })
         })
@@ -578,8 +583,7 @@ impl LeadStore for SqliteStore {
     }
 
     async fn latest_seq(&self) -> Result<u64, StoreError> {
-        self.read(|conn| Ok(query_row(conn, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get::<_, i64>(0))? as u64))
-            .await
+        self.read(|conn| Ok(last_seq(conn)? as u64)).await
     }
 
     async fn recent_events(&self, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
