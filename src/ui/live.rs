@@ -243,10 +243,6 @@ mod socket {
         }
     }
 
-    fn resume_msg(live: &Live) -> ClientMsg {
-        live.board.with_untracked(|b| ClientMsg::Resume { stream: Some(b.stream.clone()), after_seq: b.seq })
-    }
-
     fn open(s: &Rc<Socket>) {
         if let Some(old) = s.ws.borrow_mut().take() {
             old.set_onclose(None);
@@ -323,13 +319,13 @@ mod socket {
     /// Asks the server for what the board is missing: once per gap, unless `again` (a
     /// heartbeat says the board is still behind, so the last request was not enough).
     fn resume(s: &Rc<Socket>, again: bool) {
-        let at = s.live.board.with_untracked(|b| b.seq);
+        let (stream, at) = s.live.board.with_untracked(|b| (b.stream.clone(), b.seq));
         if !again && s.resume_at.get() == Some(at) {
             return;
         }
         s.resume_at.set(Some(at));
         if let Some(ws) = s.ws.borrow().as_ref() {
-            send(ws, &resume_msg(&s.live));
+            send(ws, &ClientMsg::Resume { stream: Some(stream), after_seq: at });
         }
     }
 
