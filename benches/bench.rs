@@ -1211,8 +1211,9 @@ fn print_fanout(results: &[FanoutResult]) {
             f.deliveries
         );
     }
-    let mut floors = HashSet::new();
-    for f in results.iter().filter(|f| floors.insert(f.boards)) {
+    // Per board count: the machine's floor, and for 10,000 boards the memory target.
+    let mut seen = HashSet::new();
+    for f in results.iter().filter(|f| seen.insert(f.boards)) {
         if let Some(Floor { bytes, lat }) = f.floor {
             println!(
                 "  the machine's floor for {} boards (loopback TCP between two processes, one {bytes}-byte write per \
@@ -1220,9 +1221,9 @@ fn print_fanout(results: &[FanoutResult]) {
                 f.boards, floor::PER_SECOND, lat.p50, lat.p99, lat.max
             );
         }
-    }
-    let mut seen = HashSet::new();
-    for f in results.iter().filter(|f| f.boards >= 10_000 && seen.insert(f.boards)) {
+        if f.boards < 10_000 {
+            continue;
+        }
         if let (Some(kb), Some(per)) = (f.rss_boards_kb, f.kb_per_board()) {
             let boards_mb = per * f.connected as f64 / 1024.0;
             let total_mb = kb as f64 / 1024.0;
