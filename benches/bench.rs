@@ -21,10 +21,10 @@
 mod common;
 #[path = "../tests/common_appwrite/mod.rs"]
 mod common_appwrite;
-#[path = "../tests/load/mod.rs"]
-mod load;
 #[path = "bench/floor.rs"]
 mod floor;
+#[path = "../tests/load/mod.rs"]
+mod load;
 
 use futures::StreamExt;
 use leadboard::history::{self, Recorder};
@@ -86,7 +86,8 @@ fn list<T: std::str::FromStr>(s: &str) -> Result<Vec<T>, String> {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    let target =
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
     let mut a = Args {
         url: None,
         server_pid: None,
@@ -240,11 +241,17 @@ fn rss_kb(pid: u32) -> Option<u64> {
 fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_default();
     let mem_kb = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("MemTotal:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     json!({
@@ -305,7 +312,11 @@ async fn start_server(bin: &std::path::Path, employees: usize, leads: usize) -> 
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("server.log")).map_err(|e| e.to_string())?;
     let mut serve = std::process::Command::new(bin);
-    serve.arg("serve").env("LEADBOARD_SITE_ADDR", format!("127.0.0.1:{port}")).stdout(log.try_clone().unwrap()).stderr(log);
+    serve
+        .arg("serve")
+        .env("LEADBOARD_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
     env(&mut serve);
     let child = serve.spawn().map_err(|e| format!("{}: {e}", bin.display()))?;
     let pid = child.id();
@@ -419,7 +430,14 @@ impl RunResult {
 }
 
 /// `c` workers, each making `per_worker` requests back to back (closed loop), released together.
-async fn run_load(load: Load, c: usize, per_worker: usize, round: usize, apis: &[Api], pool: &Pool) -> Result<RunResult, String> {
+async fn run_load(
+    load: Load,
+    c: usize,
+    per_worker: usize,
+    round: usize,
+    apis: &[Api],
+    pool: &Pool,
+) -> Result<RunResult, String> {
     let leads: Arc<Vec<String>> = Arc::new(match load {
         Load::Noop => Vec::new(),
         Load::Uncontested => pool.take(c * per_worker)?,
@@ -455,7 +473,11 @@ async fn run_load(load: Load, c: usize, per_worker: usize, round: usize, apis: &
                         )),
                     },
                     Ok((status, _)) => *errors.entry(format!("HTTP {status}")).or_default() += 1,
-                    Err(e) => *errors.entry(if e.is_timeout() { "timeout".into() } else { "transport".into() }).or_default() += 1,
+                    Err(e) => {
+                        *errors
+                            .entry(if e.is_timeout() { "timeout".into() } else { "transport".into() })
+                            .or_default() += 1
+                    }
                 }
             }
             (lat, errors, outcomes, api.user.clone())
@@ -715,7 +737,14 @@ impl FanoutResult {
 
 /// Connects `boards` boards, then runs one claim stream per rate of `--stream-rates` over them;
 /// then, with the boards gone, the loopback floor for as many connections.
-async fn fanout(args: &Args, target: &Target, apis: &[Api], claimer: &Api, pool: &Pool, boards: usize) -> Result<Vec<FanoutResult>, String> {
+async fn fanout(
+    args: &Args,
+    target: &Target,
+    apis: &[Api],
+    claimer: &Api,
+    pool: &Pool,
+    boards: usize,
+) -> Result<Vec<FanoutResult>, String> {
     let host = load::host_of(&target.base).to_owned();
     let (_, seq) = open_leads(claimer).await?;
     let base_boards = boards_connected(&target.base).await.unwrap_or(0);
@@ -775,10 +804,14 @@ async fn fanout(args: &Args, target: &Target, apis: &[Api], claimer: &Api, pool:
     let bytes = results.iter().map(|r| r.event_bytes).max().unwrap_or(0);
     let rounds = floor::PER_SECOND as usize * args.stream_secs as usize;
     // A reference only: without it the fan-out's own figures still stand.
-    match tokio::task::spawn_blocking(move || floor::measure(connected, bytes, rounds)).await.map_err(|e| e.to_string()) {
+    match tokio::task::spawn_blocking(move || floor::measure(connected, bytes, rounds)).await.map_err(|e| e.to_string())
+    {
         Ok(Ok(lat)) => {
             let lat = Pct::of(lat);
-            eprintln!("  loopback floor, {connected} connections, {bytes} bytes: p50 {:.2} ms p99 {:.2} ms max {:.2} ms", lat.p50, lat.p99, lat.max);
+            eprintln!(
+                "  loopback floor, {connected} connections, {bytes} bytes: p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+                lat.p50, lat.p99, lat.max
+            );
             for r in &mut results {
                 r.floor = Some(Floor { bytes, lat });
             }
@@ -800,8 +833,13 @@ async fn stream_phase(
     let n = ((rate * args.stream_secs as f64).round() as usize).max(1);
     let leads = pool.take(n)?;
     let wanted: Arc<HashSet<u32>> = Arc::new(leads.iter().map(|l| lead_no(l)).collect());
-    let goal = Arc::new(Goal { expected: AtomicUsize::new(usize::MAX), stop: AtomicBool::new(false), changed: Default::default() });
-    let readers: Vec<_> = sockets.into_iter().map(|b| tokio::spawn(board_task(b, wanted.clone(), goal.clone()))).collect();
+    let goal = Arc::new(Goal {
+        expected: AtomicUsize::new(usize::MAX),
+        stop: AtomicBool::new(false),
+        changed: Default::default(),
+    });
+    let readers: Vec<_> =
+        sockets.into_iter().map(|b| tokio::spawn(board_task(b, wanted.clone(), goal.clone()))).collect();
 
     // Per lead: when the claim was sent, and when its reply arrived.
     let replies: Arc<Mutex<HashMap<u32, (Instant, Instant)>>> = Arc::default();
@@ -1054,8 +1092,14 @@ async fn long_section(args: &Args, apis: &[Api], maria: &Api, pool: &Pool) -> Re
     let employees: Vec<Api> = apis.iter().take(32).cloned().collect();
     let n_emp = employees.len();
     let secs = Duration::from_secs(args.long_secs);
-    load::mixed_load(employees, Some(maria.clone()), leads.clone(), Until { min: secs, max: secs, enough: None }, rec.clone())
-        .await;
+    load::mixed_load(
+        employees,
+        Some(maria.clone()),
+        leads.clone(),
+        Until { min: secs, max: secs, enough: None },
+        rec.clone(),
+    )
+    .await;
     let h = rec.history();
     let t = Instant::now();
     let result = history::check(&h);
@@ -1112,7 +1156,8 @@ fn summarise(results: &[RunResult]) -> Vec<Summary<'_>> {
                 .iter()
                 .filter(|r| r.load != Load::Noop)
                 .filter_map(|r| {
-                    let noop = results.iter().find(|n| n.load == Load::Noop && n.concurrency == c && n.round == r.round)?;
+                    let noop =
+                        results.iter().find(|n| n.load == Load::Noop && n.concurrency == c && n.round == r.round)?;
                     // A failed request is often a fast one: a round with any counts for nothing.
                     (r.errors.is_empty() && noop.errors.is_empty()).then(|| r.rate() / noop.rate())
                 })
@@ -1125,7 +1170,9 @@ fn summarise(results: &[RunResult]) -> Vec<Summary<'_>> {
 
 fn print_claims(results: &[RunResult]) {
     let rounds = results.iter().map(|r| r.round + 1).max().unwrap_or(0);
-    println!("\nClaims and the no-op yardstick (closed loop; each claimer its own account; the median of {rounds} rounds)");
+    println!(
+        "\nClaims and the no-op yardstick (closed loop; each claimer its own account; the median of {rounds} rounds)"
+    );
     println!(
         "{:<20} {:>5} {:>8} {:>10} {:>8} {:>8} {:>9} {:>7} {:>26}",
         "load", "conc", "requests", "per s", "p50 ms", "p99 ms", "p99.9 ms", "errors*", "vs noop (>=50%) [range]"
@@ -1137,7 +1184,13 @@ fn print_claims(results: &[RunResult]) {
             "no round without errors".into()
         } else {
             let x = median(&shares);
-            format!("{:.1}% {} [{:.0}-{:.0}%]", x * 100.0, pass(x >= 0.5), shares[0] * 100.0, shares[shares.len() - 1] * 100.0)
+            format!(
+                "{:.1}% {} [{:.0}-{:.0}%]",
+                x * 100.0,
+                pass(x >= 0.5),
+                shares[0] * 100.0,
+                shares[shares.len() - 1] * 100.0
+            )
         };
         let errors: usize = results
             .iter()
@@ -1170,7 +1223,20 @@ fn print_fanout(results: &[FanoutResult]) {
     println!("\nFan-out: steady claim streams; latency from the claim's reply (and from sending it) to each board receiving its event");
     println!(
         "{:>7} {:>8} {:>7} {:>10} {:>8} {:>8} {:>8} {:>13} {:>7} {:>5} {:>11} {:>8} {:>9} {:>13}",
-        "boards", "claims/s", "claims", "deliv/s", "p50 ms", "p99 ms", "max ms", "send p50/p99", "missed", "gaps", "RSS MB", "+MB", "KB/board", "CPU srv/bench"
+        "boards",
+        "claims/s",
+        "claims",
+        "deliv/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "send p50/p99",
+        "missed",
+        "gaps",
+        "RSS MB",
+        "+MB",
+        "KB/board",
+        "CPU srv/bench"
     );
     let mb = |kb: Option<u64>| kb.map(|k| format!("{:.0}", k as f64 / 1024.0)).unwrap_or_else(|| "?".into());
     for f in results {
@@ -1218,7 +1284,11 @@ fn print_fanout(results: &[FanoutResult]) {
             println!(
                 "  the machine's floor for {} boards (loopback TCP between two processes, one {bytes}-byte write per \
                  connection, {} per second, no server): p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
-                f.boards, floor::PER_SECOND, lat.p50, lat.p99, lat.max
+                f.boards,
+                floor::PER_SECOND,
+                lat.p50,
+                lat.p99,
+                lat.max
             );
         }
         if f.boards < 10_000 {
@@ -1245,10 +1315,18 @@ fn print_fanout(results: &[FanoutResult]) {
 }
 
 fn print_naive(rows: &[NaiveRow]) {
-    println!("\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server");
+    println!(
+        "\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server"
+    );
     println!(
         "{:>10} {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
-        "+latency", "leads", "claimers", "naive 'won' per lead min/avg/max", "leads >1", "verified won per lead", "errors"
+        "+latency",
+        "leads",
+        "claimers",
+        "naive 'won' per lead min/avg/max",
+        "leads >1",
+        "verified won per lead",
+        "errors"
     );
     for r in rows {
         let stats = |v: &[usize]| {
@@ -1287,7 +1365,13 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<(), String> {
     let args = parse_args()?;
     let machine = machine();
-    println!("Leadboard bench on {} × {} ({} GiB), load average at start {}", machine["cpus"], machine["cpu_model"].as_str().unwrap_or("?"), machine["mem_gib"], machine["loadavg_at_start"].as_str().unwrap_or("?"));
+    println!(
+        "Leadboard bench on {} × {} ({} GiB), load average at start {}",
+        machine["cpus"],
+        machine["cpu_model"].as_str().unwrap_or("?"),
+        machine["mem_gib"],
+        machine["loadavg_at_start"].as_str().unwrap_or("?")
+    );
     let mut out = json!({"machine": machine, "started_unix": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)});
     let mut claims = Vec::new();
     let mut fanouts = Vec::new();
@@ -1353,13 +1437,17 @@ async fn run() -> Result<(), String> {
     if let Some(dir) = args.json.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(&args.json, serde_json::to_string_pretty(&out).unwrap()).map_err(|e| format!("{}: {e}", args.json.display()))?;
+    std::fs::write(&args.json, serde_json::to_string_pretty(&out).unwrap())
+        .map_err(|e| format!("{}: {e}", args.json.display()))?;
     println!("\nwrote {}", args.json.display());
     let failed = correctness_failures(&claims, &fanouts, &naive, out.get("long"));
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("correctness checks failed (targets that were missed are only reported):\n  {}", failed.join("\n  ")))
+        Err(format!(
+            "correctness checks failed (targets that were missed are only reported):\n  {}",
+            failed.join("\n  ")
+        ))
     }
 }
 
@@ -1367,13 +1455,21 @@ async fn run() -> Result<(), String> {
 /// exactly one winner, a board that missed an event, saw a gap or was closed, the verified
 /// Appwrite claim with other than one winner, a long history that is not linearizable or too
 /// thin to say. Any of these makes the bench exit non-zero.
-fn correctness_failures(claims: &[RunResult], fanouts: &[FanoutResult], naive: &[NaiveRow], long: Option<&Value>) -> Vec<String> {
+fn correctness_failures(
+    claims: &[RunResult],
+    fanouts: &[FanoutResult],
+    naive: &[NaiveRow],
+    long: Option<&Value>,
+) -> Vec<String> {
     let mut failed = Vec::new();
     for r in claims.iter().filter(|r| !r.errors.is_empty()) {
         failed.push(format!("{} at concurrency {} round {}: {:?}", r.load.name(), r.concurrency, r.round, r.errors));
     }
     for r in claims.iter().filter(|r| r.leads_one_winner < r.leads) {
-        failed.push(format!("contested at concurrency {}: {} of {} leads had exactly one winner", r.concurrency, r.leads_one_winner, r.leads));
+        failed.push(format!(
+            "contested at concurrency {}: {} of {} leads had exactly one winner",
+            r.concurrency, r.leads_one_winner, r.leads
+        ));
     }
     for f in fanouts {
         let missed = f.expected.saturating_sub(f.deliveries);
@@ -1385,7 +1481,10 @@ fn correctness_failures(claims: &[RunResult], fanouts: &[FanoutResult], naive: &
         }
     }
     for r in naive.iter().filter(|r| r.verified_errors > 0 || r.verified_winners.iter().any(|&w| w != 1)) {
-        failed.push(format!("verified claim on Appwrite (+{} ms): winners per lead {:?}, {} errors", r.latency_ms, r.verified_winners, r.verified_errors));
+        failed.push(format!(
+            "verified claim on Appwrite (+{} ms): winners per lead {:?}, {} errors",
+            r.latency_ms, r.verified_winners, r.verified_errors
+        ));
     }
     if let Some(long) = long {
         if long["linearizable"] != true {

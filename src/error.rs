@@ -100,7 +100,9 @@ impl TryFrom<ErrorBody> for ApiError {
             "conflict" => ApiError::Conflict { message: m, lead: b.lead },
             "payload_too_large" => ApiError::PayloadTooLarge(m),
             "unsupported_media_type" => ApiError::UnsupportedMediaType(m),
-            "too_many_requests" => ApiError::TooManyRequests { message: m, retry_after_s: b.retry_after_s.unwrap_or(1) },
+            "too_many_requests" => {
+                ApiError::TooManyRequests { message: m, retry_after_s: b.retry_after_s.unwrap_or(1) }
+            }
             "unavailable" => ApiError::Unavailable(m),
             "internal" => ApiError::Internal(m),
             other => return Err(format!("unknown error code {other:?}")),

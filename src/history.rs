@@ -75,10 +75,20 @@ impl fmt::Display for LeadState {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    Claim { by: String },
+    Claim {
+        by: String,
+    },
     /// `manager`: whether `by` may release leads others hold.
-    Release { by: String, seen_version: u64, manager: bool },
-    Reassign { by: String, seen_version: u64, to: String },
+    Release {
+        by: String,
+        seen_version: u64,
+        manager: bool,
+    },
+    Reassign {
+        by: String,
+        seen_version: u64,
+        to: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -287,7 +297,10 @@ fn direct_checks(initial: &LeadState, ops: &[&Operation]) -> Result<(), String> 
     for o in ops {
         if let Outcome::Won { version } = o.outcome {
             if version <= initial.version {
-                return Err(format!("{o}, but the lead started at version {}: versions went backwards", initial.version));
+                return Err(format!(
+                    "{o}, but the lead started at version {}: versions went backwards",
+                    initial.version
+                ));
             }
             if let Some(other) = made.insert(version, o) {
                 let what = if matches!((&other.op, &o.op), (Op::Claim { .. }, Op::Claim { .. })) {
@@ -302,8 +315,11 @@ fn direct_checks(initial: &LeadState, ops: &[&Operation]) -> Result<(), String> 
 
     // Real time: if A returned before B was invoked, B cannot report an older version than A,
     // and a change B must come after A's version.
-    let mut known: Vec<(&Operation, u64)> =
-        ops.iter().filter(|o| o.outcome != Outcome::Unknown).filter_map(|o| Some((*o, o.reported_version()?))).collect();
+    let mut known: Vec<(&Operation, u64)> = ops
+        .iter()
+        .filter(|o| o.outcome != Outcome::Unknown)
+        .filter_map(|o| Some((*o, o.reported_version()?)))
+        .collect();
     for (o, v) in &known {
         let floor = initial.version + u64::from(matches!(o.outcome, Outcome::Won { .. }));
         if *v < floor {
@@ -787,10 +803,7 @@ mod tests {
 
     #[test]
     fn a_change_nobody_made_fails() {
-        invalid(
-            vec![claim("alice", 0, 1, won(2)), release("alice", 4, 2, 3, won(5))],
-            "no operation made version 4",
-        );
+        invalid(vec![claim("alice", 0, 1, won(2)), release("alice", 4, 2, 3, won(5))], "no operation made version 4");
     }
 
     #[test]

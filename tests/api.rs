@@ -119,14 +119,19 @@ async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
     }
     // Over the limit without a declared length (chunked): 413 all the same.
     let cookie = alice.cookie().unwrap();
-    let reply = chunked_post(server.addr, "/api/claim", &cookie, format!(r#"{{"lead_id":"{}"}}"#, "x".repeat(70 * 1024))).await;
+    let reply =
+        chunked_post(server.addr, "/api/claim", &cookie, format!(r#"{{"lead_id":"{}"}}"#, "x".repeat(70 * 1024))).await;
     assert!(reply.starts_with("HTTP/1.1 413"), "{}", reply.lines().next().unwrap_or_default());
     let reply = chunked_post(server.addr, "/api/claim", &cookie, r#"{"lead_id":"L00003"}"#.into()).await;
-    assert!(reply.starts_with("HTTP/1.1 200") && reply.contains(r#""outcome":"won""#), "a small chunked body is fine: {reply}");
+    assert!(
+        reply.starts_with("HTTP/1.1 200") && reply.contains(r#""outcome":"won""#),
+        "a small chunked body is fine: {reply}"
+    );
     assert_eq!(alice.post("/api/release", json!({"lead_id": "L00003", "version": 2})).await.0, 200);
     // Too large for a browser's numbers and the store's integers.
     let maria = server.client("maria").await;
-    let (s, body) = maria.post("/api/leads/add", json!({"id": "N1", "name": "Ada", "company": "Co", "value": u64::MAX})).await;
+    let (s, body) =
+        maria.post("/api/leads/add", json!({"id": "N1", "name": "Ada", "company": "Co", "value": u64::MAX})).await;
     assert_eq!(s, 400, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("value must be at most")), "{body}");
     let list = alice.post("/api/leads", json!({})).await.1;

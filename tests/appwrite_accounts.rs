@@ -26,7 +26,8 @@ async fn me(client: &Client) -> Value {
 async fn members(aw: &Appwrite) -> Vec<String> {
     let (status, list) = aw.call(Method::GET, &format!("/teams/{TEAM}/memberships"), None).await;
     assert_eq!(status, 200, "{list}");
-    let mut ids: Vec<String> = list["memberships"].as_array().unwrap().iter().map(|m| m["userId"].as_str().unwrap().to_owned()).collect();
+    let mut ids: Vec<String> =
+        list["memberships"].as_array().unwrap().iter().map(|m| m["userId"].as_str().unwrap().to_owned()).collect();
     ids.sort();
     ids
 }
@@ -73,7 +74,9 @@ async fn sign_in_goes_through_appwrite_by_username_or_email() {
     assert_eq!(login(&a, "65f1a2b3c4d5e6f7a8b9", "console-pass").await.0, 200, "by user ID too");
     assert_eq!(login(&a, "bob", "demo1234").await.0, 200);
 
-    for (who, password) in [("bob", "wrong-password"), ("nobody", "demo1234"), ("dana@example.com", "demo1234"), ("Not A Name", "x")] {
+    for (who, password) in
+        [("bob", "wrong-password"), ("nobody", "demo1234"), ("dana@example.com", "demo1234"), ("Not A Name", "x")]
+    {
         let (status, body, _) = login(&a, who, password).await;
         assert_eq!(status, 401, "{who}: {body}");
         assert_eq!(body["message"], "wrong username or password");
@@ -91,26 +94,32 @@ async fn team_membership_is_the_manager_role_and_it_is_read_live() {
     let bob = a.client("bob").await;
     assert_eq!(bob.post("/api/users", json!({})).await.0, 403);
 
-    let (status, body) = maria.post("/api/users/update", json!({"username": "bob", "change": {"set": "role", "to": "manager"}})).await;
+    let (status, body) =
+        maria.post("/api/users/update", json!({"username": "bob", "change": {"set": "role", "to": "manager"}})).await;
     assert_eq!((status, &body["role"]), (200, &json!("manager")), "{body}");
     assert_eq!(members(&aw).await, ["bob", "maria"]);
     assert_eq!(bob.post("/api/users", json!({})).await.0, 200, "bob's open session is a manager's now");
 
     // Demoted in the Appwrite console: the next request knows.
     let (_, list) = aw.call(Method::GET, &format!("/teams/{TEAM}/memberships"), None).await;
-    let membership = list["memberships"].as_array().unwrap().iter().find(|m| m["userId"] == "bob").unwrap()["$id"].as_str().unwrap().to_owned();
+    let membership = list["memberships"].as_array().unwrap().iter().find(|m| m["userId"] == "bob").unwrap()["$id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(aw.call(Method::DELETE, &format!("/teams/{TEAM}/memberships/{membership}"), None).await.0, 204);
     assert_eq!(bob.post("/api/users", json!({})).await.0, 403);
     assert_eq!(me(&bob).await["role"], "employee");
 
     // Created from the manager board as a manager: an Appwrite user in the team.
-    let (status, body) = maria.post("/api/users/add", json!({"username": "zoe", "role": "manager", "password": "zoe-password"})).await;
+    let (status, body) =
+        maria.post("/api/users/add", json!({"username": "zoe", "role": "manager", "password": "zoe-password"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(members(&aw).await, ["maria", "zoe"]);
     let (status, _, zoe) = login(&a, "zoe@users.leadboard.invalid", "zoe-password").await;
     assert_eq!(status, 200);
     assert_eq!(me(&zoe).await["role"], "manager");
-    let (status, body) = maria.post("/api/users/add", json!({"username": "zoe", "role": "employee", "password": "zoe-password"})).await;
+    let (status, body) =
+        maria.post("/api/users/add", json!({"username": "zoe", "role": "employee", "password": "zoe-password"})).await;
     assert_eq!(status, 409, "{body}");
 }
 
@@ -123,7 +132,8 @@ async fn disabling_blocks_the_appwrite_user_and_ends_every_session() {
     let carol = a.client("carol").await;
     assert_eq!(me(&carol).await["username"], "carol");
 
-    let (status, body) = maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": true}})).await;
+    let (status, body) =
+        maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": true}})).await;
     assert_eq!((status, &body["disabled"]), (200, &json!(true)), "{body}");
     let (_, user) = aw.call(Method::GET, "/users/carol", None).await;
     assert_eq!(user["status"], false, "blocked in Appwrite");
@@ -131,9 +141,19 @@ async fn disabling_blocks_the_appwrite_user_and_ends_every_session() {
     let (status, body, _) = login(&a, "carol", "demo1234").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(login(&a, "Carol@users.leadboard.invalid", "demo1234").await.0, 403, "by email too");
-    assert_eq!(login(&a, "carol", "wrong-password").await.0, 401, "a wrong password does not learn the account is disabled");
+    assert_eq!(
+        login(&a, "carol", "wrong-password").await.0,
+        401,
+        "a wrong password does not learn the account is disabled"
+    );
 
-    assert_eq!(maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": false}})).await.0, 200);
+    assert_eq!(
+        maria
+            .post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": false}}))
+            .await
+            .0,
+        200
+    );
     assert_eq!(login(&a, "carol", "demo1234").await.0, 200);
 
     // Blocked in the Appwrite console: refused at the next request.
@@ -160,7 +180,8 @@ async fn a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400()
     // Appwrite refuses what Leadboard's own rules allow: 100 characters are 300 bytes, over
     // Appwrite's 256.
     let long = "€".repeat(100);
-    let (status, body) = maria.post("/api/users/add", json!({"username": "yuri", "role": "employee", "password": long})).await;
+    let (status, body) =
+        maria.post("/api/users/add", json!({"username": "yuri", "role": "employee", "password": long})).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains("Appwrite refused it"), "{body}");
 }

@@ -39,7 +39,11 @@ async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
     let (_, attempts) = aw
         .call(
             reqwest::Method::GET,
-            &format!("/databases/{DB}/collections/attempts/documents?queries[]={}&queries[]={}", urlenc(&q), urlenc(&lim)),
+            &format!(
+                "/databases/{DB}/collections/attempts/documents?queries[]={}&queries[]={}",
+                urlenc(&q),
+                urlenc(&lim)
+            ),
             None,
         )
         .await;
@@ -47,9 +51,7 @@ async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
 }
 
 fn urlenc(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// The old browser client: read the lead, and if it is open, write the assignee with a plain
@@ -106,7 +108,8 @@ async fn a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other() {
         board_b.until(CONVERGE, |bd| bd.assignee("L00001").as_deref() == Some("alice")).await,
         "replica B's board shows alice's claim made on replica A"
     );
-    let claimed = board_b.events.iter().find(|e| e.lead.id.as_str() == "L00001" && e.change.kind() == "claimed").unwrap();
+    let claimed =
+        board_b.events.iter().find(|e| e.lead.id.as_str() == "L00001" && e.change.kind() == "claimed").unwrap();
     assert_eq!(claimed.actor.as_str(), "alice");
     // A lost claim on B reaches the manager's feed on A.
     let mut board_a = a.board("maria").await;
@@ -115,7 +118,12 @@ async fn a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other() {
     assert_eq!(lost["outcome"], "lost");
     assert_eq!(lost["winner"], "alice");
     assert!(
-        board_a.until(CONVERGE, |bd| bd.events.iter().any(|e| e.change.kind() == "claim_lost" && e.actor.as_str() == "bob")).await,
+        board_a
+            .until(CONVERGE, |bd| bd
+                .events
+                .iter()
+                .any(|e| e.change.kind() == "claim_lost" && e.actor.as_str() == "bob"))
+            .await,
         "the conflict on B shows up in A's feed"
     );
 }

@@ -24,7 +24,10 @@ async fn converge(aw: &Appwrite, boards: &mut [Board], leads: &[&str]) {
             stored.push((stored_assignee(&doc), doc["version"].as_u64().unwrap()));
         }
         let matches = |bd: &Board| {
-            leads.iter().zip(&stored).all(|(id, (who, v))| bd.assignee(id) == *who && bd.lead(id).map(|l| l.version) == Some(*v))
+            leads
+                .iter()
+                .zip(&stored)
+                .all(|(id, (who, v))| bd.assignee(id) == *who && bd.lead(id).map(|l| l.version) == Some(*v))
         };
         let mut all = true;
         for board in boards.iter_mut() {

@@ -23,12 +23,17 @@ struct Callers {
 /// A server where alice holds L00001-L00005 (version 2) and carol was signed in, then disabled.
 async fn fixture() -> (TestServer, Callers) {
     let server = TestServer::start(12, 1).await;
-    let (alice, bob, maria, carol) =
-        (server.client("alice").await, server.client("bob").await, server.client("maria").await, server.client("carol").await);
+    let (alice, bob, maria, carol) = (
+        server.client("alice").await,
+        server.client("bob").await,
+        server.client("maria").await,
+        server.client("carol").await,
+    );
     for n in 1..=5 {
         assert_eq!(alice.post("/api/claim", json!({"lead_id": format!("L0000{n}")})).await.1["outcome"], "won");
     }
-    let (s, body) = maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": true}})).await;
+    let (s, body) =
+        maria.post("/api/users/update", json!({"username": "carol", "change": {"set": "disabled", "to": true}})).await;
     assert_eq!((s, &body["disabled"]), (200, &json!(true)), "{body}");
     let anonymous = Client::anonymous(&server);
     (server, Callers { all: vec![anonymous, alice, bob, maria, carol] })
@@ -48,9 +53,17 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_matrix_says() {
         Row { path: "/api/me", body: |_| json!({}), want: [200, 200, 200, 200, 200] },
         Row { path: "/api/leads", body: |_| json!({}), want: [401, 200, 200, 200, 401] },
         // Each caller claims an open lead of their own.
-        Row { path: "/api/claim", body: |i| json!({"lead_id": format!("L0000{}", i + 6)}), want: [401, 200, 200, 200, 401] },
+        Row {
+            path: "/api/claim",
+            body: |i| json!({"lead_id": format!("L0000{}", i + 6)}),
+            want: [401, 200, 200, 200, 401],
+        },
         // Alice holds the lead: she and managers may release it, bob may not.
-        Row { path: "/api/release", body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}), want: [401, 200, 403, 200, 401] },
+        Row {
+            path: "/api/release",
+            body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}),
+            want: [401, 200, 403, 200, 401],
+        },
         Row {
             path: "/api/reassign",
             body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2, "to": "bob"}),
@@ -85,7 +98,12 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_matrix_says() {
                 failures.push(format!("{} as {}: {status} (want {}) {body}", row.path, WHO[i], row.want[i]));
             }
             if status >= 400 {
-                assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{} as {}: a JSON reason: {body}", row.path, WHO[i]);
+                assert!(
+                    body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{} as {}: a JSON reason: {body}",
+                    row.path,
+                    WHO[i]
+                );
             }
         }
     }
@@ -106,7 +124,9 @@ async fn the_websocket_and_the_manager_page_check_the_caller() {
                 send_msg(&mut ws, json!({"type": "claim", "lead_id": "L00001"})).await;
                 loop {
                     match next_msg(&mut ws, WAIT).await {
-                        Some(ServerMsg::Error { message }) => break assert!(message.contains("unknown variant"), "{message}"),
+                        Some(ServerMsg::Error { message }) => {
+                            break assert!(message.contains("unknown variant"), "{message}")
+                        }
                         Some(ServerMsg::Event(_)) => continue,
                         other => panic!("{}: {other:?}", WHO[i]),
                     }
@@ -153,7 +173,8 @@ async fn cross_site_requests_are_refused() {
     let list = alice.post("/api/leads", json!({})).await.1;
     assert!(list["leads"].as_array().unwrap().iter().all(|l| l["status"] == "open"), "nothing was claimed");
     // This site's own pages and non-browser clients pass.
-    let (status, body) = alice.post_with("/api/claim", claim.clone(), &[("origin", &own), ("sec-fetch-site", "same-origin")]).await;
+    let (status, body) =
+        alice.post_with("/api/claim", claim.clone(), &[("origin", &own), ("sec-fetch-site", "same-origin")]).await;
     assert_eq!((status, body["outcome"].as_str()), (200, Some("won")), "{body}");
     // The websocket too.
     match connect_board_with(server.addr, &alice, &[("origin", "https://evil.example")]).await {
@@ -192,12 +213,14 @@ async fn parallel_guesses_cannot_pass_the_limit_together() {
     let security = SecurityConfig { login_failures_per_account: 3, login_failures_per_ip: 100, ..Default::default() };
     let server = TestServer::start_with(3, 0, security).await;
     let anon = Client::anonymous(&server);
-    let guesses = (0..12).map(|i| anon.post("/api/login", json!({"username": "alice", "password": format!("guess-{i}")})));
+    let guesses =
+        (0..12).map(|i| anon.post("/api/login", json!({"username": "alice", "password": format!("guess-{i}")})));
     let statuses: Vec<u16> = futures::future::join_all(guesses).await.into_iter().map(|(s, _)| s).collect();
     assert_eq!(statuses.iter().filter(|&&s| s == 401).count(), 3, "only the limit's worth are checked: {statuses:?}");
     assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 9, "{statuses:?}");
     // Usernames are lower case, so the name as typed is forgiven its capitals.
-    let (s, me) = Client::anonymous(&server).post("/api/login", json!({"username": " Bob ", "password": "demo1234"})).await;
+    let (s, me) =
+        Client::anonymous(&server).post("/api/login", json!({"username": " Bob ", "password": "demo1234"})).await;
     assert_eq!((s, me["username"].as_str()), (200, Some("bob")), "{me}");
 }
 
@@ -263,10 +286,12 @@ async fn disabling_an_account_ends_its_sessions_and_boards_at_once() {
     assert_eq!(closed, Some(leadboard::domain::event::CLOSE_SIGNED_OUT));
     assert_eq!(alice.post("/api/leads", json!({})).await.0, 401);
     assert!(connect_board(&server, &alice).await.is_err());
-    let (s, body) = Client::anonymous(&server).post("/api/login", json!({"username": "alice", "password": "demo1234"})).await;
+    let (s, body) =
+        Client::anonymous(&server).post("/api/login", json!({"username": "alice", "password": "demo1234"})).await;
     assert_eq!((s, body["message"].as_str()), (403, Some("this account is disabled")));
     // Managers cannot lock themselves out.
-    let (s, _) = maria.post("/api/users/update", json!({"username": "maria", "change": {"set": "disabled", "to": true}})).await;
+    let (s, _) =
+        maria.post("/api/users/update", json!({"username": "maria", "change": {"set": "disabled", "to": true}})).await;
     assert_eq!(s, 403);
 
     assert_eq!(maria.post("/api/users/update", disable(false)).await.0, 200);
@@ -276,7 +301,8 @@ async fn disabling_an_account_ends_its_sessions_and_boards_at_once() {
     let reset = json!({"username": "alice", "change": {"set": "password", "to": "n3w-secret"}});
     assert_eq!(maria.post("/api/users/update", reset).await.0, 200);
     assert_eq!(alice.post("/api/leads", json!({})).await.0, 401);
-    let (s, _) = Client::anonymous(&server).post("/api/login", json!({"username": "alice", "password": "n3w-secret"})).await;
+    let (s, _) =
+        Client::anonymous(&server).post("/api/login", json!({"username": "alice", "password": "n3w-secret"})).await;
     assert_eq!(s, 200);
 }
 
@@ -297,7 +323,8 @@ async fn every_response_carries_the_security_headers() {
             // Every inline script of the page carries the nonce the policy names.
             let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_owned();
             let html = res.text().await.unwrap();
-            let tags: Vec<&str> = html.split("<script").skip(1).map(|rest| rest.split('>').next().unwrap_or_default()).collect();
+            let tags: Vec<&str> =
+                html.split("<script").skip(1).map(|rest| rest.split('>').next().unwrap_or_default()).collect();
             assert!(!tags.is_empty());
             for tag in tags {
                 assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "a script without the nonce: <script{tag}>");

@@ -118,7 +118,11 @@ impl Drop for Server {
 
 /// POSTs JSON; None when no answer came (the server died or closed the connection).
 async fn post(client: &Client, addr: SocketAddr, path: &str, body: Value) -> Option<(u16, Value)> {
-    let req = client.http.post(format!("http://{addr}{path}")).header("content-type", "application/json").body(body.to_string());
+    let req = client
+        .http
+        .post(format!("http://{addr}{path}"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
     let res = tokio::time::timeout(WAIT, req.send()).await.ok()?.ok()?;
     let status = res.status().as_u16();
     let text = tokio::time::timeout(WAIT, res.text()).await.ok()?.ok()?;
@@ -342,10 +346,13 @@ async fn a_sigkill_mid_storm_loses_nothing_answered_and_boards_converge_after_re
     // request that never got its answer (in flight at the kill).
     let mut unmatched: HashMap<(&'static str, String, String, u64), usize> = HashMap::new();
     for ev in log.iter().filter(|e| e.seq > seq0) {
-        *unmatched.entry((ev.change.kind(), ev.actor.to_string(), ev.lead.id.to_string(), ev.lead.version)).or_default() += 1;
+        *unmatched
+            .entry((ev.change.kind(), ev.actor.to_string(), ev.lead.id.to_string(), ev.lead.version))
+            .or_default() += 1;
     }
     let mut take = |key: (&'static str, String, String, u64)| {
-        let n = unmatched.get_mut(&key).unwrap_or_else(|| panic!("an answered change is missing from the log: {key:?}"));
+        let n =
+            unmatched.get_mut(&key).unwrap_or_else(|| panic!("an answered change is missing from the log: {key:?}"));
         assert!(*n > 0, "answered twice: {key:?}");
         *n -= 1;
     };
@@ -526,7 +533,9 @@ async fn sigterm_exits_0_within_the_grace_period_even_when_a_request_never_ends(
     // Headers, then one byte of a 100-byte body: in flight until the server gives up on it.
     let mut stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let head = format!("POST /api/claim HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{");
+    let head = format!(
+        "POST /api/claim HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{"
+    );
     stuck.write_all(head.as_bytes()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -44,9 +44,7 @@ async fn a_board_that_reconnects_gets_exactly_the_events_it_missed() {
     assert_eq!(lead["id"], "L00001");
     alice.post("/api/release", json!({"lead_id": "L00001", "version": lead["version"]})).await;
     let won = maria.post("/api/claim", json!({"lead_id": "L00001"})).await.1;
-    maria
-        .post("/api/reassign", json!({"lead_id": "L00001", "version": won["lead"]["version"], "to": "carol"}))
-        .await;
+    maria.post("/api/reassign", json!({"lead_id": "L00001", "version": won["lead"]["version"], "to": "carol"})).await;
 
     let mut ws = connect_board(&server, &alice).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": start + 3})).await;

@@ -35,7 +35,10 @@ impl Rng {
 
     /// A string of `len` characters drawn from a mix of ASCII, markup, control and wide chars.
     fn text(&mut self, len: usize) -> String {
-        const CHARS: &[char] = &['a', 'Z', '0', ' ', '<', '>', '"', '\'', '\\', '{', '}', ',', ':', '\u{0}', '\n', 'é', '😀', '\u{202e}', '_', '.', '-'];
+        const CHARS: &[char] = &[
+            'a', 'Z', '0', ' ', '<', '>', '"', '\'', '\\', '{', '}', ',', ':', '\u{0}', '\n', 'é', '😀', '\u{202e}',
+            '_', '.', '-',
+        ];
         (0..len).map(|_| self.pick(CHARS)).collect()
     }
 
@@ -63,7 +66,16 @@ enum Kind {
 
 /// A value of `kind`'s JSON type that fails its validation, or a value of another type.
 fn bad_value(rng: &mut Rng, kind: Kind) -> Value {
-    let wrong_type = [json!(null), json!(true), json!([]), json!({}), json!(-1), json!(1.5), json!("12"), json!(u64::MAX as f64 * 4.0)];
+    let wrong_type = [
+        json!(null),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!(-1),
+        json!(1.5),
+        json!("12"),
+        json!(u64::MAX as f64 * 4.0),
+    ];
     let same_type_but_invalid = match kind {
         Kind::Free | Kind::Number => None,
         // Outside the alphabet, too long, empty or a bad first character.
@@ -73,7 +85,9 @@ fn bad_value(rng: &mut Rng, kind: Kind) -> Value {
             2 => json!(""),
             _ => json!(format!("_{}", rng.below(1000))),
         }),
-        Kind::Password => Some(json!(if rng.below(2) == 0 { "abc".to_owned() } else { "p".repeat(129 + rng.below(50)) })),
+        Kind::Password => {
+            Some(json!(if rng.below(2) == 0 { "abc".to_owned() } else { "p".repeat(129 + rng.below(50)) }))
+        }
         Kind::Role => Some(json!(rng.pick(&["admin", "Manager", "", "root", "employee "]))),
         Kind::Text => Some(json!(match rng.below(3) {
             0 => "   ".to_owned(),
@@ -142,13 +156,27 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() {
         ("/api/release", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),
         (
             "/api/reassign",
-            vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1)), ("to", Kind::Username, json!("bob"))],
+            vec![
+                ("lead_id", Kind::LeadId, json!("L00001")),
+                ("version", Kind::Number, json!(1)),
+                ("to", Kind::Username, json!("bob")),
+            ],
         ),
         (
             "/api/users/add",
-            vec![("username", Kind::Username, json!("zed")), ("role", Kind::Role, json!("employee")), ("password", Kind::Password, json!("s3cret-pass"))],
+            vec![
+                ("username", Kind::Username, json!("zed")),
+                ("role", Kind::Role, json!("employee")),
+                ("password", Kind::Password, json!("s3cret-pass")),
+            ],
         ),
-        ("/api/users/update", vec![("username", Kind::Username, json!("bob")), ("change", Kind::Change, json!({"set": "disabled", "to": true}))]),
+        (
+            "/api/users/update",
+            vec![
+                ("username", Kind::Username, json!("bob")),
+                ("change", Kind::Change, json!({"set": "disabled", "to": true})),
+            ],
+        ),
         (
             "/api/leads/add",
             vec![
@@ -193,7 +221,9 @@ async fn malformed_socket_messages_get_an_error_and_change_nothing() {
                 1 => Message::binary(rng.text(20).into_bytes()),
                 2 => Message::text(json!({"type": rng.text(6), "after_seq": 1}).to_string()),
                 3 => Message::text(json!({"type": "resume"}).to_string()),
-                4 => Message::text(json!({"type": "resume", "after_seq": bad_value(&mut rng, Kind::Number)}).to_string()),
+                4 => {
+                    Message::text(json!({"type": "resume", "after_seq": bad_value(&mut rng, Kind::Number)}).to_string())
+                }
                 _ => Message::text(rng.pick(&["null", "[]", "1", "\"resume\""]).to_owned()),
             };
             let shown = format!("{msg:?}");

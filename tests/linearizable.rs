@@ -19,7 +19,11 @@ const EMPLOYEES: usize = 12;
 
 /// A board reading its socket until it has applied event `target` (set once the load is over).
 /// Fails on a gap, a repeat or a snapshot (which a board only gets when it fell behind).
-async fn watch(mut ws: load::Socket, mut board: BoardState, target: Arc<AtomicU64>) -> Result<(BoardState, usize), String> {
+async fn watch(
+    mut ws: load::Socket,
+    mut board: BoardState,
+    target: Arc<AtomicU64>,
+) -> Result<(BoardState, usize), String> {
     let mut events = 0;
     let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     while board.seq < target.load(Ordering::Acquire) {
@@ -76,7 +80,8 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     .collect();
 
     // Two seconds, longer (up to ten) if some kind of operation is still missing.
-    let until = Until { min: Duration::from_secs(2), max: Duration::from_secs(10), enough: Some(Box::new(load::exercised)) };
+    let until =
+        Until { min: Duration::from_secs(2), max: Duration::from_secs(10), enough: Some(Box::new(load::exercised)) };
     mixed_load(employees, Some(maria), leads.clone(), until, rec.clone()).await;
 
     // The history is linearizable, and it was not a trivial one.
@@ -111,7 +116,8 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     let events = server.state.leads.events_after(seq0, 1_000_000).await.unwrap().unwrap();
     let mut from_events: BTreeMap<(String, u64), (String, String)> = BTreeMap::new();
     for ev in events.iter().filter(|e| e.change.kind() != "claim_lost") {
-        from_events.insert((ev.lead.id.to_string(), ev.lead.version), (ev.change.kind().to_owned(), ev.actor.to_string()));
+        from_events
+            .insert((ev.lead.id.to_string(), ev.lead.version), (ev.change.kind().to_owned(), ev.actor.to_string()));
     }
     let mut from_history = BTreeMap::new();
     for o in &h.ops {

@@ -90,7 +90,9 @@ async fn metrics_count_claims_conflicts_boards_and_events_per_server() {
         }
     }
     let text = scrape(&server).await;
-    for (outcome, n) in [("won", 1.0), ("lost", 1.0), ("already_yours", 1.0), ("not_found", 1.0), ("rate_limited", 1.0), ("error", 0.0)] {
+    for (outcome, n) in
+        [("won", 1.0), ("lost", 1.0), ("already_yours", 1.0), ("not_found", 1.0), ("rate_limited", 1.0), ("error", 0.0)]
+    {
         assert_eq!(sample(&text, &format!("leadboard_claims_total{{outcome=\"{outcome}\"}}")), n, "{outcome}");
     }
     // Decided claims are timed: won, lost, already_yours.
@@ -200,7 +202,10 @@ async fn a_stalled_board_gets_a_snapshot_and_never_holds_up_the_others() {
     // each make an event), paced so the boards that read are never more than a batch behind.
     // It runs until the stalled board has fallen a whole buffer behind, then a bit more.
     let users: Vec<UserInfo> = (1..=20)
-        .map(|n| UserInfo { username: Username::parse(format!("user{n:03}")).unwrap(), role: leadboard::domain::Role::Employee })
+        .map(|n| UserInfo {
+            username: Username::parse(format!("user{n:03}")).unwrap(),
+            role: leadboard::domain::Role::Employee,
+        })
         .collect();
     let leads: Vec<LeadId> = (1..=40).map(|n| LeadId::parse(format!("L{n:05}")).unwrap()).collect();
     let mut round = 0usize;
@@ -251,10 +256,18 @@ async fn a_stalled_board_gets_a_snapshot_and_never_holds_up_the_others() {
     assert!(events_before < produced, "the stalled board did not get every event: it got a snapshot");
     // Nothing changes any more, so the snapshot is the store.
     let store = server.state.leads.snapshot().await.unwrap();
-    assert_eq!(board, BoardState::new(store.stream, store.seq, store.leads), "after the snapshot the board equals the store");
+    assert_eq!(
+        board,
+        BoardState::new(store.stream, store.seq, store.leads),
+        "after the snapshot the board equals the store"
+    );
 
     let text = scrape(&server).await;
-    assert_eq!(sample(&text, "leadboard_board_snapshots_total{reason=\"lagged\"}"), 1.0, "exactly the stalled board lagged");
+    assert_eq!(
+        sample(&text, "leadboard_board_snapshots_total{reason=\"lagged\"}"),
+        1.0,
+        "exactly the stalled board lagged"
+    );
     let dropped = sample(&text, "leadboard_events_dropped_total");
     assert!(dropped >= 1.0 && dropped <= produced as f64, "{dropped} of {produced}");
     assert!(sample(&text, "leadboard_fanout_buffered_events") <= BUFFER as f64);
@@ -266,7 +279,9 @@ async fn a_stalled_board_gets_a_snapshot_and_never_holds_up_the_others() {
         let (last, snapshots) = task.await.unwrap();
         assert_eq!((last, snapshots), (latest, 0), "a reading board missed nothing");
     }
-    println!("stalled board: {produced} events produced, {events_before} reached it before its snapshot, {dropped} dropped");
+    println!(
+        "stalled board: {produced} events produced, {events_before} reached it before its snapshot, {dropped} dropped"
+    );
 }
 
 /// Waits for a board's close frame; returns its code.
@@ -287,7 +302,8 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_millis(1500);
-    let serving = tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
+    let serving =
+        tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
 
     let alice = Client::sign_in(addr, "alice").await;
     let mut boards = Vec::new();
@@ -323,7 +339,8 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
+    let serving =
+        tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
     let alice = Client::sign_in(addr, "alice").await;
     let mut ws = common::connect_board_with(addr, &alice, &[]).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 3})).await;

@@ -67,9 +67,7 @@ impl Caller {
             Identity::Guest => ("guests", "User", GUEST_SCOPES),
         };
         if !scopes.contains(&scope) {
-            return Err(ApiError::UnauthorizedScope(format!(
-                "{who} (role: {label}) missing scopes ([\"{scope}\"])"
-            )));
+            return Err(ApiError::UnauthorizedScope(format!("{who} (role: {label}) missing scopes ([\"{scope}\"])")));
         }
         if self.user().is_some_and(|user| user.blocked) {
             return Err(ApiError::UserBlocked);
@@ -116,8 +114,7 @@ fn session_value(headers: &HeaderMap, project: &str) -> Option<String> {
         .or_else(|| header(headers, "x-appwrite-session"))
         .map(str::to_owned)
         .or_else(|| {
-            let fallback: serde_json::Value =
-                serde_json::from_str(header(headers, "x-fallback-cookies")?).ok()?;
+            let fallback: serde_json::Value = serde_json::from_str(header(headers, "x-fallback-cookies")?).ok()?;
             fallback.get(&name)?.as_str().map(str::to_owned)
         })
 }
@@ -127,15 +124,9 @@ fn session_value(headers: &HeaderMap, project: &str) -> Option<String> {
 pub fn user_from_session(store: &Store, value: &str) -> Option<SignedIn> {
     let (user_id, secret) = decode_session(value)?;
     let now = time::now();
-    let session =
-        store.sessions.values().find(|s| s.secret == secret && s.user_id == user_id && s.expire > now)?;
+    let session = store.sessions.values().find(|s| s.secret == secret && s.user_id == user_id && s.expire > now)?;
     let user = store.users.get(&user_id)?;
-    Some(SignedIn {
-        user_id,
-        email: user.email.clone(),
-        session_id: Some(session.id.clone()),
-        blocked: !user.status,
-    })
+    Some(SignedIn { user_id, email: user.email.clone(), session_id: Some(session.id.clone()), blocked: !user.status })
 }
 
 /// The user behind the request's session or JWT (a JWT wins). Used by REST and Realtime.
@@ -143,16 +134,13 @@ pub fn user_from_session(store: &Store, value: &str) -> Option<SignedIn> {
 pub fn resolve_user(store: &Store, project: &str, headers: &HeaderMap) -> ApiResult<Option<SignedIn>> {
     let mut user = session_value(headers, project).and_then(|v| user_from_session(store, &v));
     if let Some(token) = header(headers, "x-appwrite-jwt") {
-        let jwt = store
-            .jwts
-            .get(token)
-            .ok_or_else(|| ApiError::JwtInvalid("Failed to verify JWT. Invalid token".into()))?;
+        let jwt =
+            store.jwts.get(token).ok_or_else(|| ApiError::JwtInvalid("Failed to verify JWT. Invalid token".into()))?;
         if jwt.expire <= time::now() {
             return Err(ApiError::JwtInvalid("Failed to verify JWT. Expired token".into()));
         }
-        let session_alive = jwt.session_id.as_ref().is_none_or(|id| {
-            store.sessions.get(id).is_some_and(|s| s.user_id == jwt.user_id)
-        });
+        let session_alive =
+            jwt.session_id.as_ref().is_none_or(|id| store.sessions.get(id).is_some_and(|s| s.user_id == jwt.user_id));
         user = store.users.get(&jwt.user_id).filter(|_| session_alive).map(|u| SignedIn {
             user_id: u.id.clone(),
             email: u.email.clone(),

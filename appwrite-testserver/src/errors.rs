@@ -144,9 +144,7 @@ impl ApiError {
 
     /// The default message Appwrite uses for `user_unauthorized`.
     pub fn unauthorized() -> Self {
-        Self::UserUnauthorized(
-            "The current user is not authorized to perform the requested action.".into(),
-        )
+        Self::UserUnauthorized("The current user is not authorized to perform the requested action.".into())
     }
 
     /// `user_not_found` with Appwrite's default message.
@@ -160,10 +158,7 @@ impl ApiError {
             429 => Self::RateLimitExceeded,
             // Appwrite never shows the message of a plain 500.
             500 => Self::Server { status, message: "Server Error".into() },
-            _ => Self::Server {
-                status,
-                message: "The server is temporarily unable to handle the request.".into(),
-            },
+            _ => Self::Server { status, message: "The server is temporarily unable to handle the request.".into() },
         }
     }
 
@@ -185,10 +180,9 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(body)).into_response();
         // general.php marks every error response as uncacheable.
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-        );
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store, must-revalidate"));
         response
     }
 }

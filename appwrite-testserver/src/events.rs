@@ -47,9 +47,7 @@ impl Event {
             format!("databases.{db}.collections.{coll}.documents.{id}"),
         ];
         let read = |perms: &[String]| -> Vec<String> {
-            crate::permissions::roles_for(perms, crate::permissions::Action::Read)
-                .map(str::to_owned)
-                .collect()
+            crate::permissions::roles_for(perms, crate::permissions::Action::Read).map(str::to_owned).collect()
         };
         let mut roles = read(&collection.permissions);
         if collection.document_security {
@@ -81,8 +79,7 @@ impl Event {
     /// Pub/sub fan-out rule (`Realtime::getSubscribers`): the subscriber listens on one of the
     /// event's channels and holds one of its roles (or the event is readable by `any`).
     pub fn is_for(&self, channels: &[String], roles: &[String]) -> bool {
-        self.channels.iter().any(|c| channels.contains(c))
-            && self.roles.iter().any(|r| r == "any" || roles.contains(r))
+        self.channels.iter().any(|c| channels.contains(c)) && self.roles.iter().any(|r| r == "any" || roles.contains(r))
     }
 }
 

@@ -216,9 +216,10 @@ impl Faults {
     fn decide(&self, method: &Method, path: &str) -> Decision {
         let mut state = self.lock();
         let FaultState { config, rng, .. } = &mut *state;
-        let delay = config.latency.as_ref().map_or(0, |l| {
-            l.ms + if l.jitter_ms > 0 { rng.random_range(0..=l.jitter_ms) } else { 0 }
-        });
+        let delay = config
+            .latency
+            .as_ref()
+            .map_or(0, |l| l.ms + if l.jitter_ms > 0 { rng.random_range(0..=l.jitter_ms) } else { 0 });
         let mut error = None;
         for rule in config.errors.iter_mut().filter(|r| r.applies_to(method, path)) {
             let hit = match (&mut rule.count, rule.fraction) {

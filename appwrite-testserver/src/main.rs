@@ -27,12 +27,8 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let config = appwrite_testserver::Config {
-        addr: args.addr,
-        project: args.project,
-        api_key: args.api_key,
-        seed: args.seed,
-    };
+    let config =
+        appwrite_testserver::Config { addr: args.addr, project: args.project, api_key: args.api_key, seed: args.seed };
     let running = appwrite_testserver::spawn(config).await?;
     // Tests read this first line to find the port.
     println!("listening on http://{}", running.addr);

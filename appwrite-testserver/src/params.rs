@@ -16,14 +16,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::ArgumentInvalid(e.to_string()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::ArgumentInvalid(e.to_string()))?;
         let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
             Value::Object(Map::new())
         } else {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::ArgumentInvalid(format!("Invalid JSON body: {e}")))?
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::ArgumentInvalid(format!("Invalid JSON body: {e}")))?
         };
         serde_json::from_value(value).map(Body).map_err(|e| {
             let text = e.to_string();

@@ -24,8 +24,7 @@ impl Action {
 
 /// What a resource accepts: documents take read/update/delete, collections also create.
 pub const DOCUMENT_ACTIONS: &[Action] = &[Action::Read, Action::Update, Action::Delete];
-pub const COLLECTION_ACTIONS: &[Action] =
-    &[Action::Read, Action::Create, Action::Update, Action::Delete];
+pub const COLLECTION_ACTIONS: &[Action] = &[Action::Read, Action::Create, Action::Update, Action::Delete];
 
 /// Splits `read("role")` into `("read", "role")`.
 fn split(permission: &str) -> Option<(&str, &str)> {
@@ -62,8 +61,8 @@ pub fn normalize(permissions: &[String], allowed: &[Action]) -> ApiResult<Vec<St
     let mut out: Vec<String> = Vec::new();
     for permission in permissions {
         let invalid = |reason: String| ApiError::invalid_param("permissions", reason);
-        let (action, role) = split(permission)
-            .ok_or_else(|| invalid(format!("Invalid permission string format: \"{permission}\".")))?;
+        let (action, role) =
+            split(permission).ok_or_else(|| invalid(format!("Invalid permission string format: \"{permission}\".")))?;
         if !role_is_valid(role) {
             return Err(invalid(format!("Role \"{role}\" is not allowed.")));
         }
@@ -89,9 +88,7 @@ pub fn normalize(permissions: &[String], allowed: &[Action]) -> ApiResult<Vec<St
 
 /// The roles granted by a set of permissions for one action.
 pub fn roles_for(permissions: &[String], action: Action) -> impl Iterator<Item = &str> {
-    permissions.iter().filter_map(move |p| {
-        split(p).filter(|(a, _)| *a == action.name()).map(|(_, role)| role)
-    })
+    permissions.iter().filter_map(move |p| split(p).filter(|(a, _)| *a == action.name()).map(|(_, role)| role))
 }
 
 /// Who is asking. API keys switch authorization off (`Authorization::setDefaultStatus(false)`
@@ -116,8 +113,7 @@ impl Authorization {
 
     /// True if any of the permission lists grants `action` to one of the caller's roles.
     pub fn allows(&self, lists: &[&[String]], action: Action) -> bool {
-        self.is_skipped()
-            || lists.iter().any(|list| roles_for(list, action).any(|role| self.has_role(role)))
+        self.is_skipped() || lists.iter().any(|list| roles_for(list, action).any(|role| self.has_role(role)))
     }
 
     /// Non-key callers may only hand out permissions to roles they hold themselves

@@ -82,31 +82,19 @@ fn coerce(kind: &AttributeKind, value: &Value) -> Option<Value> {
             Some(value.clone())
         }
         (AttributeKind::Integer { .. }, Value::Number(n)) if n.is_i64() => Some(value.clone()),
-        (AttributeKind::Datetime, Value::String(s)) => {
-            time::parse_stored(s).map(|ts| Value::String(time::format(&ts)))
-        }
+        (AttributeKind::Datetime, Value::String(s)) => time::parse_stored(s).map(|ts| Value::String(time::format(&ts))),
         _ => None,
     }
 }
 
 fn int_value(values: &[Value], what: &str, range: std::ops::RangeInclusive<usize>) -> ApiResult<usize> {
-    values
-        .first()
-        .and_then(Value::as_u64)
-        .map(|n| n as usize)
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            invalid(format!(
-                "Invalid {what}: Value must be a valid range between {} and {}",
-                range.start(),
-                range.end()
-            ))
-        })
+    values.first().and_then(Value::as_u64).map(|n| n as usize).filter(|n| range.contains(n)).ok_or_else(|| {
+        invalid(format!("Invalid {what}: Value must be a valid range between {} and {}", range.start(), range.end()))
+    })
 }
 
 pub fn parse(raw: &[String], attributes: &[Attribute]) -> ApiResult<ListQuery> {
-    let mut query =
-        ListQuery { filters: vec![], orders: vec![], limit: DEFAULT_LIMIT, offset: 0, cursor: None };
+    let mut query = ListQuery { filters: vec![], orders: vec![], limit: DEFAULT_LIMIT, offset: 0, cursor: None };
     for text in raw {
         let json: Value = serde_json::from_str(text).map_err(invalid)?;
         let Value::Object(object) = json else {
@@ -126,10 +114,7 @@ pub fn parse(raw: &[String], attributes: &[Attribute]) -> ApiResult<ListQuery> {
             None => vec![],
             Some(Value::Array(values)) => values.clone(),
             Some(other) => {
-                return Err(invalid(format!(
-                    "Invalid query values. Must be an array, got {}",
-                    type_name(other)
-                )))
+                return Err(invalid(format!("Invalid query values. Must be an array, got {}", type_name(other))))
             }
         };
         let op = match method {
@@ -237,8 +222,7 @@ impl Filter {
     fn matches(&self, doc: &impl Fields) -> bool {
         let value = doc.field(&self.attribute);
         let cmp = |wanted: &[Ordering]| {
-            !value.is_null()
-                && compare(&value, &self.values[0]).is_some_and(|ordering| wanted.contains(&ordering))
+            !value.is_null() && compare(&value, &self.values[0]).is_some_and(|ordering| wanted.contains(&ordering))
         };
         match self.op {
             Op::IsNull => value.is_null(),
@@ -267,8 +251,7 @@ impl ListQuery {
     /// The effective sort keys: the requested orders plus the `$sequence` tie-break the UDB
     /// adds (same direction as a leading `$createdAt`/`$updatedAt` order, else ascending).
     fn sort_keys(&self) -> Vec<(&str, bool)> {
-        let mut keys: Vec<(&str, bool)> =
-            self.orders.iter().map(|o| (o.attribute.as_str(), o.desc)).collect();
+        let mut keys: Vec<(&str, bool)> = self.orders.iter().map(|o| (o.attribute.as_str(), o.desc)).collect();
         if !keys.iter().any(|(a, _)| *a == "$id" || *a == "$sequence") {
             let desc = match keys.first() {
                 Some((lead, desc)) if matches!(*lead, "$createdAt" | "$updatedAt") => *desc,
@@ -283,7 +266,11 @@ impl ListQuery {
         keys.iter()
             .map(|(attribute, desc)| {
                 let ordering = sort_compare(&a.field(attribute), &b.field(attribute));
-                if *desc { ordering.reverse() } else { ordering }
+                if *desc {
+                    ordering.reverse()
+                } else {
+                    ordering
+                }
             })
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
@@ -301,8 +288,7 @@ impl ListQuery {
                 matching.into_iter().filter(|d| Self::order(&keys, *d, c).is_gt()).collect()
             }
             (Some(Cursor::Before(_)), Some(c)) => {
-                let before: Vec<&D> =
-                    matching.into_iter().filter(|d| Self::order(&keys, *d, c).is_lt()).collect();
+                let before: Vec<&D> = matching.into_iter().filter(|d| Self::order(&keys, *d, c).is_lt()).collect();
                 // The page is the `limit` documents right before the cursor, in normal order.
                 let skip = before.len().saturating_sub(self.offset + self.limit);
                 let end = before.len().saturating_sub(self.offset);

@@ -31,9 +31,9 @@ impl AttributeKind {
             (AttributeKind::String { size }, Value::String(s)) if s.chars().count() as u64 <= *size => {
                 Ok(value.clone())
             }
-            (AttributeKind::String { size }, _) => Err(format!(
-                "Value must be a valid string and at least 0 chars and no longer than {size} chars"
-            )),
+            (AttributeKind::String { size }, _) => {
+                Err(format!("Value must be a valid string and at least 0 chars and no longer than {size} chars"))
+            }
             (AttributeKind::Integer { min, max }, Value::Number(n)) if n.is_i64() => {
                 let n = n.as_i64().unwrap_or_default();
                 if (*min..=*max).contains(&n) {
@@ -84,9 +84,7 @@ impl Attribute {
         }
         if let AttributeKind::Integer { min, max } = kind {
             if min > max {
-                return Err(ApiError::AttributeValueInvalid(
-                    "Minimum value must be lesser than maximum value".into(),
-                ));
+                return Err(ApiError::AttributeValueInvalid("Minimum value must be lesser than maximum value".into()));
             }
         }
         let default = if default.is_null() {
@@ -147,9 +145,10 @@ impl Attribute {
             .enumerate()
             .map(|(i, item)| match item {
                 Value::Null if !self.required => Ok(Value::Null),
-                _ => self.kind.check(item).map_err(|e| {
-                    format!("Attribute \"{}['{i}']\" has invalid type. {e}", self.key)
-                }),
+                _ => self
+                    .kind
+                    .check(item)
+                    .map_err(|e| format!("Attribute \"{}['{i}']\" has invalid type. {e}", self.key)),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array)
@@ -162,9 +161,8 @@ pub const SYSTEM_FIELDS: &[&str] = &["$id", "$sequence", "$createdAt", "$updated
 /// Fills defaults (UDB `Database::encode`: a missing or null value takes the default) and
 /// validates the attribute values of a complete document (UDB `Validator\Structure`).
 pub fn validate(attributes: &[Attribute], data: &mut Map<String, Value>) -> ApiResult<()> {
-    let invalid = |message: String| {
-        ApiError::DocumentInvalidStructure(format!("Invalid document structure: {message}"))
-    };
+    let invalid =
+        |message: String| ApiError::DocumentInvalidStructure(format!("Invalid document structure: {message}"));
     for attribute in attributes {
         let value = data.entry(attribute.key.clone()).or_insert(Value::Null);
         if value.is_null() {
@@ -241,7 +239,13 @@ mod tests {
         validate(&attrs, &mut ok).unwrap();
         assert_eq!(ok["n"], Value::Null);
         assert_eq!(ok["at"], "2024-01-02T00:00:00.000+00:00");
-        for bad in [json!({}), json!({"name": "toolong"}), json!({"name": "a", "n": 10}), json!({"name": "a", "x": 1}), json!({"name": "a", "n": 1.5})] {
+        for bad in [
+            json!({}),
+            json!({"name": "toolong"}),
+            json!({"name": "a", "n": 10}),
+            json!({"name": "a", "x": 1}),
+            json!({"name": "a", "n": 1.5}),
+        ] {
             let mut data = bad.as_object().unwrap().clone();
             let err = validate(&attrs, &mut data).unwrap_err();
             assert_eq!(err.type_and_status(), ("document_invalid_structure", 400), "{bad}");

@@ -16,7 +16,11 @@ async fn next_n_calls_fail_before_applying() {
         let failed = server.create_lead(As::Key, "lead-1", json!({"name": "A"}), None).await;
         assert_error(&failed, 503, "general_unknown");
     }
-    assert_eq!(server.create_lead(As::Key, "lead-1", json!({"name": "A"}), None).await.0, 201, "nothing was written before");
+    assert_eq!(
+        server.create_lead(As::Key, "lead-1", json!({"name": "A"}), None).await.0,
+        201,
+        "nothing was written before"
+    );
     let (_, config) = read(server.http.get(server.url("/__faults")).send().await.unwrap()).await;
     assert_eq!(config["errors"], json!([]), "the rule expired");
 }
@@ -42,7 +46,8 @@ async fn fractions_filter_by_method_and_latency_delays() {
     server.create_lead(As::Key, "lead-1", json!({"name": "A"}), None).await;
     server.admin("/__faults", json!({"errors": [{"status": 429, "fraction": 1.0, "method": "PATCH"}], "latency": {"ms": 120, "jitter_ms": 30}})).await;
     let started = Instant::now();
-    let limited = server.call(As::Key, Method::PATCH, &document_path("lead-1"), Some(json!({"data": {"hot": true}}))).await;
+    let limited =
+        server.call(As::Key, Method::PATCH, &document_path("lead-1"), Some(json!({"data": {"hot": true}}))).await;
     assert!(started.elapsed() >= Duration::from_millis(120));
     assert_error(&limited, 429, "general_rate_limit_exceeded");
     assert_eq!(server.get(As::Key, &document_path("lead-1")).await.0, 200, "GET is not affected");

@@ -11,7 +11,9 @@ async fn document_events_have_appwrite_shape_and_names() {
     let server = Server::start().await;
     server.setup_leads().await;
     let secret = server.user_session("alice").await;
-    let mut socket = server.socket(&format!("project={PROJECT}&channels[]=documents&channels[]=account"), &[(SESSION, &secret)]).await;
+    let mut socket = server
+        .socket(&format!("project={PROJECT}&channels[]=documents&channels[]=account"), &[(SESSION, &secret)])
+        .await;
     let connected = next_json(&mut socket).await;
     assert_eq!(connected["data"]["channels"], json!(["documents", "account", "account.alice"]));
     assert_eq!(connected["data"]["user"]["$id"], "alice");
@@ -36,8 +38,12 @@ async fn document_events_have_appwrite_shape_and_names() {
     assert_eq!(
         data["channels"],
         json!([
-            "rows", "databases.main.tables.leads.rows", "databases.main.tables.leads.rows.lead-1",
-            "documents", "databases.main.collections.leads.documents", "databases.main.collections.leads.documents.lead-1"
+            "rows",
+            "databases.main.tables.leads.rows",
+            "databases.main.tables.leads.rows.lead-1",
+            "documents",
+            "databases.main.collections.leads.documents",
+            "databases.main.collections.leads.documents.lead-1"
         ])
     );
     let timestamp = data["timestamp"].as_str().unwrap();
@@ -64,7 +70,8 @@ async fn events_only_reach_subscribers_who_may_read() {
     let mut bob_socket = server.subscribe(&[channel], &[(SESSION, &bob)]).await;
     let mut guest_socket = server.subscribe(&["documents"], &[]).await;
     // An API key gives no rights on the socket: it is a guest.
-    let mut key_socket = server.socket(&format!("project={PROJECT}&channels[]=documents"), &[("X-Appwrite-Key", KEY)]).await;
+    let mut key_socket =
+        server.socket(&format!("project={PROJECT}&channels[]=documents"), &[("X-Appwrite-Key", KEY)]).await;
     assert_eq!(next_json(&mut key_socket).await["data"]["user"], serde_json::Value::Null);
 
     server.create_lead(As::Session(&alice), "private", json!({"name": "P"}), None).await;
@@ -89,19 +96,31 @@ async fn ping_authentication_and_protocol_errors() {
     assert_eq!(next_json(&mut socket).await, json!({"type": "pong"}));
 
     send_json(&mut socket, json!({"type": "nonsense", "data": {}})).await;
-    assert_eq!(next_json(&mut socket).await, json!({"type": "error", "data": {"code": 1003, "message": "Message type is not valid."}}));
+    assert_eq!(
+        next_json(&mut socket).await,
+        json!({"type": "error", "data": {"code": 1003, "message": "Message type is not valid."}})
+    );
     send_json(&mut socket, json!({"type": "authentication", "data": {"session": "bogus"}})).await;
     assert_eq!(next_json(&mut socket).await["data"]["message"], "Session is not valid.");
 
     send_json(&mut socket, json!({"type": "authentication", "data": {"session": secret}})).await;
     let response = next_json(&mut socket).await;
-    assert_eq!((response["type"].as_str(), response["data"]["to"].as_str()), (Some("response"), Some("authentication")));
-    assert_eq!((response["data"]["success"].as_bool(), response["data"]["user"]["$id"].as_str()), (Some(true), Some("alice")));
+    assert_eq!(
+        (response["type"].as_str(), response["data"]["to"].as_str()),
+        (Some("response"), Some("authentication"))
+    );
+    assert_eq!(
+        (response["data"]["success"].as_bool(), response["data"]["user"]["$id"].as_str()),
+        (Some(true), Some("alice"))
+    );
     server.create_lead(As::Key, "for-users", json!({"name": "U"}), Some(json!(["read(\"users\")"]))).await;
     assert_eq!(next_json(&mut socket).await["data"]["payload"]["$id"], "for-users");
 
     let mut no_channels = server.socket(&format!("project={PROJECT}"), &[]).await;
-    assert_eq!(next_json(&mut no_channels).await, json!({"type": "error", "data": {"code": 1008, "message": "Missing channels"}}));
+    assert_eq!(
+        next_json(&mut no_channels).await,
+        json!({"type": "error", "data": {"code": 1008, "message": "Missing channels"}})
+    );
     assert_eq!(closed(&mut no_channels).await, Some(1008));
     let mut no_project = server.socket("project=other&channels[]=documents", &[]).await;
     assert_eq!(next_json(&mut no_project).await["data"]["message"], "Missing or unknown project ID");

@@ -82,14 +82,18 @@ async fn patch_without_precondition_is_last_write_wins_and_partial() {
         assert_eq!(code, 200);
     }
     let (_, doc) = server.get(As::Key, &path).await;
-    assert_eq!((doc["status"].as_str(), doc["value"].as_i64(), doc["hot"].as_bool()), (Some("won"), Some(10), Some(true)));
+    assert_eq!(
+        (doc["status"].as_str(), doc["value"].as_i64(), doc["hot"].as_bool()),
+        (Some("won"), Some(10), Some(true))
+    );
     assert_eq!(doc["name"], "Ada");
 
     let empty = server.call(As::Key, Method::PATCH, &path, Some(json!({}))).await;
     assert_error(&empty, 400, "document_missing_payload");
     let wrong = server.call(As::Key, Method::PATCH, &path, Some(json!({"data": {"value": "ten"}}))).await;
     assert_error(&wrong, 400, "document_invalid_structure");
-    let missing = server.call(As::Key, Method::PATCH, &document_path("nope"), Some(json!({"data": {"hot": false}}))).await;
+    let missing =
+        server.call(As::Key, Method::PATCH, &document_path("nope"), Some(json!({"data": {"hot": false}}))).await;
     assert_error(&missing, 404, "document_not_found");
 }
 
@@ -110,7 +114,9 @@ async fn list_queries_filter_sort_and_page() {
     for i in 0..30 {
         let status = if i % 3 == 0 { "won" } else { "open" };
         let value = if i % 5 == 0 { Value::Null } else { json!(i) };
-        let (code, _) = server.create_lead(As::Key, &format!("l{i:02}"), json!({"name": "x", "status": status, "value": value}), None).await;
+        let (code, _) = server
+            .create_lead(As::Key, &format!("l{i:02}"), json!({"name": "x", "status": status, "value": value}), None)
+            .await;
         assert_eq!(code, 201);
     }
     let q = |method: &str, attribute: &str, values: Value| json!({"method": method, "attribute": attribute, "values": values});
@@ -125,7 +131,8 @@ async fn list_queries_filter_sort_and_page() {
     assert_eq!(ids, ["l00", "l05", "l10", "l15", "l20", "l25"]);
     let (total, _) = list_ids(&server, &[q("isNotNull", "value", json!([]))]).await;
     assert_eq!(total, 24);
-    let (_, ids) = list_ids(&server, &[q("greaterThan", "value", json!([26])), q("orderDesc", "value", json!([]))]).await;
+    let (_, ids) =
+        list_ids(&server, &[q("greaterThan", "value", json!([26])), q("orderDesc", "value", json!([]))]).await;
     assert_eq!(ids, ["l29", "l28", "l27"]);
     let (_, ids) = list_ids(&server, &[q("lessThan", "value", json!([3])), q("orderAsc", "$id", json!([]))]).await;
     assert_eq!(ids, ["l01", "l02"]);
@@ -149,32 +156,75 @@ async fn list_queries_filter_sort_and_page() {
 async fn validation_and_setup_errors_use_appwrite_types() {
     let server = Server::start().await;
     server.setup_leads().await;
-    for data in [json!({"name": "a", "unknown": 1}), json!({"name": 5}), json!({"status": "open"}), json!({"name": "a", "closedAt": "never"})] {
+    for data in [
+        json!({"name": "a", "unknown": 1}),
+        json!({"name": 5}),
+        json!({"status": "open"}),
+        json!({"name": "a", "closedAt": "never"}),
+    ] {
         assert_error(&server.create_lead(As::Key, "x", data, None).await, 400, "document_invalid_structure");
     }
-    assert_error(&server.create_lead(As::Key, "_bad", json!({"name": "a"}), None).await, 400, "general_argument_invalid");
-    assert_error(&server.create_lead(As::Key, &"a".repeat(37), json!({"name": "a"}), None).await, 400, "general_argument_invalid");
+    assert_error(
+        &server.create_lead(As::Key, "_bad", json!({"name": "a"}), None).await,
+        400,
+        "general_argument_invalid",
+    );
+    assert_error(
+        &server.create_lead(As::Key, &"a".repeat(37), json!({"name": "a"}), None).await,
+        400,
+        "general_argument_invalid",
+    );
     let (status, generated) = server.create_lead(As::Key, "unique()", json!({"name": "a"}), None).await;
     assert_eq!((status, generated["$id"].as_str().unwrap().len()), (201, 20));
 
     // A setup command can treat these 409s as "already there".
-    assert_error(&server.post(As::Key, "/v1/databases", json!({"databaseId": DB, "name": "Main"})).await, 409, "database_already_exists");
-    let coll = server.post(As::Key, &format!("/v1/databases/{DB}/collections"), json!({"collectionId": LEADS, "name": "Leads"})).await;
+    assert_error(
+        &server.post(As::Key, "/v1/databases", json!({"databaseId": DB, "name": "Main"})).await,
+        409,
+        "database_already_exists",
+    );
+    let coll = server
+        .post(As::Key, &format!("/v1/databases/{DB}/collections"), json!({"collectionId": LEADS, "name": "Leads"}))
+        .await;
     assert_error(&coll, 409, "collection_already_exists");
-    let attr = server.post(As::Key, &format!("{}/attributes/string", collection_path()), json!({"key": "name", "size": 5, "required": false})).await;
+    let attr = server
+        .post(
+            As::Key,
+            &format!("{}/attributes/string", collection_path()),
+            json!({"key": "name", "size": 5, "required": false}),
+        )
+        .await;
     assert_error(&attr, 409, "attribute_already_exists");
-    let index = server.post(As::Key, &format!("{}/indexes", collection_path()), json!({"key": "email_unique", "type": "unique", "attributes": ["email"]})).await;
+    let index = server
+        .post(
+            As::Key,
+            &format!("{}/indexes", collection_path()),
+            json!({"key": "email_unique", "type": "unique", "attributes": ["email"]}),
+        )
+        .await;
     assert_error(&index, 409, "index_already_exists");
     let (status, attrs) = server.get(As::Key, &format!("{}/attributes", collection_path())).await;
     assert_eq!((status, attrs["total"].as_u64()), (200, Some(6)));
     assert!(attrs["attributes"].as_array().unwrap().iter().all(|a| a["status"] == "available"));
 
     assert_error(&server.get(As::Key, "/v1/databases/nope").await, 404, "database_not_found");
-    assert_error(&server.get(As::Key, &format!("/v1/databases/{DB}/collections/nope/documents")).await, 404, "collection_not_found");
+    assert_error(
+        &server.get(As::Key, &format!("/v1/databases/{DB}/collections/nope/documents")).await,
+        404,
+        "collection_not_found",
+    );
     assert_error(&server.get(As::Key, &document_path("nope")).await, 404, "document_not_found");
-    let wrong_project = server.http.get(server.url(&documents_path())).header("X-Appwrite-Project", "other").send().await.unwrap();
+    let wrong_project =
+        server.http.get(server.url(&documents_path())).header("X-Appwrite-Project", "other").send().await.unwrap();
     assert_error(&read(wrong_project).await, 404, "project_not_found");
-    let wrong_key = server.http.get(server.url(&documents_path())).header("X-Appwrite-Project", PROJECT).header("X-Appwrite-Key", "nope").send().await.unwrap();
+    let wrong_key = server
+        .http
+        .get(server.url(&documents_path()))
+        .header("X-Appwrite-Project", PROJECT)
+        .header("X-Appwrite-Key", "nope")
+        .send()
+        .await
+        .unwrap();
     assert_error(&read(wrong_key).await, 401, "user_unauthorized");
     assert_error(&server.get(As::Guest, "/v1/databases/main").await, 401, "general_unauthorized_scope");
     assert_error(&server.get(As::Key, "/v1/nothing-here").await, 404, "general_route_not_found");
@@ -189,7 +239,9 @@ async fn unique_index_violations_are_document_already_exists() {
     server.create_lead(As::Key, "c", json!({"name": "C"}), None).await; // NULLs never collide
     let dup = server.create_lead(As::Key, "d", json!({"name": "D", "email": "x@example.com"}), None).await;
     assert_error(&dup, 409, "document_already_exists");
-    let update = server.call(As::Key, Method::PATCH, &document_path("b"), Some(json!({"data": {"email": "x@example.com"}}))).await;
+    let update = server
+        .call(As::Key, Method::PATCH, &document_path("b"), Some(json!({"data": {"email": "x@example.com"}})))
+        .await;
     assert_error(&update, 409, "document_already_exists");
 }
 
@@ -203,24 +255,36 @@ async fn permissions_are_enforced_for_sessions_and_jwts() {
     // Without explicit permissions the creator gets read/update/delete.
     let (status, doc) = server.create_lead(As::Session(&alice), "private", json!({"name": "P"}), None).await;
     assert_eq!(status, 201, "{doc}");
-    assert_eq!(doc["$permissions"], json!(["read(\"user:alice\")", "update(\"user:alice\")", "delete(\"user:alice\")"]));
+    assert_eq!(
+        doc["$permissions"],
+        json!(["read(\"user:alice\")", "update(\"user:alice\")", "delete(\"user:alice\")"])
+    );
     server.create_lead(As::Key, "public", json!({"name": "Q"}), Some(json!(["read(\"users\")"]))).await;
 
     assert_eq!(server.get(As::Session(&alice), &document_path("private")).await.0, 200);
     assert_error(&server.get(As::Session(&bob), &document_path("private")).await, 404, "document_not_found");
     let (_, listed) = server.get(As::Session(&bob), &documents_path()).await;
     assert_eq!((listed["total"].as_u64(), listed["documents"][0]["$id"].as_str()), (Some(1), Some("public")));
-    let patch = server.call(As::Session(&bob), Method::PATCH, &document_path("private"), Some(json!({"data": {"hot": true}}))).await;
+    let patch = server
+        .call(As::Session(&bob), Method::PATCH, &document_path("private"), Some(json!({"data": {"hot": true}})))
+        .await;
     assert_error(&patch, 401, "user_unauthorized");
-    assert_error(&server.call(As::Session(&bob), Method::DELETE, &document_path("private"), None).await, 401, "user_unauthorized");
-    let grant = server.create_lead(As::Session(&bob), "sneaky", json!({"name": "S"}), Some(json!(["read(\"user:alice\")"]))).await;
+    assert_error(
+        &server.call(As::Session(&bob), Method::DELETE, &document_path("private"), None).await,
+        401,
+        "user_unauthorized",
+    );
+    let grant = server
+        .create_lead(As::Session(&bob), "sneaky", json!({"name": "S"}), Some(json!(["read(\"user:alice\")"])))
+        .await;
     assert_error(&grant, 401, "user_unauthorized");
     assert_error(&server.create_lead(As::Guest, "guest", json!({"name": "G"}), None).await, 401, "user_unauthorized");
     assert_eq!(server.get(As::Guest, &documents_path()).await.1["total"], 0);
 
     // Team roles: a key adds bob to "sales"; documents readable by the team become visible.
     assert_eq!(server.post(As::Key, "/v1/teams", json!({"teamId": "sales", "name": "Sales"})).await.0, 201);
-    let (status, membership) = server.post(As::Key, "/v1/teams/sales/memberships", json!({"userId": "bob", "roles": ["member"]})).await;
+    let (status, membership) =
+        server.post(As::Key, "/v1/teams/sales/memberships", json!({"userId": "bob", "roles": ["member"]})).await;
     assert_eq!((status, membership["confirm"].as_bool()), (201, Some(true)), "{membership}");
     server.create_lead(As::Key, "team", json!({"name": "T"}), Some(json!(["read(\"team:sales\")"]))).await;
     assert_eq!(server.get(As::Session(&bob), &document_path("team")).await.0, 200);
@@ -239,17 +303,42 @@ async fn permissions_are_enforced_for_sessions_and_jwts() {
 #[tokio::test]
 async fn accounts_sessions_and_cookies() {
     let server = Server::start().await;
-    let (status, user) = server.post(As::Key, "/v1/users", json!({"userId": "svc", "email": "Svc@Example.com", "password": "password123", "name": "Service"})).await;
+    let (status, user) = server
+        .post(
+            As::Key,
+            "/v1/users",
+            json!({"userId": "svc", "email": "Svc@Example.com", "password": "password123", "name": "Service"}),
+        )
+        .await;
     assert_eq!((status, user["email"].as_str()), (201, Some("svc@example.com")));
-    assert_error(&server.post(As::Key, "/v1/users", json!({"userId": "svc2", "email": "svc@example.com"})).await, 409, "user_already_exists");
-    assert_error(&server.post(As::Key, "/v1/users", json!({"userId": "x", "password": "short"})).await, 400, "general_argument_invalid");
+    assert_error(
+        &server.post(As::Key, "/v1/users", json!({"userId": "svc2", "email": "svc@example.com"})).await,
+        409,
+        "user_already_exists",
+    );
+    assert_error(
+        &server.post(As::Key, "/v1/users", json!({"userId": "x", "password": "short"})).await,
+        400,
+        "general_argument_invalid",
+    );
     assert_eq!(server.get(As::Key, "/v1/users/svc").await.1["name"], "Service");
     assert_error(&server.get(As::Key, "/v1/users/nobody").await, 404, "user_not_found");
 
     let login = json!({"email": "svc@example.com", "password": "password123"});
-    assert_error(&server.post(As::Guest, "/v1/account/sessions/email", json!({"email": "svc@example.com", "password": "wrong-password"})).await, 401, "user_invalid_credentials");
+    assert_error(
+        &server
+            .post(
+                As::Guest,
+                "/v1/account/sessions/email",
+                json!({"email": "svc@example.com", "password": "wrong-password"}),
+            )
+            .await,
+        401,
+        "user_invalid_credentials",
+    );
     // A client login gets the cookie but no secret in the body.
-    let response = server.request(As::Guest, Method::POST, "/v1/account/sessions/email").json(&login).send().await.unwrap();
+    let response =
+        server.request(As::Guest, Method::POST, "/v1/account/sessions/email").json(&login).send().await.unwrap();
     let cookie = response
         .headers()
         .get_all("set-cookie")
@@ -260,14 +349,22 @@ async fn accounts_sessions_and_cookies() {
     let (status, session) = read(response).await;
     assert_eq!((status, session["secret"].as_str(), session["userId"].as_str()), (201, Some(""), Some("svc")));
 
-    let by_cookie = server.request(As::Guest, Method::GET, "/v1/account").header("Cookie", &cookie).send().await.unwrap();
+    let by_cookie =
+        server.request(As::Guest, Method::GET, "/v1/account").header("Cookie", &cookie).send().await.unwrap();
     let (status, account) = read(by_cookie).await;
     assert_eq!((status, account["$id"].as_str()), (200, Some("svc")));
     assert!(account.get("password").is_none(), "the Account model has no password");
 
-    let secret = server.post(As::Key, "/v1/account/sessions/email", login.clone()).await.1["secret"].as_str().unwrap().to_owned();
+    let secret = server.post(As::Key, "/v1/account/sessions/email", login.clone()).await.1["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(server.get(As::Session(&secret), "/v1/account").await.1["email"], "svc@example.com");
-    assert_error(&server.post(As::Session(&secret), "/v1/account/sessions/email", login).await, 401, "user_session_already_exists");
+    assert_error(
+        &server.post(As::Session(&secret), "/v1/account/sessions/email", login).await,
+        401,
+        "user_session_already_exists",
+    );
     assert_eq!(server.call(As::Session(&secret), Method::DELETE, "/v1/account/sessions/current", None).await.0, 204);
     // The session is gone, so the caller is a guest again.
     assert_error(&server.get(As::Session(&secret), "/v1/account").await, 401, "general_unauthorized_scope");

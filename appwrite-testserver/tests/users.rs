@@ -20,7 +20,11 @@ async fn create_user(server: &Server, id: &str, name: &str) -> Value {
 /// the secret (the SSR flow).
 async fn login(server: &Server, id: &str) -> (String, String) {
     let (status, session) = server
-        .post(As::Key, "/v1/account/sessions/email", json!({"email": format!("{id}@example.com"), "password": "password123"}))
+        .post(
+            As::Key,
+            "/v1/account/sessions/email",
+            json!({"email": format!("{id}@example.com"), "password": "password123"}),
+        )
         .await;
     assert_eq!(status, 201, "{session}");
     (session["$id"].as_str().unwrap().to_owned(), session["secret"].as_str().unwrap().to_owned())
@@ -65,7 +69,9 @@ async fn signed_in(server: &Server, who: As<'_>) -> bool {
 #[tokio::test]
 async fn list_users_pages_filters_and_searches() {
     let server = Server::start().await;
-    for (id, name) in [("ada", "Ada Lovelace"), ("bob", "Bob Builder"), ("cy", "Cy Young"), ("dee", "Dee Dee"), ("eve", "Eve Online")] {
+    for (id, name) in
+        [("ada", "Ada Lovelace"), ("bob", "Bob Builder"), ("cy", "Cy Young"), ("dee", "Dee Dee"), ("eve", "Eve Online")]
+    {
         create_user(&server, id, name).await;
     }
     let (status, all) = list(&server, "/v1/users", &[]).await;
@@ -77,9 +83,25 @@ async fn list_users_pages_filters_and_searches() {
     assert_eq!(
         keys,
         [
-            "$id", "$createdAt", "$updatedAt", "name", "password", "hash", "hashOptions", "registration", "status",
-            "labels", "passwordUpdate", "email", "phone", "emailVerification", "phoneVerification", "mfa", "prefs",
-            "targets", "accessedAt"
+            "$id",
+            "$createdAt",
+            "$updatedAt",
+            "name",
+            "password",
+            "hash",
+            "hashOptions",
+            "registration",
+            "status",
+            "labels",
+            "passwordUpdate",
+            "email",
+            "phone",
+            "emailVerification",
+            "phoneVerification",
+            "mfa",
+            "prefs",
+            "targets",
+            "accessedAt"
         ]
     );
     assert_eq!((one["status"].as_bool(), one["passwordUpdate"].as_str().map(str::len)), (Some(true), Some(29)));
@@ -87,21 +109,31 @@ async fn list_users_pages_filters_and_searches() {
     let limit = |n: u64| json!({"method": "limit", "values": [n]}).to_string();
     let paged = [("queries[0]", limit(2)), ("queries[1]", json!({"method": "offset", "values": [1]}).to_string())];
     let (_, page) = list(&server, "/v1/users", &paged).await;
-    assert_eq!((page["total"].as_u64(), ids(&page, "users", "$id")), (Some(5), vec!["bob".to_owned(), "cy".to_owned()]));
-    let after = [("queries[]", limit(2)), ("queries[]", json!({"method": "cursorAfter", "values": ["bob"]}).to_string())];
+    assert_eq!(
+        (page["total"].as_u64(), ids(&page, "users", "$id")),
+        (Some(5), vec!["bob".to_owned(), "cy".to_owned()])
+    );
+    let after =
+        [("queries[]", limit(2)), ("queries[]", json!({"method": "cursorAfter", "values": ["bob"]}).to_string())];
     assert_eq!(ids(&list(&server, "/v1/users", &after).await.1, "users", "$id"), ["cy", "dee"]);
 
     let by_email = [("queries[]", q("equal", "email", json!(["dee@example.com"])))];
     assert_eq!(ids(&list(&server, "/v1/users", &by_email).await.1, "users", "$id"), ["dee"]);
     let by_id = [("queries[]", q("equal", "$id", json!(["eve", "ada", "nobody"])))];
     let (_, found) = list(&server, "/v1/users", &by_id).await;
-    assert_eq!((found["total"].as_u64(), ids(&found, "users", "$id")), (Some(2), vec!["ada".to_owned(), "eve".to_owned()]));
+    assert_eq!(
+        (found["total"].as_u64(), ids(&found, "users", "$id")),
+        (Some(2), vec!["ada".to_owned(), "eve".to_owned()])
+    );
     let by_name = [("queries[]", q("orderDesc", "name", json!([]))), ("queries[]", limit(1))];
     assert_eq!(ids(&list(&server, "/v1/users", &by_name).await.1, "users", "$id"), ["eve"]);
 
     // `search` matches words of ID, email and name; the last word is a prefix.
     assert_eq!(ids(&list(&server, "/v1/users", &[("search", "lovel".into())]).await.1, "users", "$id"), ["ada"]);
-    assert_eq!(ids(&list(&server, "/v1/users", &[("search", "young builder".into())]).await.1, "users", "$id"), ["bob", "cy"]);
+    assert_eq!(
+        ids(&list(&server, "/v1/users", &[("search", "young builder".into())]).await.1, "users", "$id"),
+        ["bob", "cy"]
+    );
     assert_eq!(list(&server, "/v1/users", &[("search", "zzz".into())]).await.1["total"], 0);
     assert_eq!(list(&server, "/v1/users", &[("total", "false".into())]).await.1["total"], 0);
 
@@ -123,7 +155,8 @@ async fn blocked_users_cannot_sign_in_or_use_their_sessions() {
     let (_, secret) = login(&server, "ada").await;
     let token = jwt(&server, &secret).await;
 
-    let (status, blocked) = server.call(As::Key, Method::PATCH, "/v1/users/ada/status", Some(json!({"status": false}))).await;
+    let (status, blocked) =
+        server.call(As::Key, Method::PATCH, "/v1/users/ada/status", Some(json!({"status": false}))).await;
     assert_eq!((status, blocked["status"].as_bool()), (200, Some(false)), "{blocked}");
     assert!(blocked["$updatedAt"].as_str() >= created["$updatedAt"].as_str());
     assert_eq!(server.get(As::Key, "/v1/users/ada").await.1["status"], false);
@@ -139,12 +172,25 @@ async fn blocked_users_cannot_sign_in_or_use_their_sessions() {
 
     // Signing in: the credentials are checked first.
     let login_as = |password: &str| json!({"email": "ada@example.com", "password": password});
-    assert_error(&server.post(As::Guest, "/v1/account/sessions/email", login_as("password123")).await, 401, "user_blocked");
-    assert_error(&server.post(As::Key, "/v1/account/sessions/email", login_as("password123")).await, 401, "user_blocked");
-    assert_error(&server.post(As::Guest, "/v1/account/sessions/email", login_as("wrong-password")).await, 401, "user_invalid_credentials");
+    assert_error(
+        &server.post(As::Guest, "/v1/account/sessions/email", login_as("password123")).await,
+        401,
+        "user_blocked",
+    );
+    assert_error(
+        &server.post(As::Key, "/v1/account/sessions/email", login_as("password123")).await,
+        401,
+        "user_blocked",
+    );
+    assert_error(
+        &server.post(As::Guest, "/v1/account/sessions/email", login_as("wrong-password")).await,
+        401,
+        "user_invalid_credentials",
+    );
 
     // Unblocking (the loose boolean accepts "true") restores the same session.
-    let (status, unblocked) = server.call(As::Key, Method::PATCH, "/v1/users/ada/status", Some(json!({"status": "true"}))).await;
+    let (status, unblocked) =
+        server.call(As::Key, Method::PATCH, "/v1/users/ada/status", Some(json!({"status": "true"}))).await;
     assert_eq!((status, unblocked["status"].as_bool()), (200, Some(true)));
     assert!(signed_in(&server, As::Session(&secret)).await);
     assert!(signed_in(&server, As::Jwt(&token)).await);
@@ -154,7 +200,8 @@ async fn blocked_users_cannot_sign_in_or_use_their_sessions() {
     assert_error(&status(json!({"status": "maybe"})).await, 400, "general_argument_invalid");
     let missing = server.call(As::Key, Method::PATCH, "/v1/users/nobody/status", Some(json!({"status": false}))).await;
     assert_error(&missing, 404, "user_not_found");
-    let as_user = server.call(As::Session(&secret), Method::PATCH, "/v1/users/ada/status", Some(json!({"status": false}))).await;
+    let as_user =
+        server.call(As::Session(&secret), Method::PATCH, "/v1/users/ada/status", Some(json!({"status": false}))).await;
     assert_error(&as_user, 401, "general_unauthorized_scope");
 }
 
@@ -197,7 +244,9 @@ async fn password_updates_are_validated_and_end_sessions() {
     assert_eq!(update("").await.0, 200);
     assert_error(&sign_in("new-password-1").await, 401, "user_invalid_credentials");
 
-    let missing = server.call(As::Key, Method::PATCH, "/v1/users/nobody/password", Some(json!({"password": "password123"}))).await;
+    let missing = server
+        .call(As::Key, Method::PATCH, "/v1/users/nobody/password", Some(json!({"password": "password123"})))
+        .await;
     assert_error(&missing, 404, "user_not_found");
 
     // POST /v1/users applies the same rule to a password that is given (even "").
@@ -207,7 +256,8 @@ async fn password_updates_are_validated_and_end_sessions() {
         assert_error(&result, 400, "general_argument_invalid");
         assert_eq!(result.1["message"], PASSWORD_RULE);
     }
-    let (status, bob) = server.post(As::Key, "/v1/users", json!({"userId": "bob", "email": "bob@example.com", "password": null})).await;
+    let (status, bob) =
+        server.post(As::Key, "/v1/users", json!({"userId": "bob", "email": "bob@example.com", "password": null})).await;
     assert_eq!((status, bob["passwordUpdate"].as_str()), (201, Some("")), "{bob}");
 }
 
@@ -225,9 +275,21 @@ async fn deleting_user_sessions() {
     assert!(!signed_in(&server, As::Session(&first)).await);
     assert!(!signed_in(&server, As::Jwt(&first_jwt)).await);
     assert!(signed_in(&server, As::Session(&second)).await);
-    assert_error(&delete(&server, As::Key, &format!("/v1/users/ada/sessions/{first_id}")).await, 404, "user_session_not_found");
-    assert_error(&delete(&server, As::Key, &format!("/v1/users/ada/sessions/{bob_id}")).await, 404, "user_session_not_found");
-    assert_error(&delete(&server, As::Key, &format!("/v1/users/nobody/sessions/{bob_id}")).await, 404, "user_not_found");
+    assert_error(
+        &delete(&server, As::Key, &format!("/v1/users/ada/sessions/{first_id}")).await,
+        404,
+        "user_session_not_found",
+    );
+    assert_error(
+        &delete(&server, As::Key, &format!("/v1/users/ada/sessions/{bob_id}")).await,
+        404,
+        "user_session_not_found",
+    );
+    assert_error(
+        &delete(&server, As::Key, &format!("/v1/users/nobody/sessions/{bob_id}")).await,
+        404,
+        "user_not_found",
+    );
     assert!(signed_in(&server, As::Session(&bob)).await, "another user's session is untouched");
 
     assert_eq!(delete(&server, As::Key, "/v1/users/ada/sessions").await, (204, Value::Null));
@@ -293,9 +355,17 @@ async fn user_memberships_and_membership_deletion() {
     let (_, support) = add(&server, "support", json!({"userId": "ada", "roles": ["owner"]})).await;
     add(&server, "support", json!({"userId": "bob", "roles": ["member"]})).await;
 
-    assert_error(&add(&server, "sales", json!({"userId": "ada", "roles": ["member"]})).await, 409, "membership_already_confirmed");
+    assert_error(
+        &add(&server, "sales", json!({"userId": "ada", "roles": ["member"]})).await,
+        409,
+        "membership_already_confirmed",
+    );
     assert_error(&add(&server, "sales", json!({"userId": "bob"})).await, 400, "general_argument_invalid");
-    assert_error(&add(&server, "sales", json!({"userId": "bob", "email": "ada@example.com", "roles": []})).await, 409, "user_already_exists");
+    assert_error(
+        &add(&server, "sales", json!({"userId": "bob", "email": "ada@example.com", "roles": []})).await,
+        409,
+        "user_already_exists",
+    );
     assert_error(&add(&server, "sales", json!({"userId": "nobody", "roles": []})).await, 404, "user_not_found");
     assert_error(&add(&server, "nope", json!({"userId": "bob", "roles": []})).await, 404, "team_not_found");
 
@@ -310,7 +380,9 @@ async fn user_memberships_and_membership_deletion() {
     assert_error(&server.get(As::Key, "/v1/users/nobody/memberships").await, 404, "user_not_found");
     assert_eq!(server.get(As::Key, "/v1/users/bob/memberships").await.1["total"], 1);
 
-    let path = |team: &str, membership: &Value| format!("/v1/teams/{team}/memberships/{}", membership["$id"].as_str().unwrap());
+    let path = |team: &str, membership: &Value| {
+        format!("/v1/teams/{team}/memberships/{}", membership["$id"].as_str().unwrap())
+    };
     assert_error(&delete(&server, As::Key, &path("support", &sales)).await, 404, "team_membership_mismatch");
     assert_error(&delete(&server, As::Key, &path("nope", &sales)).await, 404, "team_not_found");
     assert_error(&delete(&server, As::Key, "/v1/teams/sales/memberships/nope").await, 404, "team_invite_not_found");
@@ -329,9 +401,18 @@ async fn user_memberships_and_membership_deletion() {
     // Without a key: only the member themself or a team owner.
     let (_, bob_session) = login(&server, "bob").await;
     let (_, members) = server.get(As::Key, "/v1/teams/support/memberships").await;
-    let bob_membership = members["memberships"].as_array().unwrap().iter().find(|m| m["userId"] == "bob").unwrap().clone();
-    assert_error(&delete(&server, As::Session(&bob_session), &path("support", &support)).await, 401, "user_unauthorized");
-    assert_eq!(delete(&server, As::Session(&ada), &path("support", &bob_membership)).await.0, 204, "the owner removes bob");
+    let bob_membership =
+        members["memberships"].as_array().unwrap().iter().find(|m| m["userId"] == "bob").unwrap().clone();
+    assert_error(
+        &delete(&server, As::Session(&bob_session), &path("support", &support)).await,
+        401,
+        "user_unauthorized",
+    );
+    assert_eq!(
+        delete(&server, As::Session(&ada), &path("support", &bob_membership)).await.0,
+        204,
+        "the owner removes bob"
+    );
     assert_eq!(delete(&server, As::Session(&ada), &path("support", &support)).await.0, 204, "ada leaves");
     assert_eq!(server.get(As::Key, "/v1/users/ada/memberships").await.1["total"], 0);
 }

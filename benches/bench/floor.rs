@@ -25,7 +25,8 @@ fn now_ns() -> u64 {
 /// to every connection, from as many threads as there are cores (the server's runtime has as
 /// many workers).
 pub fn writer(args: &[String]) -> Result<(), String> {
-    let num = |i: usize| args.get(i).and_then(|v| v.parse::<usize>().ok()).ok_or(format!("{WRITER_ARG} CONNS BYTES ROUNDS"));
+    let num =
+        |i: usize| args.get(i).and_then(|v| v.parse::<usize>().ok()).ok_or(format!("{WRITER_ARG} CONNS BYTES ROUNDS"));
     let (conns, bytes, rounds) = (num(0)?, num(1)?.max(8), num(2)?);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     println!("{}", listener.local_addr().map_err(|e| e.to_string())?.port());
@@ -95,7 +96,12 @@ impl Drop for Writer {
 }
 
 /// Reads `rounds` messages of `bytes` from every socket, with epoll.
-fn read_all(socks: &[std::net::TcpStream], bytes: usize, rounds: usize, deadline: Instant) -> std::io::Result<Vec<u64>> {
+fn read_all(
+    socks: &[std::net::TcpStream],
+    bytes: usize,
+    rounds: usize,
+    deadline: Instant,
+) -> std::io::Result<Vec<u64>> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let check = |r: i32| if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r) };
     // SAFETY: plain epoll calls on descriptors this function owns or borrows for its duration.

@@ -11,7 +11,10 @@ pub enum ClaimOutcome {
     Won,
     /// Someone else holds the lead. `margin_ms`: how long before this attempt was decided the
     /// winner got it.
-    Lost { winner: Username, margin_ms: Millis },
+    Lost {
+        winner: Username,
+        margin_ms: Millis,
+    },
     AlreadyYours,
 }
 
@@ -144,17 +147,15 @@ mod tests {
         assert_eq!(check_release(&held, 4, &user("bob", Role::Employee)), Ok(()));
         assert_eq!(check_release(&held, 4, &user("maria", Role::Manager)), Ok(()));
         assert_eq!(check_release(&held, 4, &user("alice", Role::Employee)), Err(RuleError::NotYours));
-        assert_eq!(
-            check_release(&held, 3, &user("bob", Role::Employee)),
-            Err(RuleError::StaleVersion { current: 4 })
-        );
+        assert_eq!(check_release(&held, 3, &user("bob", Role::Employee)), Err(RuleError::StaleVersion { current: 4 }));
         assert_eq!(check_release(&lead(None, 4), 4, &user("bob", Role::Employee)), Err(RuleError::NotClaimed));
     }
 
     #[test]
     fn only_managers_reassign_and_only_to_an_enabled_account() {
         let held = lead(Some("bob"), 4);
-        let account = |name: &str, disabled| Account { username: Username::parse(name).unwrap(), role: Role::Employee, disabled };
+        let account =
+            |name: &str, disabled| Account { username: Username::parse(name).unwrap(), role: Role::Employee, disabled };
         let (carol, maria) = (account("carol", false), user("maria", Role::Manager));
         assert_eq!(check_reassign(&held, 4, &carol, &user("bob", Role::Employee)), Err(RuleError::ManagersOnly));
         assert_eq!(check_reassign(&held, 4, &carol, &maria), Ok(()));

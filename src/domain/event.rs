@@ -22,11 +22,18 @@ pub enum Change {
     Created,
     Claimed,
     /// A claim attempt that found the lead taken; the lead itself did not change.
-    ClaimLost { winner: Username, margin_ms: Millis },
-    Released { previous: Username },
+    ClaimLost {
+        winner: Username,
+        margin_ms: Millis,
+    },
+    Released {
+        previous: Username,
+    },
     /// A manager (or, in the Appwrite mode, a write from outside Leadboard) gave the lead to
     /// someone else.
-    Reassigned { previous: Option<Username> },
+    Reassigned {
+        previous: Option<Username>,
+    },
 }
 
 impl Change {
@@ -63,10 +70,18 @@ pub enum ServerMsg {
     Event(BoardEvent),
     /// The whole board as of event `seq` of `stream`; sent when a client is too far behind to
     /// catch up by events, or resumes from another stream.
-    Snapshot { stream: String, seq: u64, leads: Vec<Lead> },
+    Snapshot {
+        stream: String,
+        seq: u64,
+        leads: Vec<Lead>,
+    },
     /// Sent every few seconds so a client can tell a silent link from a dead one, and spot a gap.
-    Heartbeat { seq: u64 },
-    Error { message: String },
+    Heartbeat {
+        seq: u64,
+    },
+    Error {
+        message: String,
+    },
 }
 
 /// The websocket close code meaning "your session ended" (account disabled, password reset,

@@ -7,7 +7,7 @@ pub mod event;
 pub mod lead;
 pub mod user;
 
-pub use board::{BoardState, Applied};
+pub use board::{Applied, BoardState};
 pub use claim::{ClaimOutcome, ClaimReply, RuleError};
 pub use event::{BoardEvent, Change, ClientMsg, ServerMsg};
 pub use lead::{Lead, LeadId, LeadStatus, NewLead};

@@ -48,7 +48,12 @@ fn client_ip(request: &Parts) -> String {
 /// Checks the credentials and opens a session with a new token, ending the session the request
 /// came with. Failed attempts are counted per account and per client IP; over either limit the
 /// answer is 429 without checking the password. Returns the user and the `Set-Cookie` value.
-pub async fn sign_in(state: &AppState, request: &Parts, username: &str, password: &str) -> Result<(UserInfo, HeaderValue), ApiError> {
+pub async fn sign_in(
+    state: &AppState,
+    request: &Parts,
+    username: &str,
+    password: &str,
+) -> Result<(UserInfo, HeaderValue), ApiError> {
     let limits = &state.limits;
     // Usernames are lower case; "Maria" is maria.
     let login = username.trim().to_lowercase();
@@ -113,9 +118,7 @@ pub fn request() -> Result<Parts, ApiError> {
 /// The signed-in user inside a server function.
 pub async fn current_user() -> Result<UserInfo, ApiError> {
     let state = AppState::current()?;
-    user_from_headers(&state, &request()?.headers)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
+    user_from_headers(&state, &request()?.headers).await?.ok_or_else(|| ApiError::Unauthorized("sign in first".into()))
 }
 
 pub async fn require_manager() -> Result<UserInfo, ApiError> {

@@ -66,8 +66,7 @@ impl Claims {
     }
 
     pub async fn release(&self, id: &LeadId, seen_version: u64, user: &UserInfo) -> Result<Lead, StoreError> {
-        let span =
-            tracing::info_span!("release", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty);
+        let span = tracing::info_span!("release", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty);
         async {
             let started = Instant::now();
             let result = self.store.release(id, seen_version, user).await;
@@ -78,7 +77,13 @@ impl Claims {
         .await
     }
 
-    pub async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, user: &UserInfo) -> Result<Lead, StoreError> {
+    pub async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        user: &UserInfo,
+    ) -> Result<Lead, StoreError> {
         let span = tracing::info_span!(
             "reassign", lead = %id, user = %user.username, to = %to, seen_version, outcome = Empty, latency_us = Empty
         );

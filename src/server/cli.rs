@@ -59,8 +59,8 @@ enum UsersCommand {
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load()?;
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
-        .map_err(|e| format!("log filter {:?}: {e}", config.log))?;
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("log filter {:?}: {e}", config.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).init();
     if let Some(Command::Appwrite { command: AppwriteCommand::Setup }) = &cli.command {
         let StoreConfig::Appwrite(cfg) = &config.store else {

@@ -32,7 +32,12 @@ pub struct SecurityConfig {
 
 impl Default for SecurityConfig {
     fn default() -> Self {
-        Self { login_failures_per_account: 5, login_failures_per_ip: 20, login_window_secs: 900, claims_per_minute: 120 }
+        Self {
+            login_failures_per_account: 5,
+            login_failures_per_ip: 20,
+            login_window_secs: 900,
+            claims_per_minute: 120,
+        }
     }
 }
 
@@ -40,7 +45,9 @@ impl Default for SecurityConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
     /// An Appwrite project (`store.kind = "appwrite"`, the `[store.appwrite]` table).
     Appwrite(AppwriteConfig),
 }
@@ -211,7 +218,9 @@ fn appwrite_id(name: &'static str, s: &str) -> Result<String, ConfigError> {
     } else {
         Err(ConfigError::Invalid {
             name,
-            message: format!("{s:?} is not an Appwrite ID (1-36 of a-z A-Z 0-9 . - _, starting with a letter or digit)"),
+            message: format!(
+                "{s:?} is not an Appwrite ID (1-36 of a-z A-Z 0-9 . - _, starting with a letter or digit)"
+            ),
         })
     }
 }
@@ -224,11 +233,20 @@ fn required(name: &'static str, value: String) -> Result<String, ConfigError> {
     }
 }
 
-fn number(name: &'static str, var: &'static str, file: Option<u64>, default: u64, min: u64) -> Result<u64, ConfigError> {
+fn number(
+    name: &'static str,
+    var: &'static str,
+    file: Option<u64>,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
     let text = pick(var, file.map(|n| n.to_string()), &default.to_string());
     match text.parse::<u64>() {
         Ok(n) if n >= min => Ok(n),
-        _ => Err(ConfigError::Invalid { name, message: format!("expected a whole number of at least {min}, got {text:?}") }),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("expected a whole number of at least {min}, got {text:?}"),
+        }),
     }
 }
 
@@ -257,7 +275,10 @@ impl AppwriteConfig {
                 message: format!("{realtime_endpoint:?} must start with wss:// or ws://"),
             });
         }
-        let project = required("store.appwrite.project (LEADBOARD_APPWRITE_PROJECT)", pick("LEADBOARD_APPWRITE_PROJECT", f.project, ""))?;
+        let project = required(
+            "store.appwrite.project (LEADBOARD_APPWRITE_PROJECT)",
+            pick("LEADBOARD_APPWRITE_PROJECT", f.project, ""),
+        )?;
         let api_key = required(
             "store.appwrite.api_key (LEADBOARD_APPWRITE_API_KEY, recommended over the file)",
             pick("LEADBOARD_APPWRITE_API_KEY", f.api_key, ""),
@@ -398,7 +419,8 @@ mod tests {
 
     #[test]
     fn the_file_is_read_and_typos_are_rejected() {
-        let file: File = toml::from_str("[app]\nsite_addr = \"127.0.0.1:4000\"\n[store.sqlite]\npath = \"x.db\"").unwrap();
+        let file: File =
+            toml::from_str("[app]\nsite_addr = \"127.0.0.1:4000\"\n[store.sqlite]\npath = \"x.db\"").unwrap();
         let cfg = Config::resolve(file).unwrap();
         assert_eq!(cfg.site_addr.port(), 4000);
         assert!(matches!(cfg.store, StoreConfig::Sqlite { ref path } if path == Path::new("x.db")));
@@ -426,7 +448,8 @@ mod tests {
         let debug = format!("{cfg:?}");
         assert!(!debug.contains("sekret-key-123") && !debug.contains("pass-word-9"), "{debug}");
         assert!(toml::from_str::<File>("[store.appwrite]\napi_kee = \"x\"").is_err());
-        let missing: File = toml::from_str("[store]\nkind = \"appwrite\"\n[store.appwrite]\nendpoint = \"https://x/v1\"").unwrap();
+        let missing: File =
+            toml::from_str("[store]\nkind = \"appwrite\"\n[store.appwrite]\nendpoint = \"https://x/v1\"").unwrap();
         let err = Config::resolve(missing).unwrap_err().to_string();
         assert!(err.contains("store.appwrite.project"), "{err}");
         let bad: File = toml::from_str(&text.replace("https://", "ftp://")).unwrap();

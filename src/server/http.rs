@@ -52,7 +52,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub fn error_response(e: ApiError) -> Response {
-    let res = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], serde_json::to_string(&e).unwrap_or_default())
+    let res = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        serde_json::to_string(&e).unwrap_or_default(),
+    )
         .into_response();
     let (mut parts, body) = res.into_parts();
     set_status(&mut parts, &e);
@@ -164,10 +167,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text format.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let gauges =
-        Gauges { boards: state.hub.boards(), buffered_events: state.hub.buffered(), shutting_down: state.hub.is_closing() };
+    let gauges = Gauges {
+        boards: state.hub.boards(),
+        buffered_events: state.hub.buffered(),
+        shutting_down: state.hub.is_closing(),
+    };
     let text = state.metrics.render(&gauges);
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
+        .into_response()
 }
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully (see [`serve_on`]) within

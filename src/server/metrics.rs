@@ -5,7 +5,9 @@
 //! Every metric is listed, with its meaning, in the README's "Operations" section.
 
 use super::store::{AccountStore, LeadStore, Snapshot, StoreError, UserUpdate};
-use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username};
+use crate::domain::{
+    Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
+};
 use async_trait::async_trait;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -321,7 +323,12 @@ impl Metrics {
             "Events slow boards missed because they fell behind the fan-out buffer (each such board got a snapshot).",
         );
         let _ = writeln!(out, "leadboard_events_dropped_total {}", self.events_dropped.get());
-        head(&mut out, "leadboard_fanout_buffered_events", "gauge", "Events held in the fan-out buffer for the slowest board.");
+        head(
+            &mut out,
+            "leadboard_fanout_buffered_events",
+            "gauge",
+            "Events held in the fan-out buffer for the slowest board.",
+        );
         let _ = writeln!(out, "leadboard_fanout_buffered_events {}", gauges.buffered_events);
         head(
             &mut out,
@@ -400,7 +407,13 @@ impl LeadStore for Metered<dyn LeadStore> {
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
         self.count("release", self.inner.release(id, seen_version, actor).await)
     }
-    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        actor: &UserInfo,
+    ) -> Result<Lead, StoreError> {
         self.count("reassign", self.inner.reassign(id, seen_version, to, actor).await)
     }
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
@@ -437,7 +450,12 @@ impl AccountStore for Metered<dyn AccountStore> {
     async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
         self.count("update_user", self.inner.update_user(username, update).await)
     }
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &Username,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
         self.count("create_session", self.inner.create_session(token_hash, username, expires_at).await)
     }
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {

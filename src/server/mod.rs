@@ -24,10 +24,7 @@ use std::sync::Arc;
 use store::{AccountStore, LeadStore, StoreError};
 
 pub fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
 }
 
 /// What every handler and server function shares.
@@ -96,7 +93,9 @@ impl From<StoreError> for ApiError {
                 }
                 _ => ApiError::Conflict { message: rule.to_string(), lead: Some(current) },
             },
-            StoreError::AlreadyExists(_) | StoreError::Conflict(_) => ApiError::Conflict { message: e.to_string(), lead: None },
+            StoreError::AlreadyExists(_) | StoreError::Conflict(_) => {
+                ApiError::Conflict { message: e.to_string(), lead: None }
+            }
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             StoreError::Internal(m) => {

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 pub fn content_security_policy(host: Option<&str>, nonce: Option<&str>) -> String {
     let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
     let sockets = host
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')))
+        .filter(|h| {
+            !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
         .map(|h| format!(" ws://{h} wss://{h}"))
         .unwrap_or_default();
     format!(
@@ -37,7 +39,10 @@ pub fn page_nonce(html: &[u8]) -> Option<String> {
     let start = html.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
     let len = html[start..].iter().position(|&b| b == b'"')?;
     let nonce = std::str::from_utf8(&html[start..start + len]).ok()?;
-    nonce.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_')).then(|| nonce.to_owned())
+    nonce
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+        .then(|| nonce.to_owned())
 }
 
 /// Adds the headers every response carries; `nonce` is the page's (see [`page_nonce`]).

@@ -15,12 +15,25 @@ const FIRST: [&str; 16] = [
     "Ada", "Ben", "Chloe", "Dario", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kai", "Lena", "Mateo", "Nora",
     "Omar", "Priya",
 ];
-const LAST: [&str; 12] =
-    ["Novak", "Okafor", "Silva", "Tanaka", "Meyer", "Haddad", "Kowalski", "Larsen", "Moreau", "Rossi", "Schmidt", "Yilmaz"];
+const LAST: [&str; 12] = [
+    "Novak", "Okafor", "Silva", "Tanaka", "Meyer", "Haddad", "Kowalski", "Larsen", "Moreau", "Rossi", "Schmidt",
+    "Yilmaz",
+];
 const COMPANY: [&str; 14] = [
-    "Acme Robotics", "Brightline Freight", "Cobalt Health", "Dune Analytics", "Evergreen Foods", "Fjord Energy",
-    "Granite Insurance", "Harbor Logistics", "Ion Semiconductors", "Juniper Retail", "Keystone Bank", "Lumen Media",
-    "Meridian Travel", "Nimbus Cloud",
+    "Acme Robotics",
+    "Brightline Freight",
+    "Cobalt Health",
+    "Dune Analytics",
+    "Evergreen Foods",
+    "Fjord Energy",
+    "Granite Insurance",
+    "Harbor Logistics",
+    "Ion Semiconductors",
+    "Juniper Retail",
+    "Keystone Bank",
+    "Lumen Media",
+    "Meridian Travel",
+    "Nimbus Cloud",
 ];
 
 /// The n-th demo lead (1-based): `L00001`, with a name, company and value that vary with n.
@@ -38,7 +51,12 @@ pub fn generated_employee(n: usize) -> Username {
 }
 
 /// Adds a user unless one of that name exists. Returns whether it was added.
-pub async fn ensure_user(state: &AppState, username: &Username, role: Role, password: &Password) -> Result<bool, ApiError> {
+pub async fn ensure_user(
+    state: &AppState,
+    username: &Username,
+    role: Role,
+    password: &Password,
+) -> Result<bool, ApiError> {
     if state.accounts.user(username).await?.is_some() {
         return Ok(false);
     }
@@ -71,7 +89,8 @@ mod tests {
     fn demo_leads_are_stable_and_distinct() {
         assert_eq!(demo_lead(1), demo_lead(1));
         assert_eq!(demo_lead(42).id.as_str(), "L00042");
-        let names: std::collections::HashSet<_> = (1..=200).map(|n| (demo_lead(n).name, demo_lead(n).company)).collect();
+        let names: std::collections::HashSet<_> =
+            (1..=200).map(|n| (demo_lead(n).name, demo_lead(n).company)).collect();
         assert!(names.len() > 100, "only {} distinct leads", names.len());
     }
 }

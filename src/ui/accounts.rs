@@ -70,12 +70,13 @@ fn change(accounts: RwSignal<Vec<Account>>, username: Username, change: AccountC
 #[component]
 pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
     let accounts = RwSignal::new(accounts);
-    let (name, role, password) = (RwSignal::new(String::new()), RwSignal::new(Role::Employee), RwSignal::new(String::new()));
+    let (name, role, password) =
+        (RwSignal::new(String::new()), RwSignal::new(Role::Employee), RwSignal::new(String::new()));
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // Checked here for a quick answer; the server checks again.
-        let parsed = Username::parse(name.get_untracked())
-            .and_then(|u| Ok((u, Password::parse(password.get_untracked())?)));
+        let parsed =
+            Username::parse(name.get_untracked()).and_then(|u| Ok((u, Password::parse(password.get_untracked())?)));
         let (username, pw) = match parsed {
             Ok(p) => p,
             Err(e) => return toasts().push(Tone::Bad, e.to_string()),

@@ -90,8 +90,7 @@ pub fn LeadTable(
     user: UserInfo,
     title: &'static str,
     // Accounts a manager can reassign to (empty on the employee board).
-    #[prop(optional)]
-    employees: Vec<Username>,
+    #[prop(optional)] employees: Vec<Username>,
 ) -> impl IntoView {
     let live = live();
     let search = RwSignal::new(String::new());
@@ -273,7 +272,14 @@ fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl IntoVie
         spawn_local(async move {
             match super::manager::reassign(l.id.clone(), l.version, to).await {
                 Ok(lead) => {
-                    toasts().push(Tone::Info, format!("{} now with {}", lead.id, lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody")));
+                    toasts().push(
+                        Tone::Info,
+                        format!(
+                            "{} now with {}",
+                            lead.id,
+                            lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody")
+                        ),
+                    );
                     live.board.update(|b| {
                         b.upsert(lead);
                     });

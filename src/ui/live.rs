@@ -118,7 +118,9 @@ impl Live {
         let me = self.me.get_value();
         if ev.loser() == Some(&me) {
             let text = match &ev.change {
-                Change::ClaimLost { winner, margin_ms } => format!("Lost {} to {winner}, {margin_ms} ms earlier", ev.lead.id),
+                Change::ClaimLost { winner, margin_ms } => {
+                    format!("Lost {} to {winner}, {margin_ms} ms earlier", ev.lead.id)
+                }
                 Change::Released { .. } => format!("{} released {}", ev.actor, ev.lead.id),
                 _ => match &ev.lead.assignee {
                     Some(to) => format!("{} was reassigned to {to} by {}", ev.lead.id, ev.actor),

@@ -1,10 +1,10 @@
 //! The manager's live board: who holds what, a feed of claims and conflicts as they happen, and
 //! release or reassign of any lead.
 
+use super::accounts::Accounts;
 use super::board::{list_leads, LeadList, LeadTable};
 use super::live::{live, Live};
 use super::{Header, Loaded, SignedIn};
-use super::accounts::Accounts;
 use crate::domain::{Account, BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
 use crate::error::ApiError;
 use leptos::prelude::*;
@@ -55,10 +55,8 @@ pub async fn list_users() -> Result<Vec<Account>, ApiError> {
 pub fn ManagerPage() -> impl IntoView {
     // Made before the sign-in check, as on the employee board (see `BoardPage`); for anyone but a
     // manager it just answers 403 and is never shown.
-    let data: ManagerData = Resource::new(
-        || (),
-        |_| async { Ok((list_leads().await?, recent_activity().await?, list_users().await?)) },
-    );
+    let data: ManagerData =
+        Resource::new(|| (), |_| async { Ok((list_leads().await?, recent_activity().await?, list_users().await?)) });
     view! {
         <SignedIn page=move |user: UserInfo| {
             if user.is_manager() {
@@ -123,7 +121,8 @@ fn Stats(employees: Vec<Username>) -> impl IntoView {
         per.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         (open, per)
     };
-    let conflicts = move || live.feed.with(|f| f.iter().filter(|e| matches!(e.change, Change::ClaimLost { .. })).count());
+    let conflicts =
+        move || live.feed.with(|f| f.iter().filter(|e| matches!(e.change, Change::ClaimLost { .. })).count());
     view! {
         <section class="card" aria-labelledby="stats-title">
             <h2 id="stats-title">"Who holds what"</h2>

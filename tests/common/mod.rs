@@ -128,7 +128,8 @@ impl Client {
     }
 
     pub async fn post_raw(&self, path: &str, body: String) -> (u16, Value) {
-        self.send(self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).header("content-type", "application/json").body(body))
+            .await
     }
 
     /// POSTs JSON with extra headers (Origin, Sec-Fetch-Site, another content type...).
@@ -161,7 +162,10 @@ impl Client {
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Opens `/ws` with the client's cookie (none for an anonymous client).
-pub async fn connect_board(server: &TestServer, client: &Client) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+pub async fn connect_board(
+    server: &TestServer,
+    client: &Client,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     connect_board_with(server.addr, client, &[]).await
 }
 

@@ -2,11 +2,11 @@
 //! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
 #![allow(dead_code)] // each test binary uses its own part of this harness
 
+use crate::common::{self, Client};
 use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, ServerMsg, Username};
 use leadboard::server::config::{AppwriteConfig, Config, Secret, SecurityConfig, StoreConfig};
 use leadboard::server::store::appwrite::schema;
-use crate::common::{self, Client};
 use leadboard::server::{seed, AppState};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -88,7 +88,8 @@ impl Appwrite {
     }
 
     pub async fn lead_doc(&self, id: &str) -> Value {
-        let (s, doc) = self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/leads/documents/{id}"), None).await;
+        let (s, doc) =
+            self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/leads/documents/{id}"), None).await;
         assert_eq!(s, 200, "{doc}");
         doc
     }
@@ -96,13 +97,18 @@ impl Appwrite {
     /// A plain `updateDocument` with no precondition: last write wins (the old browser client,
     /// the console).
     pub async fn plain_update(&self, id: &str, data: Value) -> (u16, Value) {
-        self.call(reqwest::Method::PATCH, &format!("/databases/{DB}/collections/leads/documents/{id}"), Some(json!({"data": data})))
-            .await
+        self.call(
+            reqwest::Method::PATCH,
+            &format!("/databases/{DB}/collections/leads/documents/{id}"),
+            Some(json!({"data": data})),
+        )
+        .await
     }
 
     pub async fn claim_doc(&self, lead: &str, version: u64) -> Option<Value> {
         let id = leadboard::server::store::appwrite::docs::transition_id(&LeadId::parse(lead).unwrap(), version);
-        let (s, doc) = self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/claims/documents/{id}"), None).await;
+        let (s, doc) =
+            self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/claims/documents/{id}"), None).await;
         (s == 200).then_some(doc)
     }
 
@@ -200,7 +206,9 @@ impl Board {
             let msg: ServerMsg = serde_json::from_str(&t).expect("board messages parse");
             match &msg {
                 ServerMsg::Heartbeat { .. } => continue,
-                ServerMsg::Snapshot { stream, seq, leads } => self.state = BoardState::new(stream.clone(), *seq, leads.clone()),
+                ServerMsg::Snapshot { stream, seq, leads } => {
+                    self.state = BoardState::new(stream.clone(), *seq, leads.clone())
+                }
                 ServerMsg::Event(ev) => {
                     self.state.apply(ev);
                     self.events.push(ev.clone());

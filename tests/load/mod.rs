@@ -68,7 +68,8 @@ impl Api {
             .await?;
         let status = res.status().as_u16();
         let bytes = res.bytes().await?;
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         Ok((status, body))
     }
 
@@ -210,7 +211,13 @@ pub struct Until {
 /// Employees claim random leads among `leads` and release what they won (sometimes at once,
 /// sometimes with a stale version, which must be refused); a manager looks at leads (by claiming
 /// them) and releases or reassigns them to random employees. Every operation goes into `rec`.
-pub async fn mixed_load(employees: Vec<Api>, manager: Option<Api>, leads: Vec<String>, until: Until, rec: Arc<Recorder>) {
+pub async fn mixed_load(
+    employees: Vec<Api>,
+    manager: Option<Api>,
+    leads: Vec<String>,
+    until: Until,
+    rec: Arc<Recorder>,
+) {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let monitor = {
         let (stop, rec) = (stop.clone(), rec.clone());

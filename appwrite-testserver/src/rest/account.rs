@@ -36,7 +36,11 @@ pub(super) fn check_email(email: &str) -> ApiResult<()> {
     let valid = email
         .split_once('@')
         .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'));
-    if valid { Ok(()) } else { Err(ApiError::invalid_param("email", "Value must be a valid email address")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_param("email", "Value must be a valid email address"))
+    }
 }
 
 /// `Auth\Validator\Password`: 8 to 256 bytes (PHP `strlen`), used to sign in.
@@ -132,11 +136,7 @@ fn account_user(caller: &Caller) -> ApiResult<&auth::SignedIn> {
 pub async fn get_account(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let signed_in = account_user(&caller)?;
     let store = state.store.lock().expect("store lock");
-    store
-        .users
-        .get(&signed_in.user_id)
-        .map(|u| Json(u.account_json()))
-        .ok_or_else(ApiError::user_not_found)
+    store.users.get(&signed_in.user_id).map(|u| Json(u.account_json())).ok_or_else(ApiError::user_not_found)
 }
 
 pub async fn delete_current_session(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {

@@ -150,16 +150,16 @@ pub async fn create_attribute(
     caller.require_scope("collections.write")?;
     let kind = match kind.as_str() {
         "string" => {
-            let size = params.size.ok_or_else(|| ApiError::ArgumentInvalid("Param \"size\" is not optional.".into()))?;
+            let size =
+                params.size.ok_or_else(|| ApiError::ArgumentInvalid("Param \"size\" is not optional.".into()))?;
             if !(1..=1_073_741_824).contains(&size) {
                 return Err(ApiError::invalid_param("size", "Value must be a valid range between 1 and 1,073,741,824"));
             }
             AttributeKind::String { size }
         }
-        "integer" => AttributeKind::Integer {
-            min: params.min.unwrap_or(i64::MIN),
-            max: params.max.unwrap_or(i64::MAX),
-        },
+        "integer" => {
+            AttributeKind::Integer { min: params.min.unwrap_or(i64::MIN), max: params.max.unwrap_or(i64::MAX) }
+        }
         "boolean" => AttributeKind::Boolean,
         "datetime" => AttributeKind::Datetime,
         _ => return Err(ApiError::RouteNotFound),

@@ -174,11 +174,11 @@ pub async fn list(
         return Err(ApiError::unauthorized());
     }
     let cursor_doc = match &query.cursor {
-        Some(query::Cursor::After(id) | query::Cursor::Before(id)) => Some(
-            collection.documents.get(id).ok_or_else(|| {
+        Some(query::Cursor::After(id) | query::Cursor::Before(id)) => {
+            Some(collection.documents.get(id).ok_or_else(|| {
                 ApiError::CursorNotFound(format!("Document '{id}' for the 'cursor' value not found."))
-            })?,
-        ),
+            })?)
+        }
         None => None,
     };
     let readable = collection

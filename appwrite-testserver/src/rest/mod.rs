@@ -36,10 +36,7 @@ pub fn router(state: AppState) -> Router {
             post(databases::create_index).get(databases::list_indexes),
         )
         .route(docs, post(documents::create).get(documents::list))
-        .route(
-            &format!("{docs}/{{id}}"),
-            get(documents::get).patch(documents::update).delete(documents::delete),
-        )
+        .route(&format!("{docs}/{{id}}"), get(documents::get).patch(documents::update).delete(documents::delete))
         .route("/v1/users", post(users::create_user).get(users::list_users))
         .route("/v1/users/{id}", get(users::get_user))
         .route("/v1/users/{id}/status", patch(users::update_status))

@@ -29,7 +29,11 @@ pub struct CreateTeam {
 }
 
 /// Server-side (API key) creation adds nobody; a user creating a team becomes its member.
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(params): Body<CreateTeam>) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(params): Body<CreateTeam>,
+) -> ApiResult<Response> {
     caller.require_scope("teams.write")?;
     let id = ids::custom("teamId", &params.team_id)?;
     let mut store = state.store.lock().expect("store lock");
@@ -58,11 +62,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(params):
 
 /// The team, if the caller may read it (API key or member).
 fn team<'a>(store: &'a Store, caller: &Caller, id: &str) -> ApiResult<&'a Team> {
-    store
-        .teams
-        .get(id)
-        .filter(|_| caller.auth.has_role(&format!("team:{id}")))
-        .ok_or(ApiError::TeamNotFound)
+    store.teams.get(id).filter(|_| caller.auth.has_role(&format!("team:{id}"))).ok_or(ApiError::TeamNotFound)
 }
 
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
@@ -144,7 +144,11 @@ pub async fn add_member(
     Ok(created(store.membership_json(team, m)))
 }
 
-pub async fn list_members(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+pub async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     caller.require_scope("teams.read")?;
     let store = state.store.lock().expect("store lock");
     let team = team(&store, &caller, &id)?;

@@ -142,9 +142,12 @@ pub async fn list_users(
     }
     let store = state.store.lock().expect("store lock");
     let cursor = match &query.cursor {
-        Some(query::Cursor::After(id) | query::Cursor::Before(id)) => Some(store.users.get(id).ok_or_else(|| {
-            ApiError::CursorNotFound(format!("User '{id}' for the 'cursor' value not found."))
-        })?),
+        Some(query::Cursor::After(id) | query::Cursor::Before(id)) => Some(
+            store
+                .users
+                .get(id)
+                .ok_or_else(|| ApiError::CursorNotFound(format!("User '{id}' for the 'cursor' value not found.")))?,
+        ),
         None => None,
     };
     let found = store.users.values().filter(|u| search.trim().is_empty() || matches_search(u, &search));

@@ -102,7 +102,11 @@ impl Server {
             assert_eq!(status, 202, "{attr}");
         }
         let (status, _) = self
-            .post(As::Key, &format!("{}/indexes", collection_path()), json!({"key": "email_unique", "type": "unique", "attributes": ["email"]}))
+            .post(
+                As::Key,
+                &format!("{}/indexes", collection_path()),
+                json!({"key": "email_unique", "type": "unique", "attributes": ["email"]}),
+            )
             .await;
         assert_eq!(status, 202);
     }
@@ -110,8 +114,9 @@ impl Server {
     /// Creates `id@example.com` with password `password123` and returns a session secret.
     pub async fn user_session(&self, id: &str) -> String {
         let email = format!("{id}@example.com");
-        let (status, user) =
-            self.post(As::Key, "/v1/users", json!({"userId": id, "email": email, "password": "password123", "name": id})).await;
+        let (status, user) = self
+            .post(As::Key, "/v1/users", json!({"userId": id, "email": email, "password": "password123", "name": id}))
+            .await;
         assert_eq!(status, 201, "{user}");
         let (status, session) =
             self.post(As::Key, "/v1/account/sessions/email", json!({"email": email, "password": "password123"})).await;

@@ -268,7 +268,9 @@ where
     S: futures::Sink<Message> + Unpin,
 {
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
-    tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads }))).await.map_err(drop)?;
+    tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads })))
+        .await
+        .map_err(drop)?;
     metrics.snapshot_sent(reason);
     Ok(snap.seq)
 }

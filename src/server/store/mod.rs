@@ -7,7 +7,9 @@ pub mod appwrite;
 mod passwords;
 pub mod sqlite;
 
-use crate::domain::{Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo, Username};
+use crate::domain::{
+    Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo, Username,
+};
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +60,13 @@ pub trait LeadStore: Send + Sync {
     /// Releases a held lead, fenced by the version the caller saw (`domain::claim::check_release`).
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError>;
     /// Gives a lead to `to`, fenced by version (`domain::claim::check_reassign`).
-    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError>;
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        actor: &UserInfo,
+    ) -> Result<Lead, StoreError>;
     /// Up to `limit` events with sequence above `after_seq`, oldest first; None when the store no
     /// longer has them all (the board then needs a snapshot).
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError>;
@@ -99,7 +107,8 @@ pub trait AccountStore: Send + Sync {
     async fn users(&self) -> Result<Vec<Account>, StoreError>;
     /// Changes an account; disabling it or setting a password also deletes its sessions.
     async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError>;
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError>;
+    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis)
+        -> Result<(), StoreError>;
     /// The user of an unexpired session of an enabled account.
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;

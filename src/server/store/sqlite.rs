@@ -153,15 +153,19 @@ impl SqliteStore {
         let writer_conn = open_conn(&path, OpenFlags::default())?;
         writer_conn.execute_batch(SCHEMA)?;
         // Files created before accounts could be disabled.
-        let has_disabled: bool =
-            writer_conn.query_row("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'disabled'", [], |r| r.get(0))?;
+        let has_disabled: bool = writer_conn.query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'disabled'",
+            [],
+            |r| r.get(0),
+        )?;
         if !has_disabled {
             writer_conn.execute_batch("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
         }
         let mut fresh = [0u8; 8];
         rand::fill(&mut fresh);
         let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-        writer_conn.execute("INSERT INTO meta (key, value) VALUES ('stream', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
+        writer_conn
+            .execute("INSERT INTO meta (key, value) VALUES ('stream', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
         let stream = writer_conn.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0))?;
         let conns = (0..READERS)
             .map(|_| {
@@ -173,7 +177,8 @@ impl SqliteStore {
         // it for milliseconds; ours run on a thread of their own.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432;")?;
         let checkpoint_conn = open_conn(&path, OpenFlags::default())?;
-        let writer = Arc::new(Writer { conn: Mutex::new(writer_conn), queue: Mutex::default(), sink, wal: Wal::default() });
+        let writer =
+            Arc::new(Writer { conn: Mutex::new(writer_conn), queue: Mutex::default(), sink, wal: Wal::default() });
         let watched = Arc::downgrade(&writer);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -256,8 +261,13 @@ fn checkpoint_loop(conn: Connection, writer: Weak<Writer>) {
         // Past the restart point, a second pass copies what arrived during the first, so that
         // the writer's RESTART, which holds up the claims behind it, has less left to do (it
         // took 8-15 ms after one pass, 6.5-8 ms after two, at concurrency 16).
-        let copied = checkpoint(&conn, "PASSIVE")
-            .and_then(|frames| if frames > WAL_RESTART_FRAMES { checkpoint(&conn, "PASSIVE") } else { Ok(frames) });
+        let copied = checkpoint(&conn, "PASSIVE").and_then(|frames| {
+            if frames > WAL_RESTART_FRAMES {
+                checkpoint(&conn, "PASSIVE")
+            } else {
+                Ok(frames)
+            }
+        });
         match copied {
             Ok(frames) => {
                 seen = commits;
@@ -401,7 +411,13 @@ fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
 
 /// Appends an event with the next sequence number. Runs inside the writer's transaction, so the
 /// sequence has no gaps: a rolled-back job's number is reused by the next one.
-fn append_event(conn: &Connection, at: Millis, actor: &Username, lead: &Lead, change: Change) -> Result<BoardEvent, StoreError> {
+fn append_event(
+    conn: &Connection,
+    at: Millis,
+    actor: &Username,
+    lead: &Lead,
+    change: Change,
+) -> Result<BoardEvent, StoreError> {
     let seq = last_seq(conn)? + 1;
     let event = BoardEvent { seq: seq as u64, at, actor: actor.clone(), lead: lead.clone(), change };
     let body = serde_json::to_string(&event).map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -427,7 +443,12 @@ fn events_from(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Res
         .collect()
 }
 
-fn claim_tx(conn: &Connection, id: &LeadId, by: &Username, received_at: Millis) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
+fn claim_tx(
+    conn: &Connection,
+    id: &LeadId,
+    by: &Username,
+    received_at: Millis,
+) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
     let now = now_ms();
     let won = query_row(
         conn,
@@ -561,7 +582,13 @@ impl LeadStore for SqliteStore {
         .await
     }
 
-    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        actor: &UserInfo,
+    ) -> Result<Lead, StoreError> {
         let (id, to, actor) = (id.clone(), to.clone(), actor.clone());
         self.write(move |conn| {
             let to = account_named(conn, &to)?.ok_or(StoreError::UserNotFound(to))?;
@@ -576,7 +603,11 @@ impl LeadStore for SqliteStore {
         self.read(move |conn| {
             // A point past any i64 is past every event (it must not wrap to a negative one).
             let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
-            events_from(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, limit as i64])
+            events_from(
+                conn,
+                "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                params![after, limit as i64],
+            )
         })
         .await
         .map(Some)
@@ -691,11 +722,19 @@ impl AccountStore for SqliteStore {
             let ends_sessions = update.ends_sessions();
             let may_remove_a_manager = matches!(update, UserUpdate::Disabled(true) | UserUpdate::Role(Role::Employee));
             let n = match update {
-                UserUpdate::Disabled(d) => exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?,
-                UserUpdate::Role(r) => exec(conn, "UPDATE users SET role = ?2 WHERE username = ?1", params![username.as_str(), r.as_str()])?,
-                UserUpdate::Password(_) => {
-                    exec(conn, "UPDATE users SET password_hash = ?2 WHERE username = ?1", params![username.as_str(), new_hash])?
+                UserUpdate::Disabled(d) => {
+                    exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?
                 }
+                UserUpdate::Role(r) => exec(
+                    conn,
+                    "UPDATE users SET role = ?2 WHERE username = ?1",
+                    params![username.as_str(), r.as_str()],
+                )?,
+                UserUpdate::Password(_) => exec(
+                    conn,
+                    "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                    params![username.as_str(), new_hash],
+                )?,
             };
             if n == 0 {
                 return Err(StoreError::UserNotFound(username));
@@ -717,7 +756,12 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &Username,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
         let (token_hash, username) = (token_hash.to_owned(), username.clone());
         self.write(move |conn| {
             exec(conn, "DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
@@ -798,7 +842,8 @@ mod tests {
         }
         // The WAL header's checkpoint sequence number (bytes 12..16) counts the restarts.
         let mut header = [0u8; 16];
-        std::io::Read::read_exact(&mut std::fs::File::open(path.with_extension("db-wal")).unwrap(), &mut header).unwrap();
+        std::io::Read::read_exact(&mut std::fs::File::open(path.with_extension("db-wal")).unwrap(), &mut header)
+            .unwrap();
         let restarts = u32::from_be_bytes(header[12..16].try_into().unwrap());
         assert!(restarts >= 2, "after {commits} commits the WAL started over {restarts} times");
         // Nothing was lost on the way.

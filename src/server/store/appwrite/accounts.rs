@@ -62,7 +62,10 @@ impl AppwriteStore {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|m| m["teamId"].as_str() == Some(self.core.cfg.managers_team.as_str()) && m["confirm"].as_bool() != Some(false))
+            .find(|m| {
+                m["teamId"].as_str() == Some(self.core.cfg.managers_team.as_str())
+                    && m["confirm"].as_bool() != Some(false)
+            })
             .and_then(|m| m["$id"].as_str().map(str::to_owned)))
     }
 
@@ -118,7 +121,8 @@ impl AppwriteStore {
                 .query(json!({"method": "equal", "attribute": "username", "values": [username.as_str()]}))
                 .query(json!({"method": "limit", "values": [PAGE]}));
             let page = self.core.api.send(call).await?;
-            let ids: Vec<&str> = page["documents"].as_array().into_iter().flatten().filter_map(|d| d["$id"].as_str()).collect();
+            let ids: Vec<&str> =
+                page["documents"].as_array().into_iter().flatten().filter_map(|d| d["$id"].as_str()).collect();
             if ids.is_empty() {
                 return Ok(());
             }
@@ -240,7 +244,12 @@ impl AccountStore for AppwriteStore {
         self.user(username).await?.ok_or_else(|| StoreError::UserNotFound(username.clone()))
     }
 
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis) -> Result<(), StoreError> {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &Username,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
         let body = json!({"documentId": session_id(token_hash), "data": {
             "token_hash": token_hash, "username": username.as_str(), "expires_at": expires_at,
         }});

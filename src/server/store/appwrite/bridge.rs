@@ -73,11 +73,11 @@ pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>
 async fn create_session(core: &Core) -> Result<String, super::client::AwError> {
     let body = json!({"email": core.cfg.service_email, "password": core.cfg.service_password.expose()});
     let res = core.api.send(Call::post("/account/sessions/email", body)).await?;
-    res["secret"]
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| super::client::AwError::Decode("the session has no secret (is the API key's sessions.write scope granted?)".into()))
+    res["secret"].as_str().filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| {
+        super::client::AwError::Decode(
+            "the session has no secret (is the API key's sessions.write scope granted?)".into(),
+        )
+    })
 }
 
 fn realtime_url(core: &Core) -> String {
@@ -221,7 +221,8 @@ fn observe_lag(metrics: &BridgeMetrics, data: &Value) {
 /// One Realtime event: a lead created/updated/deleted, or a claim attempt recorded.
 fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>) {
     let payload = &data["payload"];
-    let events: Vec<&str> = data["events"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let events: Vec<&str> =
+        data["events"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let prefix = |c: &str| format!("databases.{}.collections.{c}.documents.", core.db);
     let is = |c: &str, action: &str| {
         let p = prefix(c);
@@ -245,7 +246,9 @@ fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>)
     } else if is(ATTEMPTS, ".create") && payload["outcome"] == "lost" {
         let user = |k: &str| payload[k].as_str().and_then(|s| Username::parse(s).ok());
         let lead = payload["lead_id"].as_str().and_then(|s| LeadId::parse(s).ok());
-        if let (Some(id), Some(lead), Some(claimant), Some(winner)) = (payload["$id"].as_str(), lead, user("claimant"), user("winner")) {
+        if let (Some(id), Some(lead), Some(claimant), Some(winner)) =
+            (payload["$id"].as_str(), lead, user("claimant"), user("winner"))
+        {
             let margin = payload["margin_ms"].as_i64().unwrap_or(0);
             let at = payload["decided_at"].as_i64().unwrap_or(now);
             core.mirror.observe_lost(id, &lead, claimant, winner, margin, at);

@@ -93,7 +93,12 @@ impl Core {
         Err(StoreError::Unavailable(format!("lead {} keeps changing; try again", t.lead_id)))
     }
 
-    pub(crate) async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
+    pub(crate) async fn claim(
+        &self,
+        id: &LeadId,
+        by: &Username,
+        received_at: Millis,
+    ) -> Result<ClaimReply, StoreError> {
         let request_id = random_id();
         // The version whose claim document we created.
         let mut mine: Option<u64> = None;
@@ -130,7 +135,15 @@ impl Core {
     }
 
     /// Publishes and records a decided claim attempt.
-    async fn decided(&self, request_id: &str, by: &Username, received_at: Millis, now: Millis, outcome: ClaimOutcome, doc: LeadDoc) -> ClaimReply {
+    async fn decided(
+        &self,
+        request_id: &str,
+        by: &Username,
+        received_at: Millis,
+        now: Millis,
+        outcome: ClaimOutcome,
+        doc: LeadDoc,
+    ) -> ClaimReply {
         let attempt_id = format!("a{request_id}");
         match &outcome {
             ClaimOutcome::Won => {

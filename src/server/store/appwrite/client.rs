@@ -123,7 +123,10 @@ impl Client {
     pub fn with_key(endpoint: &str, project: &str, key: &Secret, timeout: Duration) -> Result<Self, StoreError> {
         let bad = |what: &str| StoreError::Internal(format!("the Appwrite {what} is not a valid header value"));
         let mut headers = HeaderMap::new();
-        headers.insert(HeaderName::from_static("x-appwrite-project"), HeaderValue::from_str(project).map_err(|_| bad("project"))?);
+        headers.insert(
+            HeaderName::from_static("x-appwrite-project"),
+            HeaderValue::from_str(project).map_err(|_| bad("project"))?,
+        );
         let mut key = HeaderValue::from_str(key.expose()).map_err(|_| bad("API key"))?;
         key.set_sensitive(true);
         headers.insert(HeaderName::from_static("x-appwrite-key"), key);
@@ -159,7 +162,8 @@ impl Client {
             if text.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            return serde_json::from_str(&text).map_err(|e| AwError::Decode(format!("{} {}: {e}", call.method, call.path)));
+            return serde_json::from_str(&text)
+                .map_err(|e| AwError::Decode(format!("{} {}: {e}", call.method, call.path)));
         }
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         Err(AwError::Api {
@@ -202,7 +206,9 @@ pub fn backoff(attempt: u32) -> Duration {
 /// Percent-free path segment check: every ID Leadboard puts into a path is an Appwrite ID
 /// (letters, digits, `.`, `-`, `_`), so no escaping is needed; anything else is a bug.
 pub fn id_segment(id: &str) -> Result<&str, StoreError> {
-    let ok = !id.is_empty() && id.len() <= 36 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let ok = !id.is_empty()
+        && id.len() <= 36
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if ok {
         Ok(id)
     } else {

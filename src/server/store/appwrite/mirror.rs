@@ -114,7 +114,15 @@ impl Mirror {
     }
 
     /// A lost claim attempt (recorded in the `attempts` collection), once per attempt ID.
-    pub fn observe_lost(&self, attempt_id: &str, lead_id: &LeadId, claimant: Username, winner: Username, margin_ms: Millis, at: Millis) {
+    pub fn observe_lost(
+        &self,
+        attempt_id: &str,
+        lead_id: &LeadId,
+        claimant: Username,
+        winner: Username,
+        margin_ms: Millis,
+        at: Millis,
+    ) {
         let mut inner = self.lock();
         if !inner.seen_attempts.insert(attempt_id.to_owned()) {
             return;

@@ -59,10 +59,19 @@ impl AppwriteStore {
     /// Connects to the project and starts this replica's Realtime bridge and reconciler. Must be
     /// called inside a Tokio runtime. Does not wait for Appwrite: reads of the board wait (a
     /// little) for the first full read of the leads.
-    pub fn open(cfg: &AppwriteConfig, sink: Arc<dyn EventSink>, metrics: Arc<BridgeMetrics>) -> Result<Self, StoreError> {
+    pub fn open(
+        cfg: &AppwriteConfig,
+        sink: Arc<dyn EventSink>,
+        metrics: Arc<BridgeMetrics>,
+    ) -> Result<Self, StoreError> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::Internal("the Appwrite store needs a Tokio runtime".into()))?;
-        let core = Arc::new(Core { api: Client::new(cfg)?, db: cfg.database.clone(), mirror: Mirror::new(sink), cfg: cfg.clone() });
+        let core = Arc::new(Core {
+            api: Client::new(cfg)?,
+            db: cfg.database.clone(),
+            mirror: Mirror::new(sink),
+            cfg: cfg.clone(),
+        });
         let (suspects_tx, suspects_rx) = tokio::sync::mpsc::unbounded_channel();
         let every = Duration::from_secs(cfg.reconcile_secs);
         let tasks = vec![
@@ -128,7 +137,13 @@ impl LeadStore for AppwriteStore {
         self.core.fenced(id, seen_version, actor, None).await
     }
 
-    async fn reassign(&self, id: &LeadId, seen_version: u64, to: &Username, actor: &UserInfo) -> Result<Lead, StoreError> {
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        actor: &UserInfo,
+    ) -> Result<Lead, StoreError> {
         let to = self.user(to).await?.ok_or_else(|| StoreError::UserNotFound(to.clone()))?;
         self.core.fenced(id, seen_version, actor, Some(&to)).await
     }

@@ -49,7 +49,9 @@ impl Core {
             for d in &docs {
                 match LeadDoc::from_json(d) {
                     Ok(doc) => out.push(doc),
-                    Err(e) => tracing::warn!(id = ?d["$id"].as_str(), error = %e, "skipping a lead document Leadboard cannot read"),
+                    Err(e) => {
+                        tracing::warn!(id = ?d["$id"].as_str(), error = %e, "skipping a lead document Leadboard cannot read")
+                    }
                 }
             }
             cursor = docs.last().and_then(|d| d["$id"].as_str()).map(str::to_owned);
@@ -82,7 +84,8 @@ impl Core {
                 .iter()
                 .flat_map(|d| {
                     let v = d.lead.version;
-                    std::iter::once(transition_id(&d.lead.id, v)).chain((v > 1).then(|| transition_id(&d.lead.id, v - 1)))
+                    std::iter::once(transition_id(&d.lead.id, v))
+                        .chain((v > 1).then(|| transition_id(&d.lead.id, v - 1)))
                 })
                 .collect();
             let found = self.transitions(&ids).await?;
@@ -171,4 +174,3 @@ pub(crate) async fn run(core: Arc<Core>, every: Duration, mut suspects: mpsc::Un
         }
     }
 }
-

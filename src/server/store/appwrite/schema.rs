@@ -132,7 +132,10 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
     report.note(format!("service user {}", cfg.service_user_id), api.send(Call::post("/users", user)).await)?;
     let team = json!({"teamId": cfg.managers_team, "name": "Leadboard managers", "roles": ["manager"]});
     report.note(format!("team {}", cfg.managers_team), api.send(Call::post("/teams", team)).await)?;
-    report.note(format!("database {db}"), api.send(Call::post("/databases", json!({"databaseId": db, "name": "Leadboard"}))).await)?;
+    report.note(
+        format!("database {db}"),
+        api.send(Call::post("/databases", json!({"databaseId": db, "name": "Leadboard"}))).await,
+    )?;
 
     let bridge = format!("read(\"user:{}\")", cfg.service_user_id);
     for c in collections() {
@@ -143,7 +146,9 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
         let base = format!("{base}/{}", c.id);
         for a in &c.attrs {
             let (kind, key, body) = match a {
-                Str { key, size, required } => ("string", *key, json!({"key": key, "size": size, "required": required})),
+                Str { key, size, required } => {
+                    ("string", *key, json!({"key": key, "size": size, "required": required}))
+                }
                 Int { key, required, min } => {
                     let mut b = json!({"key": key, "required": required});
                     if let Some(min) = min {
@@ -152,7 +157,10 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
                     ("integer", *key, b)
                 }
             };
-            report.note(format!("attribute {}.{key}", c.id), api.send(Call::post(format!("{base}/attributes/{kind}"), body)).await)?;
+            report.note(
+                format!("attribute {}.{key}", c.id),
+                api.send(Call::post(format!("{base}/attributes/{kind}"), body)).await,
+            )?;
         }
         for a in &c.attrs {
             let key = match a {
@@ -162,7 +170,8 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
         }
         for (key, kind, attrs) in &c.indexes {
             let body = json!({"key": key, "type": kind, "attributes": attrs});
-            report.note(format!("index {}.{key}", c.id), api.send(Call::post(format!("{base}/indexes"), body)).await)?;
+            report
+                .note(format!("index {}.{key}", c.id), api.send(Call::post(format!("{base}/indexes"), body)).await)?;
         }
     }
     Ok(report)
@@ -173,14 +182,18 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
 async fn wait_available(api: &Client, path: &str, what: &str) -> Result<(), StoreError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let attr = api.send(Call::get(path)).await.map_err(|e| StoreError::Unavailable(format!("attribute {what}: {e}")))?;
+        let attr =
+            api.send(Call::get(path)).await.map_err(|e| StoreError::Unavailable(format!("attribute {what}: {e}")))?;
         match attr["status"].as_str() {
             Some("available") => return Ok(()),
             Some("failed") | Some("stuck") => {
                 return Err(StoreError::Internal(format!("attribute {what} is {}: {}", attr["status"], attr["error"])))
             }
             _ if tokio::time::Instant::now() > deadline => {
-                return Err(StoreError::Unavailable(format!("attribute {what} is still {} after 2 minutes", attr["status"])))
+                return Err(StoreError::Unavailable(format!(
+                    "attribute {what} is still {} after 2 minutes",
+                    attr["status"]
+                )))
             }
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
