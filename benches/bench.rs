@@ -17,17 +17,14 @@
 //! Run through `scripts/bench` (which builds the server and this binary and passes
 //! `--server-bin`), or with `--url` against a running server. `--help` lists the options.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "../tests/common_appwrite/mod.rs"]
-mod common_appwrite;
 #[path = "bench/floor.rs"]
 mod floor;
-#[path = "../tests/load/mod.rs"]
-mod load;
+
+use leadboard_testkit::appwrite as common_appwrite;
+use leadboard_testkit::load;
 
 use futures::StreamExt;
-use leadboard::history::{self, Recorder};
+use linearizability::{self as history, Recorder};
 use load::{Api, Until};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -37,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const HELP: &str = "\
-scripts/bench [options]   (or: cargo bench --no-default-features --features ssr --bench bench -- [options])
+scripts/bench [options]   (or: cargo bench --features bench --bench bench -- [options])
 
   --url URL              benchmark a running server instead of starting one (it needs the accounts
                          of `leadboard seed --employees N` (the demo password), enough open leads, and a

@@ -1,17 +1,16 @@
 //! Leadboard: a live lead board where exactly one claimant wins.
 //!
 //! - `domain`: the business types and rules, shared by server and browser.
+//! - `protocol`: the wire protocol of the board's websocket, shared by server and browser.
 //! - `ui`: the Leptos pages, with the server functions they call beside them.
 //! - `server` (ssr only): the store port and adapters, claims, event fan-out, HTTP wiring.
-//! - `history` (ssr only): the linearizability checker the load tests and `scripts/bench` use.
 
 // Leptos views are deeply nested types; debug builds need more room to compute their layout.
 #![recursion_limit = "256"]
 
 pub mod domain;
 pub mod error;
-#[cfg(feature = "ssr")]
-pub mod history;
+pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ui;

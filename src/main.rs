@@ -9,6 +9,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 /// freed, glibc raises its mmap threshold, so later blocks come from per-thread arenas that keep
 /// the memory: the bench saw 128 sign-ins grow the server from 13 MB to 2 GB. A fixed threshold
 /// gives every large block back to the system when it is freed.
+#[allow(unsafe_code)] // the one unsafe call in the workspace
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any other thread starts.

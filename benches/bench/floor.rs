@@ -5,7 +5,9 @@
 //! kernel's.
 //!
 //! The writing side is this binary again (`--loopback-writer`), so each process holds one end
-//! of every connection, as the server and the bench do.
+//! of every connection, as the server and the bench do. It reads with `epoll` directly (through
+//! `libc`), the least a reader can do, so this module allows `unsafe` for those three calls.
+#![allow(unsafe_code)]
 
 use std::io::{BufRead, Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

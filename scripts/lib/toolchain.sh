@@ -35,20 +35,31 @@ apt_ensure() {
 # std rebuilt for wasm32 (-Zbuild-std, allowed on a stable compiler by RUSTC_BOOTSTRAP).
 LEPTOS_LIB_ARGS=()
 INSTALL_CARGO=(cargo)
+# Where `cargo clippy` and `cargo fmt` find the linters that match the compiler doing the build.
+LINT_PATH=$PATH
 setup_rust() {
   command -v cargo >/dev/null || command -v /usr/bin/cargo >/dev/null || apt_ensure cargo-web rustc-web
   if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     log "Rust: rustup with its wasm32 target"
   else
     log "Rust: no rustup wasm32 target; using Debian's Rust with -Zbuild-std"
-    apt_ensure rustc-web cargo-web rust-web-src lld-22
+    apt_ensure rustc-web cargo-web rust-web-src lld-22 rust-web-clippy rustfmt-web
     export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
     LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
     # rustc links wasm with `rust-lld`, which Debian's rustc does not ship; lld-22's multi-flavour
     # `lld` is the same linker (rustc passes `-flavor wasm`).
     [ -x "$TOOLS/bin/rust-lld" ] || ln -sf /usr/lib/llvm-22/bin/lld "$TOOLS/bin/rust-lld"
     INSTALL_CARGO=(/usr/bin/cargo)
+    # rustup's clippy cannot read crates compiled by Debian's newer rustc: Debian's own first.
+    LINT_PATH=/usr/bin:$PATH
   fi
+}
+
+# rustfmt's check and clippy over every target, the server's and the browser's code.
+lint() {
+  (cd "$ROOT" && PATH=$LINT_PATH cargo fmt --all --check)
+  (cd "$ROOT" && PATH=$LINT_PATH cargo clippy --workspace --all-targets --features leadboard/bench -- -D warnings)
+  (cd "$ROOT" && PATH=$LINT_PATH cargo clippy -p leadboard --lib --no-default-features --features hydrate -- -D warnings)
 }
 
 # cargo-leptos without its downloader (it takes wasm-bindgen and wasm-opt from PATH), and the

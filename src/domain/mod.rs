@@ -9,7 +9,7 @@ pub mod user;
 
 pub use board::{Applied, BoardState};
 pub use claim::{ClaimOutcome, ClaimReply, RuleError};
-pub use event::{BoardEvent, Change, ClientMsg, ServerMsg};
+pub use event::{BoardEvent, Change};
 pub use lead::{Lead, LeadId, LeadStatus, NewLead};
 pub use user::{Account, AccountChange, Password, Role, UserInfo, Username};
 

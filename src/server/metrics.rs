@@ -4,10 +4,11 @@
 //!
 //! Every metric is listed, with its meaning, in the README's "Operations" section.
 
-use super::store::{AccountStore, LeadStore, Snapshot, StoreError, UserUpdate};
+use super::store::{AccountStore, LeadStore, StoreError, UserUpdate};
 use crate::domain::{
     Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
 };
+use crate::protocol::Snapshot;
 use async_trait::async_trait;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

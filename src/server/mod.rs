@@ -8,6 +8,7 @@ pub mod config;
 pub mod fanout;
 pub mod http;
 pub mod metrics;
+#[cfg(feature = "bench")]
 pub mod noop;
 pub mod security;
 pub mod seed;

@@ -5,29 +5,20 @@ use super::toast::{toasts, Tone};
 use super::{Header, Loaded, SignedIn};
 use crate::domain::{ClaimReply, Lead, LeadId, LeadStatus, UserInfo, Username};
 use crate::error::ApiError;
+use crate::protocol::Snapshot;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
-use serde::{Deserialize, Serialize};
 
 const PAGE_SIZE: usize = 50;
-
-/// The board as of event `seq`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeadList {
-    pub stream: String,
-    pub seq: u64,
-    pub leads: Vec<Lead>,
-}
 
 /// `POST /api/leads {}`: every lead, with the event sequence the list reflects (resume the
 /// websocket from there).
 #[server(prefix = "/api", endpoint = "leads", input = Json)]
-pub async fn list_leads() -> Result<LeadList, ApiError> {
+pub async fn list_leads() -> Result<Snapshot, ApiError> {
     use crate::server::{auth, AppState};
     auth::current_user().await?;
-    let snap = AppState::current()?.leads.snapshot().await?;
-    Ok(LeadList { stream: snap.stream, seq: snap.seq, leads: snap.leads })
+    Ok(AppState::current()?.leads.snapshot().await?)
 }
 
 /// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
@@ -59,13 +50,13 @@ pub fn BoardPage() -> impl IntoView {
 }
 
 #[component]
-fn EmployeeBoard(user: UserInfo, data: Resource<Result<LeadList, ApiError>>) -> impl IntoView {
+fn EmployeeBoard(user: UserInfo, data: Resource<Result<Snapshot, ApiError>>) -> impl IntoView {
     let body = move |list| view! { <EmployeeBody user=user.clone() list/> };
     view! { <Loaded data loading="Loading leads…" body/> }
 }
 
 #[component]
-fn EmployeeBody(user: UserInfo, list: LeadList) -> impl IntoView {
+fn EmployeeBody(user: UserInfo, list: Snapshot) -> impl IntoView {
     Live::provide(user.username.clone(), list, Vec::new());
     view! {
         <Header user=user.clone()/>

@@ -4,9 +4,9 @@
 //! the server renders the initial state.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
-use super::board::LeadList;
 use super::toast::{toasts, Tone};
 use crate::domain::{Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Username};
+use crate::protocol::Snapshot;
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -55,7 +55,7 @@ fn lead_label(lead: &Lead) -> String {
 
 impl Live {
     /// Creates the board state, provides it as context and, in the browser, connects the socket.
-    pub fn provide(me: Username, list: LeadList, feed: Vec<BoardEvent>) -> Live {
+    pub fn provide(me: Username, list: Snapshot, feed: Vec<BoardEvent>) -> Live {
         let live = Live {
             me: StoredValue::new(me),
             board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
@@ -165,8 +165,8 @@ pub fn ConnectionBadge() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 mod socket {
     use super::{Conn, Live};
-    use crate::domain::event::CLOSE_SIGNED_OUT;
-    use crate::domain::{Applied, BoardState, ClientMsg, ServerMsg};
+    use crate::domain::{Applied, BoardState};
+    use crate::protocol::{ClientMsg, Close, ServerMsg, Snapshot};
     use leptos::prelude::*;
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
@@ -185,10 +185,13 @@ mod socket {
     const RELOAD_AFTER_MS: f64 = 60_000.0;
     const MAX_BACKOFF_MS: u64 = 10_000;
 
+    /// A DOM event handler the socket keeps alive for as long as it is open.
+    type Handler = Closure<dyn FnMut(JsValue)>;
+
     struct Socket {
         live: Live,
         ws: RefCell<Option<WebSocket>>,
-        handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+        handlers: RefCell<Vec<Handler>>,
         attempts: Cell<u32>,
         last_heard: Cell<f64>,
         /// Whether the current socket ever opened.
@@ -290,7 +293,7 @@ mod socket {
         let me = s.clone();
         let on_close = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             // The server ended this account's sessions (disabled, or its password reset).
-            if e.dyn_into::<CloseEvent>().is_ok_and(|c| c.code() == CLOSE_SIGNED_OUT) {
+            if e.dyn_into::<CloseEvent>().is_ok_and(|c| c.code() == Close::SignedOut.code()) {
                 let _ = window().location().assign("/login");
                 return;
             }
@@ -338,7 +341,9 @@ mod socket {
                     resume(s, false);
                 }
             }
-            ServerMsg::Snapshot { stream, seq, leads } => s.live.board.set(BoardState::new(stream, seq, leads)),
+            ServerMsg::Snapshot(Snapshot { stream, seq, leads }) => {
+                s.live.board.set(BoardState::new(stream, seq, leads))
+            }
             ServerMsg::Heartbeat { seq } => {
                 if seq > s.live.board.with_untracked(|b| b.seq) {
                     resume(s, true);

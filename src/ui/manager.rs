@@ -2,11 +2,12 @@
 //! release or reassign of any lead.
 
 use super::accounts::Accounts;
-use super::board::{list_leads, LeadList, LeadTable};
+use super::board::{list_leads, LeadTable};
 use super::live::{live, Live};
 use super::{Header, Loaded, SignedIn};
 use crate::domain::{Account, BoardEvent, Change, Lead, LeadId, Role, UserInfo, Username};
 use crate::error::ApiError;
+use crate::protocol::Snapshot;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use std::collections::BTreeMap;
@@ -76,7 +77,7 @@ pub fn ManagerPage() -> impl IntoView {
     }
 }
 
-type ManagerData = Resource<Result<(LeadList, Vec<BoardEvent>, Vec<Account>), ApiError>>;
+type ManagerData = Resource<Result<(Snapshot, Vec<BoardEvent>, Vec<Account>), ApiError>>;
 
 #[component]
 fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
@@ -85,7 +86,7 @@ fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
 }
 
 #[component]
-fn ManagerBody(user: UserInfo, list: LeadList, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
+fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
     Live::provide(user.username.clone(), list, feed);
     let employees: Vec<Username> =
         users.iter().filter(|u| u.role == Role::Employee && !u.disabled).map(|u| u.username.clone()).collect();

@@ -8,7 +8,7 @@ mod session;
 mod toast;
 
 pub use accounts::{add_user, update_user};
-pub use board::{claim, list_leads, release, LeadList};
+pub use board::{claim, list_leads, release};
 pub use manager::{add_lead, list_users, reassign, recent_activity};
 pub use session::{login, logout, me};
 

@@ -1,12 +1,11 @@
 //! Where events fan out: every committed event is serialised once and broadcast to every
-//! connected board's websocket task (`ws`).
-
-pub mod ws;
+//! connected board's task (the websocket itself is the HTTP layer's, `http::ws`).
 
 use super::metrics::Metrics;
 use super::store::EventSink;
-use crate::domain::{BoardEvent, ServerMsg, Username};
-use axum::extract::ws::Utf8Bytes;
+use crate::domain::{BoardEvent, Username};
+use crate::protocol::ServerMsg;
+use bytes::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch, Notify};
@@ -20,7 +19,8 @@ pub const BUFFER: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct Frame {
     pub seq: u64,
-    pub json: Utf8Bytes,
+    /// UTF-8 JSON, serialised once for every board.
+    pub json: Bytes,
 }
 
 pub struct Hub {
@@ -133,8 +133,8 @@ impl Drop for BoardGuard<'_> {
 }
 
 /// Serialises a message for the wire.
-pub fn frame(msg: &ServerMsg) -> Utf8Bytes {
-    serde_json::to_string(msg).expect("board messages always serialise").into()
+pub fn frame(msg: &ServerMsg) -> Bytes {
+    serde_json::to_vec(msg).expect("board messages always serialise").into()
 }
 
 impl EventSink for Hub {

@@ -10,6 +10,7 @@ pub mod sqlite;
 use crate::domain::{
     Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo, Username,
 };
+use crate::protocol::Snapshot;
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +33,6 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Internal(String),
-}
-
-/// The board as of one point in the event sequence.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub stream: String,
-    pub seq: u64,
-    pub leads: Vec<Lead>,
 }
 
 /// Receives every committed event, in sequence order, after it commits.

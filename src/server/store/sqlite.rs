@@ -7,12 +7,13 @@
 //! The claim itself is still one conditional `UPDATE ... WHERE assignee IS NULL`, so the file
 //! stays correct even if another process writes to it.
 
-use super::{passwords, AccountStore, EventSink, LeadStore, Snapshot, StoreError, UserUpdate};
+use super::{passwords, AccountStore, EventSink, LeadStore, StoreError, UserUpdate};
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
 use crate::domain::{
     Account, BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError,
     UserInfo, Username,
 };
+use crate::protocol::Snapshot;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Params, Row};

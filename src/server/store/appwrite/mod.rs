@@ -15,8 +15,9 @@ mod mirror;
 mod reconcile;
 pub mod schema;
 
-use super::{AccountStore, EventSink, LeadStore, Snapshot, StoreError};
+use super::{AccountStore, EventSink, LeadStore, StoreError};
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};
+use crate::protocol::Snapshot;
 use crate::server::config::AppwriteConfig;
 use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;

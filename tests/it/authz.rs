@@ -1,12 +1,10 @@
 //! Who may do what: every endpoint and the websocket as anonymous, employee, other employee,
 //! manager and disabled user; cross-site requests; rate limits; sessions ending.
 
-mod common;
-
-use common::{connect_board, connect_board_with, next_msg, send_msg, Client, TestServer};
 use futures::StreamExt;
-use leadboard::domain::ServerMsg;
+use leadboard::protocol::ServerMsg;
 use leadboard::server::config::SecurityConfig;
+use leadboard_testkit::server::{connect_board, connect_board_with, next_msg, send_msg, Client, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -283,7 +281,7 @@ async fn disabling_an_account_ends_its_sessions_and_boards_at_once() {
     })
     .await
     .expect("the board closes at once");
-    assert_eq!(closed, Some(leadboard::domain::event::CLOSE_SIGNED_OUT));
+    assert_eq!(closed, Some(leadboard::protocol::Close::SignedOut.code()));
     assert_eq!(alice.post("/api/leads", json!({})).await.0, 401);
     assert!(connect_board(&server, &alice).await.is_err());
     let (s, body) =

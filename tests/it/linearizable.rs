@@ -1,15 +1,13 @@
 //! A short claim storm against a real server, recorded and checked for linearizability; boards
 //! watching it must see every event once, in order, and end equal to the store.
 
-mod common;
-mod load;
-
-use common::TestServer;
 use futures::StreamExt;
-use leadboard::domain::{BoardState, Lead, ServerMsg};
-use leadboard::history::{self, Op, Outcome, Recorder};
+use leadboard::domain::{BoardState, Lead};
+use leadboard::protocol::ServerMsg;
 use leadboard::server::config::SecurityConfig;
-use load::{mixed_load, Api, Until, ENOUGH};
+use leadboard_testkit::load::{mixed_load, Api, Until, ENOUGH};
+use leadboard_testkit::server::TestServer;
+use linearizability::{Op, Outcome, Recorder};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,7 +18,7 @@ const EMPLOYEES: usize = 12;
 /// A board reading its socket until it has applied event `target` (set once the load is over).
 /// Fails on a gap, a repeat or a snapshot (which a board only gets when it fell behind).
 async fn watch(
-    mut ws: load::Socket,
+    mut ws: leadboard_testkit::load::Socket,
     mut board: BoardState,
     target: Arc<AtomicU64>,
 ) -> Result<(BoardState, usize), String> {
@@ -54,7 +52,7 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     let security = SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() };
     let server = TestServer::start_with(4, EMPLOYEES, security).await;
     let base = server.url("");
-    let http = load::http_client(Duration::from_secs(10));
+    let http = leadboard_testkit::load::http_client(Duration::from_secs(10));
     let mut employees = Vec::new();
     for n in 1..=EMPLOYEES {
         employees.push(Api::login(&http, &base, &format!("user{n:03}")).await.unwrap());
@@ -63,13 +61,13 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     let leads: Vec<String> = (1..=4).map(|n| format!("L{n:05}")).collect();
 
     let rec = Arc::new(Recorder::new());
-    let seq0 = load::record_initial(&maria, &rec, &leads).await.unwrap();
+    let seq0 = leadboard_testkit::load::record_initial(&maria, &rec, &leads).await.unwrap();
     let start = server.state.leads.snapshot().await.unwrap();
     assert_eq!(start.seq, seq0, "nothing happened in between");
     let target = Arc::new(AtomicU64::new(u64::MAX));
     let boards: Vec<_> = futures::future::join_all((0..3).map(|i| {
         let api = if i == 0 { &maria } else { &employees[i] };
-        load::open_board(load::host_of(&base), api, seq0)
+        leadboard_testkit::load::open_board(leadboard_testkit::load::host_of(&base), api, seq0)
     }))
     .await
     .into_iter()
@@ -80,14 +78,17 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
     .collect();
 
     // Two seconds, longer (up to ten) if some kind of operation is still missing.
-    let until =
-        Until { min: Duration::from_secs(2), max: Duration::from_secs(10), enough: Some(Box::new(load::exercised)) };
+    let until = Until {
+        min: Duration::from_secs(2),
+        max: Duration::from_secs(10),
+        enough: Some(Box::new(leadboard_testkit::load::exercised)),
+    };
     mixed_load(employees, Some(maria), leads.clone(), until, rec.clone()).await;
 
     // The history is linearizable, and it was not a trivial one.
     let h = rec.history();
-    let report = history::check(&h).unwrap_or_else(|v| panic!("{v}"));
-    let tally = history::tally(&h);
+    let report = linearizability::check(&h).unwrap_or_else(|v| panic!("{v}"));
+    let tally = linearizability::tally(&h);
     println!("{report:?} {tally:?}");
     for (kind, at_least) in ENOUGH {
         let n = tally.get(kind).copied().unwrap_or(0);
@@ -151,7 +152,7 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
         .expect("a lost claim");
     let Outcome::Lost { version: Some(v), .. } = forged.ops[i].outcome else { unreachable!() };
     forged.ops[i].outcome = Outcome::Won { version: v };
-    let v = history::check(&forged).expect_err("a forged second winner must be caught");
+    let v = linearizability::check(&forged).expect_err("a forged second winner must be caught");
     println!("forged history: {v}");
 }
 
@@ -161,14 +162,14 @@ async fn claims_at_one_instant_on_one_lead_are_linearizable() {
     let security = SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() };
     let server = TestServer::start_with(1, 16, security).await;
     let base = server.url("");
-    let http = load::http_client(Duration::from_secs(10));
+    let http = leadboard_testkit::load::http_client(Duration::from_secs(10));
     let mut apis = Vec::new();
     for n in 1..=16 {
         apis.push(Api::login(&http, &base, &format!("user{n:03}")).await.unwrap());
     }
     let rec = Arc::new(Recorder::new());
     let lead = "L00001".to_owned();
-    load::record_initial(&apis[0], &rec, std::slice::from_ref(&lead)).await.unwrap();
+    leadboard_testkit::load::record_initial(&apis[0], &rec, std::slice::from_ref(&lead)).await.unwrap();
     for _round in 0..10 {
         let barrier = Arc::new(tokio::sync::Barrier::new(apis.len()));
         let replies = futures::future::join_all(apis.iter().map(|a| {
@@ -188,16 +189,17 @@ async fn claims_at_one_instant_on_one_lead_are_linearizable() {
         winner.release(&rec, &lead, lead_now.version, false).await;
     }
     let h = rec.history();
-    assert_eq!(history::tally(&h).get("claim won"), Some(&10));
-    history::check(&h).unwrap_or_else(|v| panic!("{v}"));
+    assert_eq!(linearizability::tally(&h).get("claim won"), Some(&10));
+    linearizability::check(&h).unwrap_or_else(|v| panic!("{v}"));
 }
 
+#[cfg(feature = "bench")]
 /// The benchmark's yardstick (`POST /api/noop`) checks the session like a claim and changes
 /// nothing.
 #[tokio::test]
 async fn the_noop_yardstick_checks_the_session_and_nothing_else() {
     let server = TestServer::start(2, 0).await;
-    let anon = common::Client::anonymous(&server);
+    let anon = leadboard_testkit::server::Client::anonymous(&server);
     let (s, body) = anon.post("/api/noop", serde_json::json!({})).await;
     assert_eq!((s, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
     let alice = server.client("alice").await;

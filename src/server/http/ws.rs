@@ -2,13 +2,13 @@
 //! (events, or a snapshot when too far behind), then relays live events, skipping any it already
 //! sent, so the board sees every event exactly once and in order.
 
-use super::{frame, Frame};
-use crate::domain::event::CLOSE_SIGNED_OUT;
-use crate::domain::{ClientMsg, ServerMsg, UserInfo};
+use crate::domain::UserInfo;
 use crate::error::ApiError;
+use crate::protocol::{ClientMsg, Close, ServerMsg};
+use crate::server::fanout::Frame;
 use crate::server::metrics::{Metrics, SnapshotReason};
 use crate::server::{auth, store::LeadStore, AppState};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -26,21 +26,15 @@ const READ_BUFFER: usize = 1024;
 /// A board sends a message on (re)connecting and after a gap; more than this is a script.
 const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
-const CLOSE_POLICY: u16 = 1008;
-/// "Internal error": the board could not be caught up; the browser reconnects later.
-const CLOSE_STORE: u16 = 1011;
-/// "Service restart": the server is going away; the browser reconnects (with backoff) and
-/// resumes where it was.
-pub const CLOSE_RESTART: u16 = 1012;
 /// How long a board may take to accept the closing frame at shutdown.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(e) = crate::server::security::check_same_origin(&headers) {
-        return crate::server::http::error_response(e);
+        return e.into_response();
     }
     if state.hub.is_closing() {
-        return crate::server::http::error_response(ApiError::Unavailable("the server is restarting".into()));
+        return ApiError::Unavailable("the server is restarting".into()).into_response();
     }
     match auth::user_from_headers(&state, &headers).await {
         Ok(Some(user)) => ws
@@ -52,14 +46,14 @@ pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, header
             // send a few small messages; a larger one (up to 4 KiB) just takes several reads.
             .read_buffer_size(READ_BUFFER)
             .on_upgrade(move |socket| serve_board(socket, state, user, headers)),
-        Ok(None) => crate::server::http::error_response(ApiError::Unauthorized("sign in first".into())),
-        Err(e) => crate::server::http::error_response(e),
+        Ok(None) => ApiError::Unauthorized("sign in first".into()).into_response(),
+        Err(e) => e.into_response(),
     }
     .into_response()
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+fn close(code: Close, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code: code.code(), reason: reason.into() }))
 }
 
 /// Counts a connection's messages in fixed windows.
@@ -93,7 +87,7 @@ async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers
     };
     if restart {
         hub.metrics().boards_restarted.inc();
-        let _ = tokio::time::timeout(CLOSE_WAIT, tx.send(close(CLOSE_RESTART, "service restart"))).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, tx.send(close(Close::Restart, "service restart"))).await;
     }
     // Read on until the board's closing reply: a socket dropped with unread data is reset by the
     // kernel, and the board would lose the close frame (and its reason) that was just sent.
@@ -139,7 +133,7 @@ where
         _ => None,
     };
     let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else {
-        let _ = tx.send(close(CLOSE_STORE, "cannot read the board; reconnect later")).await;
+        let _ = tx.send(close(Close::Unavailable, "cannot read the board; reconnect later")).await;
         return;
     };
 
@@ -154,7 +148,7 @@ where
                 // of a burst flushes. A board that fell behind catches up in few syscalls.
                 Ok(Frame { seq, json }) if seq > last => {
                     last = seq;
-                    let msg = Message::Text(json);
+                    let msg = event_text(json);
                     let sent = if live.is_empty() { tx.send(msg).await } else { tx.feed(msg).await }.map_err(drop);
                     if sent.is_ok() {
                         metrics.event_deliveries.inc();
@@ -178,7 +172,7 @@ where
                     Err(RecvError::Closed) => break,
                 };
                 if ours {
-                    let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                    let _ = tx.send(close(Close::SignedOut, "signed out")).await;
                     break;
                 }
                 Ok(())
@@ -186,7 +180,7 @@ where
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.spend() => {
                     let _ = tx.send(error_frame("too many messages; reconnect later".into())).await;
-                    let _ = tx.send(close(CLOSE_POLICY, "too many messages")).await;
+                    let _ = tx.send(close(Close::Policy, "too many messages")).await;
                     break;
                 }
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
@@ -206,10 +200,10 @@ where
             },
             _ = heartbeat.tick() => {
                 if matches!(auth::user_from_headers(state, headers).await, Ok(None)) {
-                    let _ = tx.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                    let _ = tx.send(close(Close::SignedOut, "signed out")).await;
                     break;
                 }
-                tx.send(Message::Text(frame(&ServerMsg::Heartbeat { seq: last }))).await.map_err(drop)
+                tx.send(text(&ServerMsg::Heartbeat { seq: last })).await.map_err(drop)
             }
         };
         if sent.is_err() {
@@ -229,11 +223,20 @@ fn resume_point(store: &dyn LeadStore, msg: ClientMsg) -> Option<u64> {
 /// Tells a board whose message could not be read (too large, not UTF-8, not a websocket frame)
 /// why it is being closed.
 async fn unreadable<S: futures::Sink<Message> + Unpin>(tx: &mut S) {
-    let _ = tx.send(close(CLOSE_POLICY, "unreadable or oversized message (4 KiB at most)")).await;
+    let _ = tx.send(close(Close::Policy, "unreadable or oversized message (4 KiB at most)")).await;
 }
 
 fn error_frame(message: String) -> Message {
-    Message::Text(frame(&ServerMsg::Error { message }))
+    text(&ServerMsg::Error { message })
+}
+
+fn text(msg: &ServerMsg) -> Message {
+    Message::Text(serde_json::to_string(msg).expect("board messages always serialise").into())
+}
+
+/// An event the hub serialised once for every board (serde_json writes only UTF-8).
+fn event_text(json: bytes::Bytes) -> Message {
+    Message::Text(Utf8Bytes::try_from(json).expect("the hub's frames are JSON text"))
 }
 
 /// Sends what a board missed after `after` (or a snapshot when `after` is None or too far back).
@@ -250,7 +253,7 @@ where
                 let mut last = after;
                 for ev in events {
                     last = ev.seq;
-                    tx.send(Message::Text(frame(&ServerMsg::Event(ev)))).await.map_err(drop)?;
+                    tx.send(text(&ServerMsg::Event(ev))).await.map_err(drop)?;
                     metrics.event_deliveries.inc();
                 }
                 return Ok(last);
@@ -268,9 +271,8 @@ where
     S: futures::Sink<Message> + Unpin,
 {
     let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
-    tx.send(Message::Text(frame(&ServerMsg::Snapshot { stream: snap.stream, seq: snap.seq, leads: snap.leads })))
-        .await
-        .map_err(drop)?;
+    let seq = snap.seq;
+    tx.send(text(&ServerMsg::Snapshot(snap))).await.map_err(drop)?;
     metrics.snapshot_sent(reason);
-    Ok(snap.seq)
+    Ok(seq)
 }

@@ -1,10 +1,10 @@
 //! The Appwrite mode end to end, in-process: an `appwrite-testserver`, `appwrite setup`, and one
 //! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
-#![allow(dead_code)] // each test binary uses its own part of this harness
 
-use crate::common::{self, Client};
+use crate::server::{self, Client};
 use futures::StreamExt;
-use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, ServerMsg, Username};
+use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Username};
+use leadboard::protocol::ServerMsg;
 use leadboard::server::config::{AppwriteConfig, Config, Secret, SecurityConfig, StoreConfig};
 use leadboard::server::store::appwrite::schema;
 use leadboard::server::{seed, AppState};
@@ -157,8 +157,8 @@ impl Replica {
             store: StoreConfig::Appwrite(aw.cfg.clone()),
             security,
         };
-        let state = common::open_state(config);
-        let (addr, task) = common::serve(&state).await;
+        let state = server::open_state(config);
+        let (addr, task) = server::serve(&state).await;
         Replica { addr, state, task }
     }
 
@@ -174,18 +174,18 @@ impl Replica {
     /// A board: a websocket signed in as `user`, starting from a snapshot.
     pub async fn board(&self, user: &str) -> Board {
         let client = self.client(user).await;
-        let mut ws = common::connect_board_with(self.addr, &client, &[]).await.unwrap();
-        common::send_msg(&mut ws, json!({"type": "resume", "stream": "none", "after_seq": 0})).await;
+        let mut ws = server::connect_board_with(self.addr, &client, &[]).await.unwrap();
+        server::send_msg(&mut ws, json!({"type": "resume", "stream": "none", "after_seq": 0})).await;
         let mut board = Board { ws, state: BoardState::default(), events: Vec::new(), user: user.into() };
         match board.next(Duration::from_secs(20)).await {
-            Some(ServerMsg::Snapshot { .. }) => {}
+            Some(ServerMsg::Snapshot(_)) => {}
             other => panic!("expected a snapshot, got {other:?}"),
         }
         board
     }
 }
 
-use common::Socket;
+use crate::server::Socket;
 
 /// A board as the browser keeps it: events applied to a `BoardState`.
 pub struct Board {
@@ -206,7 +206,7 @@ impl Board {
             let msg: ServerMsg = serde_json::from_str(&t).expect("board messages parse");
             match &msg {
                 ServerMsg::Heartbeat { .. } => continue,
-                ServerMsg::Snapshot { stream, seq, leads } => {
+                ServerMsg::Snapshot(leadboard::protocol::Snapshot { stream, seq, leads }) => {
                     self.state = BoardState::new(stream.clone(), *seq, leads.clone())
                 }
                 ServerMsg::Event(ev) => {

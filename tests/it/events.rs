@@ -1,10 +1,9 @@
 //! The event stream: gap-free sequences, resume after a disconnect, snapshots, convergence.
 
-mod common;
-
-use common::{connect_board, next_msg, send_msg, TestServer};
 use futures::future::join_all;
-use leadboard::domain::{BoardState, ServerMsg};
+use leadboard::domain::BoardState;
+use leadboard::protocol::ServerMsg;
+use leadboard_testkit::server::{connect_board, next_msg, send_msg, TestServer};
 use serde_json::json;
 use std::time::Duration;
 
@@ -71,7 +70,7 @@ async fn a_board_too_far_behind_gets_a_snapshot() {
     let mut ws = connect_board(&server, &alice).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 0})).await;
     match next_msg(&mut ws, WAIT).await {
-        Some(ServerMsg::Snapshot { seq, leads, .. }) => {
+        Some(ServerMsg::Snapshot(leadboard::protocol::Snapshot { seq, leads, .. })) => {
             assert_eq!(seq, 1200);
             assert_eq!(leads.len(), 1200);
         }
@@ -81,10 +80,19 @@ async fn a_board_too_far_behind_gets_a_snapshot() {
     // another stream (a replaced database).
     for ahead in [999_999, u64::MAX] {
         send_msg(&mut ws, json!({"type": "resume", "after_seq": ahead})).await;
-        assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })), "after {ahead}");
+        assert!(
+            matches!(
+                next_msg(&mut ws, WAIT).await,
+                Some(ServerMsg::Snapshot(leadboard::protocol::Snapshot { seq: 1200, .. }))
+            ),
+            "after {ahead}"
+        );
     }
     send_msg(&mut ws, json!({"type": "resume", "stream": "elsewhere", "after_seq": 1199})).await;
-    assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Snapshot { seq: 1200, .. })));
+    assert!(matches!(
+        next_msg(&mut ws, WAIT).await,
+        Some(ServerMsg::Snapshot(leadboard::protocol::Snapshot { seq: 1200, .. }))
+    ));
     let stream = server.state.leads.stream().to_owned();
     send_msg(&mut ws, json!({"type": "resume", "stream": stream, "after_seq": 1199})).await;
     assert!(matches!(next_msg(&mut ws, WAIT).await, Some(ServerMsg::Event(ev)) if ev.seq == 1200));
@@ -93,7 +101,7 @@ async fn a_board_too_far_behind_gets_a_snapshot() {
 #[tokio::test]
 async fn sockets_need_a_session_and_survive_garbage() {
     let server = TestServer::start(3, 0).await;
-    let anon = common::Client::anonymous(&server);
+    let anon = leadboard_testkit::server::Client::anonymous(&server);
     assert!(connect_board(&server, &anon).await.is_err(), "no session, no socket");
 
     let alice = server.client("alice").await;

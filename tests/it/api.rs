@@ -1,9 +1,7 @@
 //! The HTTP contract, end to end through a real server: claims, release fencing, auth, bad input.
 
-mod common;
-
-use common::{assert_one_winner, claim_race, TestServer};
 use futures::future::join_all;
+use leadboard_testkit::server::{assert_one_winner, claim_race, TestServer};
 use serde_json::{json, Value};
 
 fn lead_of(list: &Value, id: &str) -> Value {
@@ -75,7 +73,7 @@ async fn release_is_fenced_by_version_and_holder() {
 #[tokio::test]
 async fn sign_in_and_out() {
     let server = TestServer::start(3, 0).await;
-    let anon = common::Client::anonymous(&server);
+    let anon = leadboard_testkit::server::Client::anonymous(&server);
     let (s, body) = anon.post("/api/leads", json!({})).await;
     assert_eq!((s, body["error"].as_str()), (401, Some("unauthorized")));
     let (s, _) = anon.post("/api/claim", json!({"lead_id": "L00001"})).await;

@@ -2,12 +2,9 @@
 //! the claim race across two replicas, the naive client-side update it replaces, live events
 //! across replicas, foreign writes, fencing, and `appwrite setup`.
 
-mod common;
-mod common_appwrite;
-
-use common_appwrite::{stored_assignee, Appwrite, Replica, DB};
 use futures::future::join_all;
 use leadboard::server::store::appwrite::schema;
+use leadboard_testkit::appwrite::{stored_assignee, Appwrite, Replica, DB};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +21,10 @@ async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
     let replicas = [&a, &b];
     let users: Vec<String> = (1..=CLAIMERS).map(|n| format!("user{n:03}")).collect();
     let clients = join_all(users.iter().enumerate().map(|(i, u)| replicas[(i + 1) % 2].client(u))).await;
-    let winner = common::assert_one_winner(&users, &common::claim_race(&clients, "L00003").await);
+    let winner = leadboard_testkit::server::assert_one_winner(
+        &users,
+        &leadboard_testkit::server::claim_race(&clients, "L00003").await,
+    );
     // The stored lead and the claim document agree, and the lead moved exactly one version.
     let doc = aw.lead_doc("L00003").await;
     assert_eq!(stored_assignee(&doc).as_deref(), Some(winner.as_str()));
@@ -86,7 +86,7 @@ async fn the_naive_update_lets_several_win_where_the_verified_protocol_lets_one(
     .await;
     let naive_wins = naive.iter().filter(|w| **w).count();
 
-    let verified = common::claim_race(&clients, "L00002").await;
+    let verified = leadboard_testkit::server::claim_race(&clients, "L00002").await;
     aw.clear_faults().await;
     let verified_wins = verified.iter().filter(|(s, b)| *s == 200 && b["outcome"] == "won").count();
     assert!(verified.iter().all(|(s, _)| *s == 200), "{verified:?}");
@@ -208,7 +208,7 @@ async fn appwrite_setup_twice_is_fine() {
     let page = alice.http.get(format!("http://{}/", a.addr)).send().await.unwrap().text().await.unwrap();
     let (_, leads) = alice.post("/api/leads", json!({})).await;
     for text in [page, leads.to_string(), format!("{:?}", a.state.config)] {
-        assert!(!text.contains(common_appwrite::KEY), "the API key leaked");
+        assert!(!text.contains(leadboard_testkit::appwrite::KEY), "the API key leaked");
         assert!(!text.contains("bridge-password-1"), "the service password leaked");
     }
 }

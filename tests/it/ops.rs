@@ -1,16 +1,14 @@
 //! Operability, in-process: `/metrics`, `/healthz` and `/readyz`, a stalled board that must not
 //! slow the others, and the drain at shutdown (boards told to reconnect, bounded wait).
 
-mod common;
-mod common_appwrite;
-
-use common::{connect_board, next_msg, send_msg, Client, TestServer};
 use futures::future::join_all;
 use futures::StreamExt;
-use leadboard::domain::{BoardState, LeadId, ServerMsg, UserInfo, Username};
+use leadboard::domain::{BoardState, LeadId, UserInfo, Username};
+use leadboard::protocol::ServerMsg;
 use leadboard::server::config::SecurityConfig;
 use leadboard::server::fanout::BUFFER;
 use leadboard::server::http;
+use leadboard_testkit::server::{connect_board, next_msg, send_msg, Client, TestServer};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -137,7 +135,7 @@ async fn healthz_is_liveness_and_readyz_reports_why_not_ready() {
 
 /// A board socket whose reader keeps a tiny receive buffer, so that when it stops reading the
 /// server's writes back up quickly.
-async fn stalled_board(server: &TestServer, client: &Client) -> common::Socket {
+async fn stalled_board(server: &TestServer, client: &Client) -> leadboard_testkit::server::Socket {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
@@ -149,7 +147,11 @@ async fn stalled_board(server: &TestServer, client: &Client) -> common::Socket {
 }
 
 /// Reads a board until the socket ends; checks that it sees every event in order, no snapshot.
-fn keep_up(mut ws: common::Socket, from: u64, seen: Arc<AtomicU64>) -> tokio::task::JoinHandle<(u64, usize)> {
+fn keep_up(
+    mut ws: leadboard_testkit::server::Socket,
+    from: u64,
+    seen: Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<(u64, usize)> {
     tokio::spawn(async move {
         let (mut last, mut snapshots) = (from, 0);
         while let Some(Ok(msg)) = ws.next().await {
@@ -160,7 +162,7 @@ fn keep_up(mut ws: common::Socket, from: u64, seen: Arc<AtomicU64>) -> tokio::ta
                     last = ev.seq;
                     seen.store(last, Ordering::Relaxed);
                 }
-                ServerMsg::Snapshot { .. } => snapshots += 1,
+                ServerMsg::Snapshot(_) => snapshots += 1,
                 _ => {}
             }
         }
@@ -245,7 +247,7 @@ async fn a_stalled_board_gets_a_snapshot_and_never_holds_up_the_others() {
                 last = ev.seq;
                 events_before += 1;
             }
-            ServerMsg::Snapshot { stream, seq, leads } => {
+            ServerMsg::Snapshot(leadboard::protocol::Snapshot { stream, seq, leads }) => {
                 assert!(seq >= last, "the snapshot is not older than what the board had");
                 board = BoardState::new(stream, seq, leads);
                 snapshot_seq = Some(seq);
@@ -285,7 +287,7 @@ async fn a_stalled_board_gets_a_snapshot_and_never_holds_up_the_others() {
 }
 
 /// Waits for a board's close frame; returns its code.
-async fn close_code(ws: &mut common::Socket) -> Option<u16> {
+async fn close_code(ws: &mut leadboard_testkit::server::Socket) -> Option<u16> {
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await.ok()?? {
             Ok(Message::Close(frame)) => return frame.map(|f| u16::from(f.code)),
@@ -308,7 +310,7 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let alice = Client::sign_in(addr, "alice").await;
     let mut boards = Vec::new();
     for _ in 0..3 {
-        let mut ws = common::connect_board_with(addr, &alice, &[]).await.unwrap();
+        let mut ws = leadboard_testkit::server::connect_board_with(addr, &alice, &[]).await.unwrap();
         send_msg(&mut ws, json!({"type": "resume", "after_seq": 3})).await;
         boards.push(ws);
     }
@@ -342,7 +344,7 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let serving =
         tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
     let alice = Client::sign_in(addr, "alice").await;
-    let mut ws = common::connect_board_with(addr, &alice, &[]).await.unwrap();
+    let mut ws = leadboard_testkit::server::connect_board_with(addr, &alice, &[]).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 3})).await;
     assert!(next_msg(&mut ws, Duration::from_millis(300)).await.is_none());
     stop.send(()).unwrap();
@@ -372,7 +374,7 @@ async fn poll<T>(what: &str, within: Duration, mut probe: impl AsyncFnMut() -> O
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_appwrite_readiness_follows_the_realtime_bridge_and_the_store() {
-    use common_appwrite::{Appwrite, Replica};
+    use leadboard_testkit::appwrite::{Appwrite, Replica};
     let aw = Appwrite::start().await;
     // The bridge cannot sign in as the service user: the store answers, the bridge is down.
     aw.faults(json!({"errors": [{"status": 503, "fraction": 1.0, "path_prefix": "/v1/account/sessions"}]})).await;

@@ -1,9 +1,8 @@
 //! Load shared by `tests/linearizable.rs` and `benches/bench.rs`: a lean API client (a session
 //! cookie over a shared connection pool) and a mixed claim / release / reassign load on a few
 //! leads that records every operation into a [`Recorder`] for the linearizability checker.
-#![allow(dead_code)] // each target uses its own part
 
-use leadboard::history::{LeadState, Op, Operation, Outcome, Recorder};
+use linearizability::{LeadState, Op, Operation, Outcome, Recorder};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,7 +153,7 @@ impl Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -162,12 +161,12 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     /// True with probability `percent`/100.
     pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+        self.next_u64() % 100 < percent
     }
 }
 
@@ -187,7 +186,7 @@ pub async fn record_initial(api: &Api, rec: &Recorder, leads: &[String]) -> Resu
 }
 
 /// A test of the history recorded so far.
-pub type Enough = Box<dyn Fn(&leadboard::history::History) -> bool + Send + Sync>;
+pub type Enough = Box<dyn Fn(&linearizability::History) -> bool + Send + Sync>;
 
 /// A load's kinds of operation and how many of each make it a real test.
 pub const ENOUGH: [(&str, usize); 5] =
@@ -195,8 +194,8 @@ pub const ENOUGH: [(&str, usize); 5] =
 
 /// Whether `h` has at least [`ENOUGH`] of every kind of operation: a history without them proves
 /// little about the register.
-pub fn exercised(h: &leadboard::history::History) -> bool {
-    let t = leadboard::history::tally(h);
+pub fn exercised(h: &linearizability::History) -> bool {
+    let t = linearizability::tally(h);
     ENOUGH.iter().all(|(kind, n)| t.get(kind).is_some_and(|got| got >= n))
 }
 

@@ -3,15 +3,14 @@
 //! reconnect and converge), and SIGTERM (in-flight claims are answered, boards are told to
 //! reconnect with close 1012, the process exits 0 within its grace period).
 
-mod common;
-
-use common::{send_msg, Client, Socket};
 use futures::future::join_all;
 use futures::StreamExt;
-use leadboard::domain::{BoardEvent, BoardState, Change, Lead, LeadId, ServerMsg};
+use leadboard::domain::{BoardEvent, BoardState, Change, Lead, LeadId};
+use leadboard::protocol::ServerMsg;
 use leadboard::server::fanout::Hub;
 use leadboard::server::store::sqlite::SqliteStore;
 use leadboard::server::store::LeadStore;
+use leadboard_testkit::server::{send_msg, Client, Socket};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -138,7 +137,7 @@ async fn board_of(client: &Client, addr: SocketAddr) -> BoardState {
 }
 
 async fn open_board(addr: SocketAddr, client: &Client, stream: &str, after_seq: u64) -> Socket {
-    let mut ws = common::connect_board_with(addr, client, &[]).await.unwrap();
+    let mut ws = leadboard_testkit::server::connect_board_with(addr, client, &[]).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "stream": stream, "after_seq": after_seq})).await;
     ws
 }
@@ -166,7 +165,7 @@ async fn read_board(mut ws: Socket, mut board: BoardState, until: Option<u64>) -
                     board.apply(&ev);
                     seen.events.push(ev);
                 }
-                ServerMsg::Snapshot { stream, seq, leads } => {
+                ServerMsg::Snapshot(leadboard::protocol::Snapshot { stream, seq, leads }) => {
                     seen.snapshots += 1;
                     board = BoardState::new(stream, seq, leads);
                 }

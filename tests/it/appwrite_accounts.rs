@@ -1,11 +1,8 @@
 //! Accounts in the Appwrite mode: employees are Appwrite users, Appwrite checks their passwords,
 //! managers are the members of the configured team, and Leadboard stores no password.
 
-mod common;
-mod common_appwrite;
-
-use common::Client;
-use common_appwrite::{Appwrite, Replica, DB};
+use leadboard_testkit::appwrite::{Appwrite, Replica, DB};
+use leadboard_testkit::server::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
 

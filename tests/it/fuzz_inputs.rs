@@ -2,11 +2,9 @@
 //! seed: every one gets a 4xx (or an error message on the socket) with a reason, nothing panics,
 //! and the store is exactly as before.
 
-mod common;
-
-use common::{connect_board, next_msg, send_msg, TestServer};
 use futures::SinkExt;
-use leadboard::domain::ServerMsg;
+use leadboard::protocol::ServerMsg;
+use leadboard_testkit::server::{connect_board, next_msg, send_msg, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;

@@ -2,9 +2,12 @@
 //! and metrics, the boundary that turns every API failure into a 4xx/5xx with a JSON reason, and
 //! graceful shutdown.
 
+mod error;
+pub mod ws;
+
 use super::config::StoreConfig;
 use super::metrics::{ClaimResult, Gauges};
-use super::{fanout, security, AppState};
+use super::{security, AppState};
 use crate::error::ApiError;
 use crate::ui::{shell, App};
 use axum::body::{to_bytes, Body};
@@ -15,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
+use error::set_status;
 use leptos::prelude::provide_context;
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -40,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         move || shell(options.clone())
     };
     Router::new()
-        .route("/ws", get(fanout::ws::handler))
+        .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -49,25 +53,6 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), api_boundary))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
-}
-
-pub fn error_response(e: ApiError) -> Response {
-    let res = (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        serde_json::to_string(&e).unwrap_or_default(),
-    )
-        .into_response();
-    let (mut parts, body) = res.into_parts();
-    set_status(&mut parts, &e);
-    Response::from_parts(parts, body)
-}
-
-/// The status an error names, and the `Retry-After` of a rate limit.
-fn set_status(parts: &mut axum::http::response::Parts, e: &ApiError) {
-    parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let ApiError::TooManyRequests { retry_after_s, .. } = e {
-        parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
-    }
 }
 
 /// Security headers on every response. A page's policy names the nonce on its inline scripts,
@@ -97,11 +82,11 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     }
     let is_claim = req.uri().path() == "/api/claim";
     if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
-        return error_response(e);
+        return e.into_response();
     }
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
-        return error_response(ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")));
+        return ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
     }
     // Bodies without a declared length (chunked) are read here, up to the limit: cut off inside
     // the server function, they would only be an undecodable body (400).
@@ -109,9 +94,9 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
-            return error_response(ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")));
+            return ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
         }
-        Err(e) => return error_response(ApiError::BadRequest(format!("could not read the request body: {e}"))),
+        Err(e) => return ApiError::BadRequest(format!("could not read the request body: {e}")).into_response(),
     };
     let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
@@ -128,7 +113,7 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
             set_status(&mut parts, &err);
             Response::from_parts(parts, Body::from(bytes))
         }
-        Err(_) => error_response(ApiError::Internal("internal error".into())),
+        Err(_) => ApiError::Internal("internal error".into()).into_response(),
     }
 }
 

@@ -1,5 +1,4 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
-#![allow(dead_code)] // each test binary uses its own part of this harness
 
 use leadboard::server::config::{Config, SecurityConfig, StoreConfig};
 use leadboard::server::{http, seed, AppState};
@@ -192,9 +191,9 @@ pub async fn send_msg(ws: &mut Socket, msg: Value) {
 }
 
 /// The next board message other than a heartbeat, or None if nothing comes within `wait`.
-pub async fn next_msg(ws: &mut Socket, wait: std::time::Duration) -> Option<leadboard::domain::ServerMsg> {
+pub async fn next_msg(ws: &mut Socket, wait: std::time::Duration) -> Option<leadboard::protocol::ServerMsg> {
     use futures::StreamExt;
-    use leadboard::domain::ServerMsg;
+    use leadboard::protocol::ServerMsg;
     loop {
         let msg = tokio::time::timeout(wait, ws.next()).await.ok()??.ok()?;
         if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {

@@ -3,11 +3,8 @@
 //! Realtime events. Still one winner, never a false `won`, and every board (of both replicas)
 //! converges on the stored assignee once the fault heals.
 
-mod common;
-mod common_appwrite;
-
-use common_appwrite::{stored_assignee, Appwrite, Board, Replica};
 use futures::future::join_all;
+use leadboard_testkit::appwrite::{stored_assignee, Appwrite, Board, Replica};
 use serde_json::json;
 use std::time::Duration;
 
@@ -48,8 +45,8 @@ async fn converge(aw: &Appwrite, boards: &mut [Board], leads: &[&str]) {
 
 /// A claim race on `lead`; checks the invariants that hold under any fault and returns the
 /// winner told so, if any.
-async fn race(aw: &Appwrite, clients: &[common::Client], lead: &str) -> Option<String> {
-    let replies = common::claim_race(clients, lead).await;
+async fn race(aw: &Appwrite, clients: &[leadboard_testkit::server::Client], lead: &str) -> Option<String> {
+    let replies = leadboard_testkit::server::claim_race(clients, lead).await;
     let doc = aw.lead_doc(lead).await;
     let stored = stored_assignee(&doc).expect("someone holds the lead");
     let won: Vec<_> = replies.iter().filter(|(s, b)| *s == 200 && b["outcome"] == "won").collect();

@@ -1,0 +1,106 @@
+//! The wire protocol between a board and the server: the messages on `GET /ws` in both directions,
+//! the websocket close codes and what each asks the browser to do, and the board snapshot (also the
+//! answer of `POST /api/leads`). Shared by the store port, the fan-out, the HTTP layer and the
+//! browser, so both ends are compiled from one definition.
+
+use crate::domain::{BoardEvent, Lead};
+use serde::{Deserialize, Serialize};
+
+/// The whole board as of event `seq` of `stream`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The event stream the sequence numbers belong to (a database file, or an app replica).
+    pub stream: String,
+    /// The last event the leads reflect: resume the websocket from here.
+    pub seq: u64,
+    pub leads: Vec<Lead>,
+}
+
+/// Server to browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMsg {
+    Event(BoardEvent),
+    /// Sent when a board is too far behind to catch up by events, or resumes from another stream.
+    Snapshot(Snapshot),
+    /// Sent every few seconds so a board can tell a silent link from a dead one, and spot a gap.
+    Heartbeat {
+        seq: u64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+/// Browser to server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMsg {
+    /// Send me every event after `after_seq` (or a snapshot), then live events. Resuming with
+    /// another stream's name gets a snapshot; without a stream, the server's current one is assumed.
+    Resume {
+        #[serde(default)]
+        stream: Option<String>,
+        after_seq: u64,
+    },
+}
+
+/// Why the server closed a board's socket, and so what the browser does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    /// The session ended (signed out, account disabled, password reset): go to sign-in.
+    SignedOut,
+    /// Too many, oversized or unreadable messages: reconnect later, with backoff.
+    Policy,
+    /// The board could not be read from the store: reconnect later.
+    Unavailable,
+    /// The server is restarting: reconnect (with backoff) and resume where it was.
+    Restart,
+}
+
+impl Close {
+    pub const fn code(self) -> u16 {
+        match self {
+            Close::SignedOut => 4001,
+            Close::Policy => 1008,
+            Close::Unavailable => 1011,
+            Close::Restart => 1012,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Change, Username};
+
+    #[test]
+    fn messages_keep_their_flat_json_shape() {
+        let ev = BoardEvent {
+            seq: 7,
+            at: 100,
+            actor: Username::parse("alice").unwrap(),
+            lead: Lead::sample(Some("bob"), 3),
+            change: Change::ClaimLost { winner: Username::parse("bob").unwrap(), margin_ms: 10 },
+        };
+        let msg = ServerMsg::Event(ev);
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(
+            (json["type"].as_str(), json["seq"].as_u64(), json["kind"].as_str()),
+            (Some("event"), Some(7), Some("claim_lost"))
+        );
+        assert_eq!(json["winner"], "bob");
+        assert_eq!(serde_json::from_value::<ServerMsg>(json).unwrap(), msg);
+
+        let snap = ServerMsg::Snapshot(Snapshot { stream: "s".into(), seq: 3, leads: vec![Lead::sample(None, 1)] });
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(
+            (json["type"].as_str(), json["stream"].as_str(), json["seq"].as_u64()),
+            (Some("snapshot"), Some("s"), Some(3))
+        );
+        assert_eq!(serde_json::from_value::<ServerMsg>(json).unwrap(), snap);
+
+        let resume: ClientMsg = serde_json::from_str(r#"{"type":"resume","after_seq":5}"#).unwrap();
+        assert_eq!(resume, ClientMsg::Resume { stream: None, after_seq: 5 });
+    }
+}
