@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub async fn reassign(lead_id: LeadId, version: u64, to: Username) -> Result<Lead, ApiError> {
     use crate::server::{auth, AppState};
     let user = auth::require_manager().await?;
-    Ok(AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await?)
+    AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await
 }
 
 /// `POST /api/activity {}` (managers): the latest events, oldest first.
