@@ -30,7 +30,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie(state: &AppState, value: &str, max_age_s: i64) -> HeaderValue {
-    let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.config.app.secure_cookies { "; Secure" } else { "" };
     let c = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}");
     HeaderValue::from_str(&c).expect("cookie is ASCII")
 }

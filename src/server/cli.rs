@@ -59,8 +59,8 @@ enum UsersCommand {
 
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::load()?;
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("log filter {:?}: {e}", config.log))?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.app.log)
+        .map_err(|e| format!("log filter {:?}: {e}", config.app.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).init();
     if let Some(Command::Appwrite { command: AppwriteCommand::Setup }) = &cli.command {
         let StoreConfig::Appwrite(cfg) = &config.store else {
@@ -80,16 +80,16 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mut leptos = get_configuration(None)?.leptos_options;
-    leptos.site_addr = config.site_addr;
+    leptos.site_addr = config.app.site_addr;
     let state = AppState::open(config, leptos)?;
 
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            if state.config.demo_data && state.accounts.users().await?.is_empty() {
+            if state.config.app.demo_data && state.accounts.users().await?.is_empty() {
                 let (accounts, leads) = seed::seed(&state, 240, 0).await?;
                 tracing::info!(accounts, leads, "seeded demo data into an empty store");
             }
-            if state.config.demo_data {
+            if state.config.app.demo_data {
                 println!(
                     "Demo accounts (password \"{}\"): employees {}; manager {}",
                     seed::DEMO_PASSWORD,
@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     seed::DEMO_MANAGER
                 );
             }
-            println!("Leadboard on http://{}", state.config.site_addr);
+            println!("Leadboard on http://{}", state.config.app.site_addr);
             http::serve(state).await?;
         }
         Command::Seed { leads, employees } => {

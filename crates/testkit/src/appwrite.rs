@@ -1,11 +1,11 @@
 //! The Appwrite mode end to end, in-process: an `appwrite-testserver`, `appwrite setup`, and one
 //! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
 
-use crate::server::{self, Client};
+use crate::server::{self, test_app, Client};
 use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Username};
 use leadboard::protocol::ServerMsg;
-use leadboard::server::config::{AppwriteConfig, Config, Secret, SecurityConfig, StoreConfig};
+use leadboard::server::config::{AppwriteConfig, Config, SecurityConfig, StoreConfig};
 use leadboard::server::store::appwrite::schema;
 use leadboard::server::{seed, AppState};
 use serde_json::{json, Value};
@@ -43,13 +43,13 @@ impl Appwrite {
         .unwrap();
         let cfg = AppwriteConfig {
             endpoint: server.endpoint(),
-            realtime_endpoint: server.realtime_endpoint(),
+            realtime_endpoint: Some(server.realtime_endpoint()),
             project: PROJECT.into(),
-            api_key: Secret::new(KEY),
+            api_key: KEY.into(),
             database: DB.into(),
             service_user_id: "leadboard-bridge".into(),
             service_email: "bridge@example.com".into(),
-            service_password: Secret::new("bridge-password-1"),
+            service_password: "bridge-password-1".into(),
             managers_team: "leadboard-managers".into(),
             email_domain: "users.leadboard.invalid".into(),
             reconcile_secs: 1,
@@ -149,14 +149,7 @@ impl Replica {
     }
 
     pub async fn start_with(aw: &Appwrite, security: SecurityConfig) -> Replica {
-        let config = Config {
-            site_addr: "127.0.0.1:0".parse().unwrap(),
-            log: "warn".into(),
-            secure_cookies: false,
-            demo_data: false,
-            store: StoreConfig::Appwrite(aw.cfg.clone()),
-            security,
-        };
+        let config = Config { app: test_app(), store: StoreConfig::Appwrite(aw.cfg.clone()), security };
         let state = server::open_state(config);
         let (addr, task) = server::serve(&state).await;
         Replica { addr, state, task }

@@ -1,6 +1,6 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
 
-use leadboard::server::config::{Config, SecurityConfig, StoreConfig};
+use leadboard::server::config::{AppConfig, Config, SecurityConfig, StoreConfig};
 use leadboard::server::{http, seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
@@ -21,14 +21,8 @@ impl TestServer {
     /// Starts a server with the given rate limits.
     pub async fn start_with(leads: usize, employees: usize, security: SecurityConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            site_addr: "127.0.0.1:0".parse().unwrap(),
-            log: "warn".into(),
-            secure_cookies: false,
-            demo_data: false,
-            store: StoreConfig::Sqlite { path: dir.path().join("test.db") },
-            security,
-        };
+        let config =
+            Config { app: test_app(), store: StoreConfig::Sqlite { path: dir.path().join("test.db") }, security };
         let state = open_state(config);
         seed::seed(&state, leads, employees).await.unwrap();
         let (addr, _) = serve(&state).await;
@@ -47,6 +41,11 @@ impl TestServer {
     pub async fn client_owned(&self, user: String) -> Client {
         Client::sign_in(self.addr, &user).await
     }
+}
+
+/// The site settings of every test server: a free loopback port, quiet logs, no demo data.
+pub fn test_app() -> AppConfig {
+    AppConfig { site_addr: "127.0.0.1:0".parse().unwrap(), log: "warn".into(), secure_cookies: false, demo_data: false }
 }
 
 pub fn open_state(config: Config) -> AppState {

@@ -5,7 +5,6 @@
 mod error;
 pub mod ws;
 
-use super::config::StoreConfig;
 use super::metrics::Gauges;
 use super::{security, AppState};
 use crate::error::ApiError;
@@ -108,10 +107,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// Readiness: 200 when this replica can serve (the store answers, and in the Appwrite mode the
 /// Realtime bridge is connected), else 503 with the reason. Also 503 while shutting down.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = match state.config.store {
-        StoreConfig::Sqlite { .. } => "sqlite",
-        StoreConfig::Appwrite(_) => "appwrite",
-    };
+    let store: &str = state.config.store.kind().into();
     let not_ready = |reason: String| {
         let body = serde_json::json!({"status": "unavailable", "store": store, "reason": reason});
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
@@ -147,7 +143,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully (see [`serve_on`]) within
 /// [`SHUTDOWN_GRACE`]. A second signal while draining ends it at once.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
-    let addr = state.config.site_addr;
+    let addr = state.config.app.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();

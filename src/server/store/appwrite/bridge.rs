@@ -19,6 +19,7 @@ use crate::domain::{LeadId, Username};
 use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use futures::{SinkExt, StreamExt};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,7 +72,7 @@ pub(crate) async fn run(core: Arc<Core>, suspects: mpsc::UnboundedSender<LeadId>
 /// Creates a session for the service user with the API key; returns its secret (the value of
 /// the `a_session_<project>` cookie).
 async fn create_session(core: &Core) -> Result<String, super::client::AwError> {
-    let body = json!({"email": core.cfg.service_email, "password": core.cfg.service_password.expose()});
+    let body = json!({"email": core.cfg.service_email, "password": core.cfg.service_password.expose_secret()});
     let res = core.api.send(Call::post("/account/sessions/email", body)).await?;
     res["secret"].as_str().filter(|s| !s.is_empty()).map(str::to_owned).ok_or_else(|| {
         super::client::AwError::Decode(
@@ -84,7 +85,7 @@ fn realtime_url(core: &Core) -> String {
     let channel = |c: &str| format!("databases.{}.collections.{c}.documents", core.db);
     format!(
         "{}?project={}&channels%5B%5D={}&channels%5B%5D={}",
-        core.cfg.realtime_endpoint,
+        core.cfg.realtime_url(),
         core.cfg.project,
         channel(LEADS),
         channel(ATTEMPTS)

@@ -7,10 +7,11 @@
 //! document), updates carry `X-Appwrite-Timestamp` (a repeated update answers 409
 //! `document_update_conflict`, which the caller resolves by re-reading), reads are reads.
 
-use crate::server::config::{AppwriteConfig, Secret};
+use crate::server::config::AppwriteConfig;
 use crate::server::store::StoreError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -120,14 +121,14 @@ impl Client {
         Self::with_key(&cfg.endpoint, &cfg.project, &cfg.api_key, Duration::from_millis(cfg.timeout_ms))
     }
 
-    pub fn with_key(endpoint: &str, project: &str, key: &Secret, timeout: Duration) -> Result<Self, StoreError> {
+    pub fn with_key(endpoint: &str, project: &str, key: &SecretString, timeout: Duration) -> Result<Self, StoreError> {
         let bad = |what: &str| StoreError::Internal(format!("the Appwrite {what} is not a valid header value"));
         let mut headers = HeaderMap::new();
         headers.insert(
             HeaderName::from_static("x-appwrite-project"),
             HeaderValue::from_str(project).map_err(|_| bad("project"))?,
         );
-        let mut key = HeaderValue::from_str(key.expose()).map_err(|_| bad("API key"))?;
+        let mut key = HeaderValue::from_str(key.expose_secret()).map_err(|_| bad("API key"))?;
         key.set_sensitive(true);
         headers.insert(HeaderName::from_static("x-appwrite-key"), key);
         let http = reqwest::Client::builder()

@@ -11,6 +11,7 @@ use super::client::{AwError, Call, Client};
 use super::docs::{ATTEMPTS, CLAIMS, LEADS, SESSIONS};
 use crate::server::config::AppwriteConfig;
 use crate::server::store::StoreError;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -126,7 +127,7 @@ pub async fn setup(cfg: &AppwriteConfig) -> Result<SetupReport, StoreError> {
     let user = json!({
         "userId": cfg.service_user_id,
         "email": cfg.service_email,
-        "password": cfg.service_password.expose(),
+        "password": cfg.service_password.expose_secret(),
         "name": "Leadboard realtime bridge",
     });
     report.note(format!("service user {}", cfg.service_user_id), api.send(Call::post("/users", user)).await)?;

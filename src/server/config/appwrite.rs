@@ -1,0 +1,82 @@
+//! `[store.appwrite]`: how to reach an Appwrite project. Every key can also be set as
+//! `LEADBOARD_APPWRITE_<KEY>`; keep the secrets (`api_key`, `service_password`) in the
+//! environment rather than the file.
+
+use super::values;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppwriteConfig {
+    /// The REST endpoint, e.g. `https://cloud.appwrite.io/v1`.
+    #[serde(deserialize_with = "values::http_url")]
+    pub endpoint: String,
+    /// The Realtime endpoint; derived from `endpoint` (`wss://HOST/v1/realtime`) unless set.
+    #[serde(default, deserialize_with = "values::ws_url")]
+    pub realtime_endpoint: Option<String>,
+    pub project: String,
+    /// A server API key (see the README for its scopes). Stays on the server.
+    pub api_key: SecretString,
+    /// The database holding Leadboard's collections.
+    #[serde(default = "default_database", deserialize_with = "values::appwrite_id")]
+    pub database: String,
+    /// The service user the Realtime bridge signs in as (an API key has no rights on the socket).
+    #[serde(default = "default_service_user", deserialize_with = "values::appwrite_id")]
+    pub service_user_id: String,
+    #[serde(deserialize_with = "values::email")]
+    pub service_email: String,
+    #[serde(deserialize_with = "values::password")]
+    pub service_password: SecretString,
+    /// The Appwrite team whose members are Leadboard managers.
+    #[serde(default = "default_managers_team", deserialize_with = "values::appwrite_id")]
+    pub managers_team: String,
+    /// The email domain of users created from Leadboard (`<username>@<domain>`): Appwrite signs
+    /// users in by email. Users made in Appwrite keep their own addresses.
+    #[serde(default = "default_email_domain", deserialize_with = "values::domain_name")]
+    pub email_domain: String,
+    /// How often every replica re-reads the leads and repairs half-done or foreign writes.
+    #[serde(default = "default_reconcile_secs", deserialize_with = "values::positive")]
+    pub reconcile_secs: u64,
+    /// Timeout of one REST request, in milliseconds.
+    #[serde(default = "default_timeout_ms", deserialize_with = "values::timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+impl AppwriteConfig {
+    /// `realtime_endpoint`, or the endpoint's host with `wss://` (`ws://` for `http://`).
+    pub fn realtime_url(&self) -> String {
+        if let Some(url) = &self.realtime_endpoint {
+            return url.clone();
+        }
+        match self.endpoint.split_once("://") {
+            Some(("http", rest)) => format!("ws://{rest}/realtime"),
+            Some((_, rest)) => format!("wss://{rest}/realtime"),
+            None => self.endpoint.clone(),
+        }
+    }
+}
+
+fn default_database() -> String {
+    "leadboard".into()
+}
+
+fn default_service_user() -> String {
+    "leadboard-bridge".into()
+}
+
+fn default_managers_team() -> String {
+    "leadboard-managers".into()
+}
+
+fn default_email_domain() -> String {
+    "users.leadboard.invalid".into()
+}
+
+fn default_reconcile_secs() -> u64 {
+    30
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
