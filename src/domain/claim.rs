@@ -5,8 +5,9 @@ use super::{Account, Lead, Millis, UserInfo, Username};
 use serde::{Deserialize, Serialize};
 
 /// What a claim attempt came to, from the claimant's point of view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ClaimOutcome {
     Won,
     /// Someone else holds the lead. `margin_ms`: how long before this attempt was decided the
@@ -19,12 +20,9 @@ pub enum ClaimOutcome {
 }
 
 impl ClaimOutcome {
+    /// The `outcome` it carries on the wire.
     pub fn label(&self) -> &'static str {
-        match self {
-            ClaimOutcome::Won => "won",
-            ClaimOutcome::Lost { .. } => "lost",
-            ClaimOutcome::AlreadyYours => "already_yours",
-        }
+        self.into()
     }
 }
 
@@ -139,6 +137,9 @@ mod tests {
         assert_eq!(v["winner"], "bob");
         assert_eq!(v["lead"]["assignee"], "bob");
         assert_eq!(serde_json::from_value::<ClaimReply>(v).unwrap(), reply);
+        for outcome in [ClaimOutcome::Won, ClaimOutcome::AlreadyYours] {
+            assert_eq!(serde_json::to_value(&outcome).unwrap()["outcome"], outcome.label());
+        }
     }
 
     #[test]

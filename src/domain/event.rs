@@ -16,8 +16,9 @@ pub struct BoardEvent {
     pub change: Change,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Change {
     Created,
     Claimed,
@@ -37,14 +38,9 @@ pub enum Change {
 }
 
 impl Change {
+    /// The `kind` the event carries on the wire.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Change::Created => "created",
-            Change::Claimed => "claimed",
-            Change::ClaimLost { .. } => "claim_lost",
-            Change::Released { .. } => "released",
-            Change::Reassigned { .. } => "reassigned",
-        }
+        self.into()
     }
 }
 
@@ -77,5 +73,19 @@ mod tests {
             change: Change::ClaimLost { winner: Username::parse("bob").unwrap(), margin_ms: 10 },
         };
         assert_eq!(ev.loser().map(Username::as_str), Some("alice"));
+    }
+
+    #[test]
+    fn every_kind_is_the_name_on_the_wire() {
+        let bob = Username::parse("bob").unwrap();
+        for change in [
+            Change::Created,
+            Change::Claimed,
+            Change::ClaimLost { winner: bob.clone(), margin_ms: 1 },
+            Change::Released { previous: bob.clone() },
+            Change::Reassigned { previous: None },
+        ] {
+            assert_eq!(serde_json::to_value(&change).unwrap()["kind"], change.kind());
+        }
     }
 }

@@ -28,8 +28,9 @@ validated_string!(LeadId);
 
 /// Whether a lead is free to claim. Derived from the assignee, never stored on its own, so the
 /// two cannot disagree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LeadStatus {
     Open,
     Claimed,
@@ -37,10 +38,7 @@ pub enum LeadStatus {
 
 impl LeadStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            LeadStatus::Open => "open",
-            LeadStatus::Claimed => "claimed",
-        }
+        self.into()
     }
 }
 

@@ -65,8 +65,9 @@ impl fmt::Debug for Password {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     Employee,
     Manager,
@@ -74,18 +75,11 @@ pub enum Role {
 
 impl Role {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Employee => "employee",
-            Role::Manager => "manager",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        match s {
-            "employee" => Ok(Role::Employee),
-            "manager" => Ok(Role::Manager),
-            other => Err(ParseError::Invalid(format!("unknown role {other:?} (employee or manager)"))),
-        }
+        s.parse().map_err(|_| ParseError::Invalid(format!("unknown role {s:?} (employee or manager)")))
     }
 }
 
@@ -167,5 +161,9 @@ mod tests {
         assert!(change.check(&maria, &maria.username).is_err());
         assert!(change.check(&maria, &Username::parse("bob").unwrap()).is_ok());
         assert!(AccountChange::Role(Role::Manager).check(&maria, &maria.username).is_ok());
+        for role in [Role::Employee, Role::Manager] {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
     }
 }
