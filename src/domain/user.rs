@@ -121,6 +121,17 @@ pub enum AccountChange {
 }
 
 impl AccountChange {
+    /// Whether the change ends the account's sessions (and closes its boards): a disabled
+    /// account or a new password must not stay signed in anywhere.
+    pub fn ends_sessions(&self) -> bool {
+        matches!(self, AccountChange::Disabled(true) | AccountChange::Password(_))
+    }
+
+    /// Whether the change can leave the team without an enabled manager.
+    pub fn may_remove_a_manager(&self) -> bool {
+        matches!(self, AccountChange::Disabled(true) | AccountChange::Role(Role::Employee))
+    }
+
     /// Managers may not lock themselves out: no disabling or demoting their own account.
     pub fn check(&self, actor: &UserInfo, target: &Username) -> Result<(), ParseError> {
         let locks_out = matches!(self, AccountChange::Disabled(true) | AccountChange::Role(Role::Employee));

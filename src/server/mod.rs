@@ -1,12 +1,14 @@
 //! Everything that runs only on the server: the store port and its adapters, the claim service,
 //! the event fan-out, sign-in, configuration and the HTTP wiring.
 
+pub mod admin;
 pub mod auth;
 pub mod claims;
 pub mod cli;
 pub mod config;
 pub mod fanout;
 pub mod http;
+pub mod intake;
 pub mod metrics;
 #[cfg(feature = "bench")]
 pub mod noop;
@@ -16,9 +18,11 @@ pub mod store;
 
 use crate::domain::Millis;
 use crate::error::ApiError;
+use admin::AccountAdmin;
 use claims::Claims;
 use config::{Config, StoreConfig};
 use fanout::Hub;
+use intake::LeadIntake;
 use leptos::prelude::*;
 use metrics::{Metered, Metrics};
 use std::sync::Arc;
@@ -34,6 +38,8 @@ pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub claims: Arc<Claims>,
+    pub admin: Arc<AccountAdmin>,
+    pub intake: Arc<LeadIntake>,
     pub hub: Arc<Hub>,
     /// What `GET /metrics` reports; this server's own.
     pub metrics: Arc<Metrics>,
@@ -72,6 +78,8 @@ impl AppState {
                 metrics.clone(),
                 security::RateLimiter::new(config.security.claims_per_minute, std::time::Duration::from_secs(60)),
             )),
+            admin: Arc::new(AccountAdmin::new(accounts.clone(), hub.clone())),
+            intake: Arc::new(LeadIntake::new(leads.clone())),
             leads,
             accounts,
             hub,

@@ -13,10 +13,7 @@ use leptos::task::spawn_local;
 pub async fn add_user(username: Username, role: Role, password: Password) -> Result<Account, ApiError> {
     use crate::server::{auth, AppState};
     let manager = auth::require_manager().await?;
-    let state = AppState::current()?;
-    state.accounts.add_user(&username, role, &password).await?;
-    tracing::info!(by = %manager.username, user = %username, role = role.as_str(), "account created");
-    Ok(Account { username, role, disabled: false })
+    AppState::current()?.admin.add(&manager, username, role, &password).await
 }
 
 /// `POST /api/users/update {"username","change":{"set":"disabled"|"role"|"password","to":..}}`
@@ -24,23 +21,9 @@ pub async fn add_user(username: Username, role: Role, password: Password) -> Res
 /// boards at once.
 #[server(prefix = "/api", endpoint = "users/update", input = Json)]
 pub async fn update_user(username: Username, change: AccountChange) -> Result<Account, ApiError> {
-    use crate::server::store::UserUpdate;
     use crate::server::{auth, AppState};
     let manager = auth::require_manager().await?;
-    change.check(&manager, &username).map_err(|e| ApiError::Forbidden(e.to_string()))?;
-    let state = AppState::current()?;
-    let update = match change {
-        AccountChange::Disabled(d) => UserUpdate::Disabled(d),
-        AccountChange::Role(r) => UserUpdate::Role(r),
-        AccountChange::Password(p) => UserUpdate::Password(p),
-    };
-    let ends_sessions = update.ends_sessions();
-    let account = state.accounts.update_user(&username, update).await?;
-    if ends_sessions {
-        state.hub.kick(&username);
-    }
-    tracing::info!(by = %manager.username, user = %username, ?account, "account changed");
-    Ok(account)
+    AppState::current()?.admin.change(&manager, &username, change).await
 }
 
 /// Puts a changed or new account into the list, or reports why the call failed.

@@ -37,11 +37,7 @@ pub async fn add_lead(id: String, name: String, company: String, value: u64) -> 
     use crate::server::{auth, AppState};
     let manager = auth::require_manager().await?;
     let lead = NewLead::parse(&id, &name, &company, value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let id = lead.id.clone();
-    match AppState::current()?.leads.add_leads(vec![lead], &manager.username).await? {
-        0 => Err(ApiError::Conflict { message: format!("lead {id} already exists"), lead: None }),
-        _ => Ok(id),
-    }
+    AppState::current()?.intake.add_one(&manager, lead).await
 }
 
 /// `POST /api/users {}` (managers): every account.
@@ -49,7 +45,7 @@ pub async fn add_lead(id: String, name: String, company: String, value: u64) -> 
 pub async fn list_users() -> Result<Vec<Account>, ApiError> {
     use crate::server::{auth, AppState};
     auth::require_manager().await?;
-    Ok(AppState::current()?.accounts.users().await?)
+    AppState::current()?.admin.list().await
 }
 
 #[component]

@@ -3,10 +3,10 @@
 
 use super::{Metrics, StoreOp};
 use crate::domain::{
-    Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
+    Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
-use crate::server::store::{AccountStore, LeadStore, StoreError, UserUpdate};
+use crate::server::store::{AccountStore, LeadStore, StoreError};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -82,8 +82,8 @@ impl AccountStore for Metered<dyn AccountStore> {
     async fn users(&self) -> Result<Vec<Account>, StoreError> {
         self.count(StoreOp::Users, self.inner.users().await)
     }
-    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
-        self.count(StoreOp::UpdateUser, self.inner.update_user(username, update).await)
+    async fn update_user(&self, username: &Username, change: AccountChange) -> Result<Account, StoreError> {
+        self.count(StoreOp::UpdateUser, self.inner.update_user(username, change).await)
     }
     async fn create_session(
         &self,

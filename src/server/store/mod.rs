@@ -8,7 +8,8 @@ mod passwords;
 pub mod sqlite;
 
 use crate::domain::{
-    Account, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo, Username,
+    Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo,
+    Username,
 };
 use crate::protocol::Snapshot;
 use async_trait::async_trait;
@@ -109,20 +110,6 @@ pub trait LeadStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// A change to an account.
-#[derive(Debug, Clone)]
-pub enum UserUpdate {
-    Disabled(bool),
-    Role(Role),
-    Password(Password),
-}
-
-impl UserUpdate {
-    pub fn ends_sessions(&self) -> bool {
-        matches!(self, UserUpdate::Disabled(true) | UserUpdate::Password(_))
-    }
-}
-
 /// Accounts and sessions. Whoever keeps the accounts checks the passwords: the SQLite adapter
 /// keeps Argon2id hashes, the Appwrite adapter asks Appwrite's account API and keeps none.
 #[async_trait]
@@ -135,7 +122,7 @@ pub trait AccountStore: Send + Sync {
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError>;
     async fn users(&self) -> Result<Vec<Account>, StoreError>;
     /// Changes an account; disabling it or setting a password also deletes its sessions.
-    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError>;
+    async fn update_user(&self, username: &Username, change: AccountChange) -> Result<Account, StoreError>;
     async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis)
         -> Result<(), StoreError>;
     /// The user of an unexpired session of an enabled account.

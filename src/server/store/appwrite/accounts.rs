@@ -10,8 +10,8 @@
 use super::client::{AwError, Call};
 use super::docs::{docs_path, SESSIONS};
 use super::AppwriteStore;
-use crate::domain::{Account, Millis, Password, Role, UserInfo, Username};
-use crate::server::store::{AccountStore, StoreError, UserUpdate};
+use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
+use crate::server::store::{AccountStore, StoreError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -224,21 +224,21 @@ impl AccountStore for AppwriteStore {
         Ok(out)
     }
 
-    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+    async fn update_user(&self, username: &Username, change: AccountChange) -> Result<Account, StoreError> {
         if self.appwrite_user(username).await?.is_none() {
             return Err(StoreError::UserNotFound(username.clone()));
         }
-        match &update {
-            UserUpdate::Disabled(d) => {
+        match &change {
+            AccountChange::Disabled(d) => {
                 self.core.api.send(Call::patch(format!("/users/{username}/status"), json!({"status": !d}))).await?;
             }
-            UserUpdate::Role(r) => self.set_manager(username, *r == Role::Manager).await?,
-            UserUpdate::Password(p) => {
+            AccountChange::Role(r) => self.set_manager(username, *r == Role::Manager).await?,
+            AccountChange::Password(p) => {
                 let call = Call::patch(format!("/users/{username}/password"), json!({"password": p.expose()}));
                 self.core.api.send(call).await.map_err(invalid_or)?;
             }
         }
-        if update.ends_sessions() {
+        if change.ends_sessions() {
             self.end_sessions(username).await?;
         }
         self.user(username).await?.ok_or_else(|| StoreError::UserNotFound(username.clone()))

@@ -4,9 +4,9 @@
 
 use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
-use crate::domain::{Account, Millis, Password, Role, UserInfo, Username};
+use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
 use crate::server::now_ms;
-use crate::server::store::{passwords, AccountStore, StoreError, UserUpdate};
+use crate::server::store::{passwords, AccountStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -82,25 +82,24 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+    async fn update_user(&self, username: &Username, change: AccountChange) -> Result<Account, StoreError> {
         let username = username.clone();
-        let new_hash = match &update {
-            UserUpdate::Password(p) => Some(passwords::hash(p).await?),
+        let new_hash = match &change {
+            AccountChange::Password(p) => Some(passwords::hash(p).await?),
             _ => None,
         };
         self.write(move |conn| {
-            let ends_sessions = update.ends_sessions();
-            let may_remove_a_manager = matches!(update, UserUpdate::Disabled(true) | UserUpdate::Role(Role::Employee));
-            let n = match update {
-                UserUpdate::Disabled(d) => {
+            let (ends_sessions, may_remove_a_manager) = (change.ends_sessions(), change.may_remove_a_manager());
+            let n = match change {
+                AccountChange::Disabled(d) => {
                     exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?
                 }
-                UserUpdate::Role(r) => exec(
+                AccountChange::Role(r) => exec(
                     conn,
                     "UPDATE users SET role = ?2 WHERE username = ?1",
                     params![username.as_str(), r.as_str()],
                 )?,
-                UserUpdate::Password(_) => exec(
+                AccountChange::Password(_) => exec(
                     conn,
                     "UPDATE users SET password_hash = ?2 WHERE username = ?1",
                     params![username.as_str(), new_hash],
@@ -185,8 +184,8 @@ mod tests {
         let password = Password::parse("s3cret-pass").unwrap();
         store.add_user(&maria, Role::Manager, &password).await.unwrap();
         store.add_user(&tom, Role::Manager, &password).await.unwrap();
-        store.update_user(&tom, UserUpdate::Role(Role::Employee)).await.unwrap();
-        for last in [UserUpdate::Role(Role::Employee), UserUpdate::Disabled(true)] {
+        store.update_user(&tom, AccountChange::Role(Role::Employee)).await.unwrap();
+        for last in [AccountChange::Role(Role::Employee), AccountChange::Disabled(true)] {
             assert!(matches!(store.update_user(&maria, last).await, Err(StoreError::Conflict(_))));
         }
         let maria_now = store.user(&maria).await.unwrap().unwrap();
