@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import path from 'node:path';
-import { row, signIn, signInOn, waitHydrated } from './support/helpers';
+import { claimAs, row, signIn, signInOn, waitHydrated } from './support/helpers';
 import { Proxy } from './support/proxy';
 import { DESKTOP, PHONE, expect, settle, test } from './support/look';
 
@@ -82,6 +82,15 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
     });
 
     test(`manager's live board (${size})`, async ({ browser, fresh }) => {
+      // A morning's first claims, one of them contested, so the board has something to show.
+      for (const [user, lead, outcome] of [
+        ['bob', 'L00001', 'won'],
+        ['carol', 'L00003', 'won'],
+        ['alice', 'L00001', 'lost'],
+        ['bob', 'L00004', 'won'],
+      ]) {
+        await claimAs(browser, fresh.url, user, lead, outcome);
+      }
       const page = await signIn(browser, 'maria', { baseURL: fresh.url, viewport });
       await settle(page);
       await shot(page, `manager-${size}`, true);

@@ -42,13 +42,13 @@ export async function shownLeads(page: Page): Promise<string[]> {
   return page.locator('tbody tr[data-lead]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-lead')!));
 }
 
-/** Claims `leadId` as `user` through the API, from outside any board. */
-export async function claimAs(browser: Browser, baseURL: string, user: string, leadId: string) {
+/** Claims `leadId` as `user` through the API, from outside any board; `outcome` is expected. */
+export async function claimAs(browser: Browser, baseURL: string, user: string, leadId: string, outcome = 'won') {
   const context = await browser.newContext({ baseURL });
   const res = await context.request.post('/api/login', { data: { username: user, password: 'demo1234' } });
   expect(res.status()).toBe(200);
   const claim = await context.request.post('/api/claim', { data: { lead_id: leadId } });
   expect(claim.status()).toBe(200);
-  expect((await claim.json()).outcome).toBe('won');
+  expect((await claim.json()).outcome).toBe(outcome);
   await context.close();
 }

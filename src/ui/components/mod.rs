@@ -6,6 +6,7 @@ mod gate;
 mod header;
 mod lead_row;
 mod lead_table;
+mod message;
 mod pager;
 mod shortcuts;
 
@@ -13,3 +14,4 @@ pub use format::clock;
 pub use gate::{Loaded, SignedIn};
 pub use header::{go, Header};
 pub use lead_table::LeadTable;
+pub use message::MessagePage;

@@ -1,5 +1,6 @@
 //! Any path the app does not know.
 
+use crate::ui::components::MessagePage;
 use leptos::prelude::*;
 
 #[component]
@@ -7,11 +8,6 @@ pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::NOT_FOUND);
     view! {
-        <main class="page narrow" id="main">
-            <div class="state">
-                <h1>"Page not found"</h1>
-                <p><a href="/" rel="external">"Back to the board"</a></p>
-            </div>
-        </main>
+        <MessagePage title="Page not found"><a href="/" rel="external">"Back to the board"</a></MessagePage>
     }
 }

@@ -92,7 +92,7 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
                                     <td class="actions"><div class="actions-inner">
                                         <button aria-label=format!("{toggle} {u}")
                                             on:click=move |_| change(accounts, u2.clone(), AccountChange::Disabled(!a.disabled))>{toggle}</button>
-                                        <button class="ghost" aria-label=format!("Reset the password of {u}")
+                                        <button class="ghost" aria-label=format!("Reset password of {u}")
                                             on:click=move |_| reset(u3.clone())>"Reset password"</button>
                                     </div></td>
                                 </tr>

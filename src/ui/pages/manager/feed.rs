@@ -5,13 +5,14 @@ use crate::ui::components::clock;
 use crate::ui::live::live;
 use leptos::prelude::*;
 
-fn describe(ev: &BoardEvent) -> String {
+/// What happened, and for a lost claim by how much (shown apart, as on the lost-claim flag).
+fn describe(ev: &BoardEvent) -> (String, Option<String>) {
     let lead = &ev.lead.id;
-    match &ev.change {
+    let text = match &ev.change {
         Change::Created => format!("{} added {lead}", ev.actor),
         Change::Claimed => format!("{} claimed {lead}", ev.actor),
         Change::ClaimLost { winner, margin_ms } => {
-            format!("{} lost {lead} to {winner} ({margin_ms} ms later)", ev.actor)
+            return (format!("{} lost {lead} to {winner}", ev.actor), Some(format!("{margin_ms} ms later")));
         }
         Change::Released { previous } if previous == &ev.actor => format!("{} released {lead}", ev.actor),
         Change::Released { previous } => format!("{} released {lead} from {previous}", ev.actor),
@@ -21,7 +22,8 @@ fn describe(ev: &BoardEvent) -> String {
             ev.lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody"),
             previous.as_ref().map(|p| format!(" (was {p})")).unwrap_or_default()
         ),
-    }
+    };
+    (text, None)
 }
 
 #[component]
@@ -34,10 +36,15 @@ pub fn Feed() -> impl IntoView {
             <ol class="feed" data-testid="feed" aria-live="polite" aria-relevant="additions" tabindex="0"
                 aria-label="Events, newest first">
                 <For each=move || live.feed.get() key=|ev| ev.seq let:ev>
-                    <li class=format!("feed-{}", ev.change.kind()) data-kind=ev.change.kind()>
-                        <time>{clock(ev.at)}</time>
-                        <span>{describe(&ev)}</span>
-                    </li>
+                    {
+                        let (text, detail) = describe(&ev);
+                        view! {
+                            <li class=format!("feed-{}", ev.change.kind()) data-kind=ev.change.kind()>
+                                <time>{clock(ev.at)}</time>
+                                <span>{text}{detail.map(|d| view! { " " <span class="lost-detail">"(" {d} ")"</span> })}</span>
+                            </li>
+                        }
+                    }
                 </For>
             </ol>
             <Show when=move || live.feed.with(|f| f.is_empty())>

@@ -10,7 +10,7 @@ use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
 use crate::error::ApiError;
 use crate::protocol::Snapshot;
 use crate::ui::api::{list_leads, list_users, recent_activity};
-use crate::ui::components::{Header, LeadTable, Loaded, SignedIn};
+use crate::ui::components::{Header, LeadTable, Loaded, MessagePage, SignedIn};
 use crate::ui::live::Live;
 use leptos::prelude::*;
 
@@ -30,12 +30,9 @@ pub fn ManagerPage() -> impl IntoView {
                 #[cfg(feature = "ssr")]
                 expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
                 view! {
-                    <main class="page narrow" id="main">
-                        <div class="state">
-                            <h1>"Managers only"</h1>
-                            <p>"The live board is for managers. "<a href="/" rel="external">"Back to your board"</a></p>
-                        </div>
-                    </main>
+                    <MessagePage title="Managers only">
+                        "The live board is for managers. "<a href="/" rel="external">"Back to your board"</a>
+                    </MessagePage>
                 }
                 .into_any()
             }
