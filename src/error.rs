@@ -110,8 +110,42 @@ impl TryFrom<ErrorBody> for ApiError {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl ApiError {
+    /// The status this error answers with, and the header a rate limit adds (`Retry-After`).
+    pub fn response_head(&self) -> (axum::http::StatusCode, Option<(axum::http::HeaderName, axum::http::HeaderValue)>) {
+        let status =
+            axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = match self {
+            ApiError::TooManyRequests { retry_after_s, .. } => {
+                Some((axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_s)))
+            }
+            _ => None,
+        };
+        (status, retry)
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
+
+    /// On the server this is where a server function's error becomes its response (decode
+    /// failures included, which never reach the function): the status it names is set on the
+    /// response being built, so nothing downstream has to re-read the body to find it.
+    #[cfg(feature = "ssr")]
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        use leptos::server_fn::Encodes;
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let (status, header) = self.response_head();
+            res.set_status(status);
+            if let Some((name, value)) = header {
+                res.insert_header(name, value);
+            }
+        }
+        JsonEncoding::encode(self).unwrap_or_else(|_| {
+            leptos::server_fn::Bytes::from_static(br#"{"error":"internal","message":"internal error"}"#)
+        })
+    }
 
     fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
         match e {

@@ -1,12 +1,15 @@
 //! Where claims are decided: the claim service in front of the store. The store's atomic write
-//! picks the winner; this layer times it, traces it, counts it, and refuses to report a `won`
-//! that the returned lead does not confirm. Every claim, release and reassign runs in its own
-//! `tracing` span (`claim`, `release`, `reassign`) that records its outcome and latency.
+//! picks the winner; this layer applies the per-user claim rate limit, times, traces and counts
+//! every attempt, and refuses to report a `won` that the returned lead does not confirm. Every
+//! claim, release and reassign runs in its own `tracing` span (`claim`, `release`, `reassign`)
+//! that records its outcome and latency.
 
-use super::metrics::{ClaimResult, ConflictOp, Metrics};
+use super::metrics::{ClaimResult, ConflictOp, Metrics, StoreOp};
 use super::now_ms;
-use super::store::{LeadStore, StoreError};
-use crate::domain::{ClaimOutcome, ClaimReply, Lead, LeadId, RuleError, UserInfo, Username};
+use super::security::{too_many, RateLimiter};
+use super::store::{ErrorKind, LeadStore, StoreError};
+use crate::domain::{ClaimOutcome, ClaimReply, Lead, LeadId, UserInfo, Username};
+use crate::error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::field::Empty;
@@ -15,21 +18,50 @@ use tracing::Instrument;
 pub struct Claims {
     store: Arc<dyn LeadStore>,
     metrics: Arc<Metrics>,
+    /// Claim attempts per user.
+    limit: RateLimiter,
+}
+
+/// How a release or reassign ended, as its span records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+enum Changed {
+    Ok,
+    Forbidden,
+    Conflict,
+    NotFound,
+    Error,
+}
+
+impl Changed {
+    fn of(result: &Result<Lead, StoreError>) -> Self {
+        match result.as_ref().map_err(StoreError::kind) {
+            Ok(_) => Changed::Ok,
+            Err(ErrorKind::Forbidden) => Changed::Forbidden,
+            Err(ErrorKind::Conflict) => Changed::Conflict,
+            Err(ErrorKind::NotFound) => Changed::NotFound,
+            Err(ErrorKind::Invalid | ErrorKind::Unavailable | ErrorKind::Internal) => Changed::Error,
+        }
+    }
 }
 
 impl Claims {
-    pub fn new(store: Arc<dyn LeadStore>, metrics: Arc<Metrics>) -> Self {
-        Self { store, metrics }
+    pub fn new(store: Arc<dyn LeadStore>, metrics: Arc<Metrics>, limit: RateLimiter) -> Self {
+        Self { store, metrics, limit }
     }
 
-    pub async fn claim(&self, id: &LeadId, user: &UserInfo) -> Result<ClaimReply, StoreError> {
+    pub async fn claim(&self, id: &LeadId, user: &UserInfo) -> Result<ClaimReply, ApiError> {
+        if let Err(wait_s) = self.limit.take(user.username.as_str()) {
+            self.metrics.claim(ClaimResult::RateLimited);
+            return Err(too_many("claim attempts", wait_s));
+        }
         let span = tracing::info_span!("claim", lead = %id, user = %user.username, outcome = Empty, latency_us = Empty);
         async {
             let started = Instant::now();
             let result = match self.store.claim(id, &user.username, now_ms()).await {
                 Ok(reply) => verify(&reply, &user.username)
                     .map(|()| reply)
-                    .inspect_err(|_| self.metrics.store_error("claim_verify")),
+                    .inspect_err(|_| self.metrics.store_error(StoreOp::ClaimVerify)),
                 Err(e) => Err(e),
             };
             let elapsed = started.elapsed();
@@ -39,7 +71,7 @@ impl Claims {
                     ClaimOutcome::Lost { .. } => ClaimResult::Lost,
                     ClaimOutcome::AlreadyYours => ClaimResult::AlreadyYours,
                 },
-                Err(StoreError::LeadNotFound(_)) => ClaimResult::NotFound,
+                Err(e) if e.kind() == ErrorKind::NotFound => ClaimResult::NotFound,
                 Err(_) => ClaimResult::Error,
             };
             self.metrics.claim(counted);
@@ -52,26 +84,28 @@ impl Claims {
                 self.metrics.claim_duration.observe(elapsed);
             }
             let span = tracing::Span::current();
-            span.record("outcome", counted.label());
+            span.record("outcome", <&str>::from(counted));
             span.record("latency_us", elapsed.as_micros() as u64);
             match &result {
                 Ok(reply) => tracing::info!(version = reply.lead.version, "claim decided"),
                 Err(StoreError::LeadNotFound(_)) => tracing::info!("claim refused: no such lead"),
                 Err(e) => tracing::warn!(error = %e, "claim failed"),
             }
-            result
+            Ok(result?)
         }
         .instrument(span)
         .await
     }
 
-    pub async fn release(&self, id: &LeadId, seen_version: u64, user: &UserInfo) -> Result<Lead, StoreError> {
-        let span = tracing::info_span!("release", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty);
+    pub async fn release(&self, id: &LeadId, seen_version: u64, user: &UserInfo) -> Result<Lead, ApiError> {
+        let span = tracing::info_span!(
+            "release", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty
+        );
         async {
             let started = Instant::now();
             let result = self.store.release(id, seen_version, user).await;
             self.finish(ConflictOp::Release, &result, started);
-            result
+            Ok(result?)
         }
         .instrument(span)
         .await
@@ -83,7 +117,7 @@ impl Claims {
         seen_version: u64,
         to: &Username,
         user: &UserInfo,
-    ) -> Result<Lead, StoreError> {
+    ) -> Result<Lead, ApiError> {
         let span = tracing::info_span!(
             "reassign", lead = %id, user = %user.username, to = %to, seen_version, outcome = Empty, latency_us = Empty
         );
@@ -91,7 +125,7 @@ impl Claims {
             let started = Instant::now();
             let result = self.store.reassign(id, seen_version, to, user).await;
             self.finish(ConflictOp::Reassign, &result, started);
-            result
+            Ok(result?)
         }
         .instrument(span)
         .await
@@ -99,22 +133,16 @@ impl Claims {
 
     /// Records how a release or reassign ended, in its span and the metrics.
     fn finish(&self, op: ConflictOp, result: &Result<Lead, StoreError>, started: Instant) {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(StoreError::Rejected { rule: RuleError::NotYours | RuleError::ManagersOnly, .. }) => "forbidden",
-            Err(StoreError::Rejected { .. }) => "conflict",
-            Err(StoreError::LeadNotFound(_) | StoreError::UserNotFound(_)) => "not_found",
-            Err(_) => "error",
-        };
-        if outcome == "conflict" {
+        let outcome = Changed::of(result);
+        if outcome == Changed::Conflict {
             self.metrics.conflict(op);
         }
         let span = tracing::Span::current();
-        span.record("outcome", outcome);
+        span.record("outcome", <&str>::from(outcome));
         span.record("latency_us", started.elapsed().as_micros() as u64);
         match result {
             Ok(lead) => tracing::info!(version = lead.version, "done"),
-            Err(e) if outcome == "error" => tracing::warn!(error = %e, "failed"),
+            Err(e) if outcome == Changed::Error => tracing::warn!(error = %e, "failed"),
             Err(e) => tracing::info!(reason = %e, "refused"),
         }
     }

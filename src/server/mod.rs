@@ -22,7 +22,7 @@ use fanout::Hub;
 use leptos::prelude::*;
 use metrics::{Metered, Metrics};
 use std::sync::Arc;
-use store::{AccountStore, LeadStore, StoreError};
+use store::{AccountStore, ErrorKind, LeadStore, StoreError};
 
 pub fn now_ms() -> Millis {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
@@ -67,7 +67,11 @@ impl AppState {
         let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));
         let accounts: Arc<dyn AccountStore> = Arc::new(Metered::new(accounts, metrics.clone()));
         Ok(Self {
-            claims: Arc::new(Claims::new(leads.clone(), metrics.clone())),
+            claims: Arc::new(Claims::new(
+                leads.clone(),
+                metrics.clone(),
+                security::RateLimiter::new(config.security.claims_per_minute, std::time::Duration::from_secs(60)),
+            )),
             leads,
             accounts,
             hub,
@@ -86,21 +90,19 @@ impl AppState {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::LeadNotFound(_) | StoreError::UserNotFound(_) => ApiError::NotFound(e.to_string()),
-            StoreError::Rejected { rule, current } => match rule {
-                crate::domain::RuleError::NotYours | crate::domain::RuleError::ManagersOnly => {
-                    ApiError::Forbidden(rule.to_string())
-                }
-                _ => ApiError::Conflict { message: rule.to_string(), lead: Some(current) },
-            },
-            StoreError::AlreadyExists(_) | StoreError::Conflict(_) => {
-                ApiError::Conflict { message: e.to_string(), lead: None }
+        let message = e.to_string();
+        match (e.kind(), e) {
+            (ErrorKind::NotFound, _) => ApiError::NotFound(message),
+            (ErrorKind::Forbidden, _) => ApiError::Forbidden(message),
+            (ErrorKind::Conflict, StoreError::Rejected { current, .. }) => {
+                ApiError::Conflict { message, lead: Some(current) }
             }
-            StoreError::Invalid(m) => ApiError::BadRequest(m),
-            StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
-            StoreError::Internal(m) => {
-                tracing::error!(error = %m, "store failure");
+            (ErrorKind::Conflict, _) => ApiError::Conflict { message, lead: None },
+            (ErrorKind::Invalid, StoreError::Invalid(m)) => ApiError::BadRequest(m),
+            (ErrorKind::Invalid, _) => ApiError::BadRequest(message),
+            (ErrorKind::Unavailable, _) => ApiError::Unavailable(message),
+            (ErrorKind::Internal, _) => {
+                tracing::error!(error = %message, "store failure");
                 ApiError::Internal("internal error".into())
             }
         }

@@ -173,8 +173,6 @@ pub struct Limits {
     pub login_account: RateLimiter,
     /// Failed sign-ins, keyed by client IP.
     pub login_ip: RateLimiter,
-    /// Claim attempts, keyed by user.
-    pub claims: RateLimiter,
     /// Sign-ins being checked at once: a password check holds 19 MiB (Argon2) and the blocking
     /// pool has hundreds of threads; and between its check and its count, the per-IP limit can
     /// be passed by no more sign-ins than this.
@@ -187,7 +185,6 @@ impl Limits {
         Self {
             login_account: RateLimiter::new(cfg.login_failures_per_account, window),
             login_ip: RateLimiter::new(cfg.login_failures_per_ip, window),
-            claims: RateLimiter::new(cfg.claims_per_minute, Duration::from_secs(60)),
             sign_ins: tokio::sync::Semaphore::new(2 * std::thread::available_parallelism().map_or(1, |n| n.get())),
         }
     }

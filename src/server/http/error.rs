@@ -1,9 +1,9 @@
-//! The one place an [`ApiError`] becomes an HTTP response: its JSON body, the status it names and,
-//! for a rate limit, `Retry-After`.
+//! An [`ApiError`] as the response of a plain axum handler (the websocket upgrade, the API
+//! boundary): its JSON body, and the status and header of [`ApiError::response_head`]. Server
+//! functions' errors get the same through `FromServerFnError::ser` (src/error.rs).
 
 use crate::error::ApiError;
-use axum::http::response::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 impl IntoResponse for ApiError {
@@ -11,15 +11,9 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_string(&self).unwrap_or_default();
         let res = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
         let (mut parts, body) = res.into_parts();
-        set_status(&mut parts, &self);
+        let (status, header) = self.response_head();
+        parts.status = status;
+        parts.headers.extend(header);
         Response::from_parts(parts, body)
-    }
-}
-
-/// The status an error names, and the `Retry-After` of a rate limit.
-pub(super) fn set_status(parts: &mut Parts, e: &ApiError) {
-    parts.status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let ApiError::TooManyRequests { retry_after_s, .. } = e {
-        parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
     }
 }

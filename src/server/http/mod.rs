@@ -6,7 +6,7 @@ mod error;
 pub mod ws;
 
 use super::config::StoreConfig;
-use super::metrics::{ClaimResult, Gauges};
+use super::metrics::Gauges;
 use super::{security, AppState};
 use crate::error::ApiError;
 use crate::ui::{shell, App};
@@ -18,9 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
-use error::set_status;
 use leptos::prelude::provide_context;
-use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -50,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .leptos_routes_with_context(&state, routes, context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), api_boundary))
+        .layer(middleware::from_fn(api_boundary))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
@@ -73,20 +71,20 @@ async fn security_headers(req: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Around every `/api/` call: refuses cross-site and non-JSON requests and bodies over
-/// [`MAX_BODY`], and gives errors the status their `ApiError` names (server functions answer
-/// every error with 500, including a body they could not decode).
-async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Around every `/api/` call, what must be checked before a body is decoded: cross-site and
+/// non-JSON requests are refused, and bodies over [`MAX_BODY`]. Errors of the server functions
+/// themselves carry their status already (`FromServerFnError::ser` in src/error.rs).
+async fn api_boundary(req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
-    let is_claim = req.uri().path() == "/api/claim";
     if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
         return e.into_response();
     }
+    let too_large = || ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY) {
-        return ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
+        return too_large();
     }
     // Bodies without a declared length (chunked) are read here, up to the limit: cut off inside
     // the server function, they would only be an undecodable body (400).
@@ -94,27 +92,11 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     let bytes = match to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
-            return ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
+            return too_large();
         }
         Err(e) => return ApiError::BadRequest(format!("could not read the request body: {e}")).into_response(),
     };
-    let res = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    if res.status() != StatusCode::INTERNAL_SERVER_ERROR || !res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
-        return res;
-    }
-    let (mut parts, body) = res.into_parts();
-    let bytes = to_bytes(body, MAX_BODY).await.unwrap_or_default();
-    match serde_json::from_slice::<ApiError>(&bytes) {
-        Ok(err) => {
-            // Refused before the claim service saw it; everything else is counted there.
-            if is_claim && matches!(err, ApiError::TooManyRequests { .. }) {
-                state.metrics.claim(ClaimResult::RateLimited);
-            }
-            set_status(&mut parts, &err);
-            Response::from_parts(parts, Body::from(bytes))
-        }
-        Err(_) => ApiError::Internal("internal error".into()).into_response(),
-    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// Liveness: the process answers HTTP. It does not touch the store (an unreachable store is a

@@ -35,6 +35,42 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// What a store error means for whoever asked: the one classification that the HTTP status, the
+/// spans' outcomes and the failure metrics all follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ErrorKind {
+    NotFound,
+    /// A rule says the caller may not (not theirs, managers only).
+    Forbidden,
+    /// The lead or the accounts are not in the state the change needs (stale version, exists).
+    Conflict,
+    /// A value the store refused.
+    Invalid,
+    /// The store did not answer; the caller may retry.
+    Unavailable,
+    /// The store failed.
+    Internal,
+}
+
+impl StoreError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::LeadNotFound(_) | StoreError::UserNotFound(_) => ErrorKind::NotFound,
+            StoreError::Rejected { rule: RuleError::NotYours | RuleError::ManagersOnly, .. } => ErrorKind::Forbidden,
+            StoreError::Rejected { .. } | StoreError::AlreadyExists(_) | StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Invalid(_) => ErrorKind::Invalid,
+            StoreError::Unavailable(_) => ErrorKind::Unavailable,
+            StoreError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// The store failed to answer, as opposed to answering with a refusal.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.kind(), ErrorKind::Unavailable | ErrorKind::Internal)
+    }
+}
+
 /// Receives every committed event, in sequence order, after it commits.
 pub trait EventSink: Send + Sync {
     fn publish(&self, event: &BoardEvent);

@@ -18,11 +18,9 @@ pub async fn list_leads() -> Result<Snapshot, ApiError> {
 /// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
 #[server(prefix = "/api", endpoint = "claim", input = Json)]
 pub async fn claim(lead_id: LeadId) -> Result<ClaimReply, ApiError> {
-    use crate::server::{auth, security::too_many, AppState};
+    use crate::server::{auth, AppState};
     let user = auth::current_user().await?;
-    let state = AppState::current()?;
-    state.limits.claims.take(user.username.as_str()).map_err(|s| too_many("claim attempts", s))?;
-    Ok(state.claims.claim(&lead_id, &user).await?)
+    AppState::current()?.claims.claim(&lead_id, &user).await
 }
 
 /// `POST /api/release {"lead_id","version"}`: the holder (or a manager) gives a lead back,
@@ -31,7 +29,7 @@ pub async fn claim(lead_id: LeadId) -> Result<ClaimReply, ApiError> {
 pub async fn release(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
     use crate::server::{auth, AppState};
     let user = auth::current_user().await?;
-    Ok(AppState::current()?.claims.release(&lead_id, version, &user).await?)
+    AppState::current()?.claims.release(&lead_id, version, &user).await
 }
 
 /// `POST /api/reassign {"lead_id","version","to"}` (managers): gives a lead to `to`, against the
@@ -40,7 +38,7 @@ pub async fn release(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
 pub async fn reassign(lead_id: LeadId, version: u64, to: Username) -> Result<Lead, ApiError> {
     use crate::server::{auth, AppState};
     let user = auth::require_manager().await?;
-    Ok(AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await?)
+    AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await
 }
 
 /// `POST /api/activity {}` (managers): the latest events, oldest first.

@@ -1,0 +1,195 @@
+//! Accounts and sessions in SQLite: Argon2id password hashes (`store::passwords`), session
+//! tokens stored as hashes, and the rules that need the whole table (no last manager removed),
+//! checked inside the write.
+
+use super::sql::{exec, parsed, query_row};
+use super::SqliteStore;
+use crate::domain::{Account, Millis, Password, Role, UserInfo, Username};
+use crate::server::now_ms;
+use crate::server::store::{passwords, AccountStore, StoreError, UserUpdate};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const ACCOUNT_COLS: &str = "username, role, disabled";
+
+fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        username: parsed(0, Username::parse(r.get::<_, String>(0)?))?,
+        role: parsed(1, Role::parse(&r.get::<_, String>(1)?))?,
+        disabled: r.get(2)?,
+    })
+}
+
+pub(super) fn account_named(conn: &Connection, username: &Username) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM users WHERE username = ?1");
+    Ok(query_row(conn, &sql, [username.as_str()], account_row).optional()?)
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
+        let password_hash = passwords::hash(password).await?;
+        let username = username.clone();
+        self.write(move |conn| {
+            let n = exec(
+                conn,
+                "INSERT INTO users (username, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (username) DO NOTHING",
+                params![username.as_str(), role.as_str(), password_hash, now_ms()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists(format!("user {username}")));
+            }
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+        let found = match Username::parse(login) {
+            Ok(username) => {
+                self.read(move |conn| {
+                    let row = query_row(
+                        conn,
+                        &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
+                        [username.as_str()],
+                        |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
+                    )
+                    .optional()?;
+                    Ok(row)
+                })
+                .await?
+            }
+            Err(_) => None,
+        };
+        let (account, hash) = found.unzip();
+        let ok = passwords::verify(hash, password).await;
+        Ok(account.filter(|_| ok))
+    }
+
+    async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        let username = username.clone();
+        self.read(move |conn| account_named(conn, &username)).await
+    }
+
+    async fn users(&self) -> Result<Vec<Account>, StoreError> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY username"))?
+                .query_map([], account_row)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StoreError::from)
+        })
+        .await
+    }
+
+    async fn update_user(&self, username: &Username, update: UserUpdate) -> Result<Account, StoreError> {
+        let username = username.clone();
+        let new_hash = match &update {
+            UserUpdate::Password(p) => Some(passwords::hash(p).await?),
+            _ => None,
+        };
+        self.write(move |conn| {
+            let ends_sessions = update.ends_sessions();
+            let may_remove_a_manager = matches!(update, UserUpdate::Disabled(true) | UserUpdate::Role(Role::Employee));
+            let n = match update {
+                UserUpdate::Disabled(d) => {
+                    exec(conn, "UPDATE users SET disabled = ?2 WHERE username = ?1", params![username.as_str(), d])?
+                }
+                UserUpdate::Role(r) => exec(
+                    conn,
+                    "UPDATE users SET role = ?2 WHERE username = ?1",
+                    params![username.as_str(), r.as_str()],
+                )?,
+                UserUpdate::Password(_) => exec(
+                    conn,
+                    "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+                    params![username.as_str(), new_hash],
+                )?,
+            };
+            if n == 0 {
+                return Err(StoreError::UserNotFound(username));
+            }
+            // Managers cannot demote or disable themselves, but two can do it to each other at
+            // once; checked inside the write, the second finds itself the last one.
+            if may_remove_a_manager {
+                let sql = "SELECT COUNT(*) FROM users WHERE role = 'manager' AND disabled = 0";
+                if query_row(conn, sql, [], |r| r.get::<_, i64>(0))? == 0 {
+                    return Err(StoreError::Conflict("that would leave no manager who can sign in".into()));
+                }
+            }
+            if ends_sessions {
+                exec(conn, "DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
+            }
+            let account = account_named(conn, &username)?.ok_or(StoreError::UserNotFound(username))?;
+            Ok((account, Vec::new()))
+        })
+        .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        username: &Username,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        let (token_hash, username) = (token_hash.to_owned(), username.clone());
+        self.write(move |conn| {
+            exec(conn, "DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
+            exec(
+                conn,
+                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
+                params![token_hash, username.as_str(), expires_at],
+            )?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |conn| {
+            let row = query_row(
+                conn,
+                "SELECT u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.username = s.username
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
+                params![token_hash, now],
+                account_row,
+            )
+            .optional()?;
+            Ok(row.map(|a| a.info()))
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            exec(conn, "DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::fanout::Hub;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_last_manager_cannot_be_demoted_or_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("leadboard.db"), Arc::new(Hub::new())).unwrap();
+        let (maria, tom) = (Username::parse("maria").unwrap(), Username::parse("tom").unwrap());
+        let password = Password::parse("s3cret-pass").unwrap();
+        store.add_user(&maria, Role::Manager, &password).await.unwrap();
+        store.add_user(&tom, Role::Manager, &password).await.unwrap();
+        store.update_user(&tom, UserUpdate::Role(Role::Employee)).await.unwrap();
+        for last in [UserUpdate::Role(Role::Employee), UserUpdate::Disabled(true)] {
+            assert!(matches!(store.update_user(&maria, last).await, Err(StoreError::Conflict(_))));
+        }
+        let maria_now = store.user(&maria).await.unwrap().unwrap();
+        assert_eq!((maria_now.role, maria_now.disabled), (Role::Manager, false), "nothing changed");
+    }
+}

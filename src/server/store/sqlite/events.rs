@@ -1,0 +1,55 @@
+//! The event log: every committed change is a row with the next sequence number, written in the
+//! same transaction as the change, so the sequence has no gaps (a rolled-back job's number is
+//! reused by the next one) and every event's lead is as committed.
+
+use super::sql::{exec, query_row};
+use crate::domain::{BoardEvent, Change, Lead, Millis, Username};
+use crate::server::store::StoreError;
+use rusqlite::{params, Connection};
+
+/// Appends an event with the next sequence number. Runs inside the writer's transaction.
+pub(super) fn append_event(
+    conn: &Connection,
+    at: Millis,
+    actor: &Username,
+    lead: &Lead,
+    change: Change,
+) -> Result<BoardEvent, StoreError> {
+    let seq = last_seq(conn)? + 1;
+    let event = BoardEvent { seq: seq as u64, at, actor: actor.clone(), lead: lead.clone(), change };
+    let body = serde_json::to_string(&event).map_err(|e| StoreError::Internal(e.to_string()))?;
+    exec(
+        conn,
+        "INSERT INTO events (seq, at, kind, lead_id, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![seq, at, event.change.kind(), lead.id.as_str(), body],
+    )?;
+    Ok(event)
+}
+
+/// The sequence of the newest event (0 for none).
+pub(super) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    query_row(conn, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+}
+
+/// Up to `limit` events after `after_seq`, oldest first.
+pub(super) fn events_after(conn: &Connection, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+    // A point past any i64 is past every event (it must not wrap to a negative one).
+    let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
+    decode(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, limit as i64])
+}
+
+/// The newest `limit` events, oldest first.
+pub(super) fn recent_events(conn: &Connection, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+    let mut events = decode(conn, "SELECT body FROM events ORDER BY seq DESC LIMIT ?1", [limit as i64])?;
+    events.reverse();
+    Ok(events)
+}
+
+fn decode(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<BoardEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let bodies = stmt.query_map(args, |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+    bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).map_err(|e| StoreError::Internal(format!("corrupt event: {e}"))))
+        .collect()
+}

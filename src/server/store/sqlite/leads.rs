@@ -1,0 +1,215 @@
+//! Leads in SQLite: the claim as one conditional `UPDATE ... WHERE assignee IS NULL`, release and
+//! reassign fenced by version, each with its attempt and event rows in the same transaction.
+
+use super::accounts::account_named;
+use super::events::{append_event, events_after, last_seq, recent_events};
+use super::sql::{exec, parsed, query_row};
+use super::SqliteStore;
+use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
+use crate::domain::{
+    BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, RuleError, UserInfo, Username,
+};
+use crate::protocol::Snapshot;
+use crate::server::now_ms;
+use crate::server::store::{LeadStore, StoreError};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at";
+
+fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
+    let value: i64 = row.get(3)?;
+    Ok(Lead {
+        id: parsed(0, LeadId::parse(row.get::<_, String>(0)?))?,
+        name: row.get(1)?,
+        company: row.get(2)?,
+        value: value.max(0) as u64,
+        assignee: parsed(4, row.get::<_, Option<String>>(4)?.map(Username::parse).transpose())?,
+        version: row.get::<_, i64>(5)? as u64,
+        claimed_at: row.get(6)?,
+        updated_at: row.get(7)?,
+    })
+}
+
+fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
+    query_row(conn, &format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"), [id.as_str()], lead_from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
+}
+
+/// The atomic claim: the conditional update decides; whoever it did not apply for reads the lead
+/// in the same transaction and learns who holds it. Every attempt is recorded.
+fn claim(
+    conn: &Connection,
+    id: &LeadId,
+    by: &Username,
+    received_at: Millis,
+) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
+    let now = now_ms();
+    let won = query_row(
+        conn,
+        &format!(
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2
+             WHERE id = ?3 AND assignee IS NULL RETURNING {LEAD_COLS}"
+        ),
+        params![by.as_str(), now, id.as_str()],
+        lead_from_row,
+    )
+    .optional()?;
+    let (outcome, lead) = match won {
+        Some(lead) => (ClaimOutcome::Won, lead),
+        None => {
+            let current = get_lead(conn, id)?;
+            let outcome = judge_unapplied(&current, by, now)
+                .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
+            (outcome, current)
+        }
+    };
+    let winner = match &outcome {
+        ClaimOutcome::Lost { winner, .. } => winner,
+        _ => by,
+    };
+    exec(
+        conn,
+        "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id.as_str(), by.as_str(), outcome.label(), winner.as_str(), received_at, now],
+    )?;
+    let change = match &outcome {
+        ClaimOutcome::Won => Some(Change::Claimed),
+        ClaimOutcome::Lost { winner, margin_ms } => {
+            Some(Change::ClaimLost { winner: winner.clone(), margin_ms: *margin_ms })
+        }
+        ClaimOutcome::AlreadyYours => None,
+    };
+    let events = change.map(|c| append_event(conn, now, by, &lead, c)).transpose()?.into_iter().collect();
+    Ok((ClaimReply { outcome, lead }, events))
+}
+
+/// Release and reassign: check the rule against the lead as it stands, then write fenced by the
+/// version the caller saw.
+fn fenced_update(
+    conn: &Connection,
+    id: &LeadId,
+    seen_version: u64,
+    actor: &Username,
+    rule: impl FnOnce(&Lead) -> Result<(), RuleError>,
+    to: Option<&Username>,
+) -> Result<(Lead, Vec<BoardEvent>), StoreError> {
+    let current = get_lead(conn, id)?;
+    rule(&current).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
+    let now = now_ms();
+    let lead = query_row(
+        conn,
+        &format!(
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3
+             WHERE id = ?4 AND version = ?5 RETURNING {LEAD_COLS}"
+        ),
+        params![to.map(Username::as_str), to.map(|_| now), now, id.as_str(), seen_version as i64],
+        lead_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::Rejected {
+        rule: RuleError::StaleVersion { current: current.version },
+        current: Box::new(current.clone()),
+    })?;
+    let change = match (to, current.assignee) {
+        (None, Some(previous)) => Change::Released { previous },
+        (None, None) => return Err(StoreError::Internal("released an open lead".into())),
+        (Some(_), previous) => Change::Reassigned { previous },
+    };
+    let event = append_event(conn, now, actor, &lead, change)?;
+    Ok((lead, vec![event]))
+}
+
+/// Creates the leads whose IDs are free, each with its `created` event.
+fn add_leads(conn: &Connection, leads: Vec<NewLead>, actor: &Username) -> Result<(usize, Vec<BoardEvent>), StoreError> {
+    let now = now_ms();
+    let mut events = Vec::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, NULL, 1, NULL, ?5) ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLS}"
+    ))?;
+    for l in leads {
+        let created =
+            stmt.query_row(params![l.id.as_str(), l.name, l.company, l.value as i64, now], lead_from_row).optional()?;
+        if let Some(lead) = created {
+            events.push(append_event(conn, now, actor, &lead, Change::Created)?);
+        }
+    }
+    Ok((events.len(), events))
+}
+
+#[async_trait]
+impl LeadStore for SqliteStore {
+    fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let stream = self.stream.clone();
+        self.read(move |conn| {
+            // One read transaction: WAL gives it a consistent view of leads and events.
+            let tx = conn.unchecked_transaction()?;
+            let leads = tx
+                .prepare_cached(&format!("SELECT {LEAD_COLS} FROM leads ORDER BY id"))?
+                .query_map([], lead_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let seq = last_seq(&tx)?;
+            tx.finish()?;
+            Ok(Snapshot { stream, seq: seq as u64, leads })
+        })
+        .await
+    }
+
+    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
+        let (id, by) = (id.clone(), by.clone());
+        self.write(move |conn| claim(conn, &id, &by, received_at)).await
+    }
+
+    async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
+        let (id, actor) = (id.clone(), actor.clone());
+        self.write(move |conn| {
+            fenced_update(conn, &id, seen_version, &actor.username, |l| check_release(l, seen_version, &actor), None)
+        })
+        .await
+    }
+
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        to: &Username,
+        actor: &UserInfo,
+    ) -> Result<Lead, StoreError> {
+        let (id, to, actor) = (id.clone(), to.clone(), actor.clone());
+        self.write(move |conn| {
+            let to = account_named(conn, &to)?.ok_or(StoreError::UserNotFound(to))?;
+            let rule = |l: &Lead| check_reassign(l, seen_version, &to, &actor);
+            fenced_update(conn, &id, seen_version, &actor.username, rule, Some(&to.username))
+        })
+        .await
+    }
+
+    async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
+        // The file keeps every event, so any point can be replayed.
+        self.read(move |conn| events_after(conn, after_seq, limit)).await.map(Some)
+    }
+
+    async fn latest_seq(&self) -> Result<u64, StoreError> {
+        self.read(|conn| Ok(last_seq(conn)? as u64)).await
+    }
+
+    async fn recent_events(&self, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.read(move |conn| recent_events(conn, limit)).await
+    }
+
+    async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError> {
+        let actor = actor.clone();
+        self.write(move |conn| add_leads(conn, leads, &actor)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| Ok(query_row(conn, "SELECT 1", [], |_| Ok(()))?)).await
+    }
+}

@@ -1,0 +1,145 @@
+//! The database file's schema, as numbered migrations. `PRAGMA user_version` holds the number of
+//! the last one applied; opening a file applies the missing ones in order, each in its own
+//! transaction, so a file is always at exactly one known version. A schema change is one more
+//! entry at the end of [`MIGRATIONS`], never an edit of an earlier one.
+
+use super::sql::query_row;
+use crate::server::store::StoreError;
+use rusqlite::{Connection, Transaction};
+
+struct Migration {
+    name: &'static str,
+    apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
+}
+
+const MIGRATIONS: &[Migration] =
+    &[Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial }];
+
+/// The schema of the first release. Files from before versioning (version 0) already have these
+/// tables, so it is written to apply over them: tables are created if absent, and files from
+/// before accounts could be disabled gain that column.
+fn initial(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        CREATE TABLE IF NOT EXISTS meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS users (
+            username      TEXT PRIMARY KEY,
+            role          TEXT NOT NULL CHECK (role IN ('employee', 'manager')),
+            password_hash TEXT NOT NULL,
+            created_at    INTEGER NOT NULL,
+            disabled      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS sessions (
+            token_hash TEXT PRIMARY KEY,
+            username   TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS leads (
+            id         TEXT PRIMARY KEY,
+            name       TEXT NOT NULL,
+            company    TEXT NOT NULL,
+            value      INTEGER NOT NULL CHECK (value >= 0),
+            assignee   TEXT REFERENCES users(username),
+            version    INTEGER NOT NULL,
+            claimed_at INTEGER,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS events (
+            seq     INTEGER PRIMARY KEY,
+            at      INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            lead_id TEXT NOT NULL,
+            body    TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS claim_attempts (
+            id          INTEGER PRIMARY KEY,
+            lead_id     TEXT NOT NULL,
+            claimant    TEXT NOT NULL,
+            outcome     TEXT NOT NULL,
+            winner      TEXT,
+            received_at INTEGER NOT NULL,
+            decided_at  INTEGER NOT NULL
+        );
+        ",
+    )?;
+    let has_disabled: bool =
+        query_row(tx, "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'disabled'", [], |r| r.get(0))?;
+    if !has_disabled {
+        tx.execute_batch("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
+/// The schema version this build writes.
+pub(super) const LATEST: usize = MIGRATIONS.len();
+
+/// Brings the file up to [`LATEST`]. A file from a newer build is refused rather than guessed at.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let at: usize = query_row(conn, "PRAGMA user_version", [], |r| r.get(0))?;
+    if at > LATEST {
+        return Err(StoreError::Unavailable(format!(
+            "the database file has schema version {at}, newer than this build's {LATEST}: run a newer Leadboard"
+        )));
+    }
+    for (n, m) in MIGRATIONS.iter().enumerate().skip(at) {
+        let tx = conn.transaction()?;
+        (m.apply)(&tx)?;
+        tx.pragma_update(None, "user_version", n + 1)?;
+        tx.commit()?;
+        tracing::info!(version = n + 1, migration = m.name, "database migrated");
+    }
+    Ok(())
+}
+
+/// The file's event-stream name, made once per file, so that a board resuming with the numbers
+/// of a replaced file gets a snapshot.
+pub(super) fn stream_id(conn: &Connection) -> Result<String, StoreError> {
+    let mut fresh = [0u8; 8];
+    rand::fill(&mut fresh);
+    let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute("INSERT INTO meta (key, value) VALUES ('stream', ?1) ON CONFLICT (key) DO NOTHING", [&fresh])?;
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = 'stream'", [], |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_versioning_is_migrated_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // The schema as the release before versioning wrote it, minus the column that came
+            // later, with one account in it.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE users (username TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                                     created_at INTEGER NOT NULL);
+                 INSERT INTO users VALUES ('maria', 'manager', 'x', 1);",
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, LATEST);
+        let (name, disabled): (String, bool) =
+            conn.query_row("SELECT username, disabled FROM users", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((name.as_str(), disabled), ("maria", false));
+        migrate(&mut conn).unwrap();
+        assert_eq!(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).unwrap(), 1, "idempotent");
+    }
+
+    #[test]
+    fn a_file_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("new.db")).unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("newer"), "{err}");
+    }
+}
