@@ -10,7 +10,7 @@ mod toast;
 
 pub use api::*;
 
-use crate::domain::UserInfo;
+use components::CurrentUser;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -35,9 +35,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
-
-/// The signed-in user, loaded once per page.
-pub type CurrentUser = Resource<Result<Option<UserInfo>, crate::error::ApiError>>;
 
 #[component]
 pub fn App() -> impl IntoView {

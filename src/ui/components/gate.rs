@@ -3,8 +3,10 @@
 
 use crate::domain::UserInfo;
 use crate::error::ApiError;
-use crate::ui::CurrentUser;
 use leptos::prelude::*;
+
+/// The signed-in user, loaded once per page (by `App`).
+pub type CurrentUser = Resource<Result<Option<UserInfo>, ApiError>>;
 
 /// Shows a loading state until `data` arrives, then `body` with it (or the error).
 #[component]

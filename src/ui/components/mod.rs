@@ -11,7 +11,7 @@ mod pager;
 mod shortcuts;
 
 pub use format::clock;
-pub use gate::{Loaded, SignedIn};
+pub use gate::{CurrentUser, Loaded, SignedIn};
 pub use header::{go, Header};
 pub use lead_table::LeadTable;
 pub use message::MessagePage;
