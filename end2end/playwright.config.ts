@@ -1,11 +1,18 @@
 import { defineConfig } from '@playwright/test';
 
 // Runs against a server that scripts/test starts (BASE_URL), in Debian's Chromium: Playwright's
-// own browser download is never used.
+// own browser download is never used. Specs tagged @look (layout, accessibility, visual
+// baselines) start a SQLite server of their own, so they do not depend on the store under test;
+// E2E_LOOK=0 leaves them out (scripts/test runs them once, with the embedded store).
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
-  expect: { timeout: 10_000 },
+  expect: {
+    timeout: 10_000,
+    toHaveScreenshot: { maxDiffPixelRatio: 0.002, animations: 'disabled', caret: 'hide', scale: 'css' },
+  },
+  snapshotPathTemplate: '{testDir}/__screenshots__/{testFilePath}/{arg}{ext}',
+  grepInvert: process.env.E2E_LOOK === '0' ? /@look/ : undefined,
   fullyParallel: false,
   workers: 1,
   retries: 0,
@@ -21,6 +28,9 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
+        // The same pixels on every run: no LCD subpixel colours, no font hinting differences.
+        '--disable-lcd-text',
+        '--font-render-hinting=none',
       ],
     },
   },

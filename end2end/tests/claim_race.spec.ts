@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { signIn, row } from './helpers';
+import { signIn, row } from './support/helpers';
 
 test('three employees claim one lead at the same moment: one wins, two are told who beat them, the manager sees it live', async ({ browser }) => {
   const lead = 'L00007';

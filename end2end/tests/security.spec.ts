@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { signIn, row } from './helpers';
+import { signIn, row } from './support/helpers';
 
 /** Fails the test on any Content-Security-Policy violation the page reports. */
 function watchCsp(page: Page, violations: string[]) {

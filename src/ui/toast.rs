@@ -1,4 +1,5 @@
-//! Short-lived notices of outcomes ("You got L00012", "Lost L00012 to bob").
+//! Short-lived notices of outcomes ("You got L00012", "Lost L00012 to bob"): a queue any part of
+//! the app can push to, and the region that shows it.
 
 use leptos::prelude::*;
 
@@ -7,6 +8,16 @@ pub enum Tone {
     Good,
     Bad,
     Info,
+}
+
+impl Tone {
+    fn class(self) -> &'static str {
+        match self {
+            Tone::Good => "toast good",
+            Tone::Bad => "toast bad",
+            Tone::Info => "toast info",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -22,8 +33,9 @@ pub struct ToastQueue {
     next: StoredValue<u64>,
 }
 
+/// Long enough to read a sentence twice; a lost claim also stays flagged on its row.
 const SHOWN_FOR: std::time::Duration = std::time::Duration::from_secs(6);
-const MAX_SHOWN: usize = 5;
+const MAX_SHOWN: usize = 4;
 
 impl ToastQueue {
     pub fn push(&self, tone: Tone, text: impl Into<String>) {
@@ -57,9 +69,9 @@ pub fn Toasts() -> impl IntoView {
     view! {
         <div class="toasts" role="status" aria-live="polite">
             <For each=move || queue.items.get() key=|t| t.id let:toast>
-                <div class=move || format!("toast {}", match toast.tone { Tone::Good => "good", Tone::Bad => "bad", Tone::Info => "info" })>
-                    <span>{toast.text.clone()}</span>
-                    <button class="ghost" aria-label="Dismiss" on:click=move |_| queue.dismiss(toast.id)>"×"</button>
+                <div class=toast.tone.class()>
+                    <span class="toast-text">{toast.text.clone()}</span>
+                    <button class="icon" aria-label="Dismiss" on:click=move |_| queue.dismiss(toast.id)>"×"</button>
                 </div>
             </For>
         </div>

@@ -1,30 +1,12 @@
 //! The manager board's Accounts section: create accounts, disable or enable them, reset
 //! passwords and change roles. Every call checks the manager role on the server.
 
-use super::toast::{toasts, Tone};
 use crate::domain::{Account, AccountChange, Password, Role, Username};
 use crate::error::ApiError;
+use crate::ui::api::{add_user, update_user};
+use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use leptos::task::spawn_local;
-
-/// `POST /api/users/add {"username","role","password"}` (managers): creates an account.
-#[server(prefix = "/api", endpoint = "users/add", input = Json)]
-pub async fn add_user(username: Username, role: Role, password: Password) -> Result<Account, ApiError> {
-    use crate::server::{auth, AppState};
-    let manager = auth::require_manager().await?;
-    AppState::current()?.admin.add(&manager, username, role, &password).await
-}
-
-/// `POST /api/users/update {"username","change":{"set":"disabled"|"role"|"password","to":..}}`
-/// (managers): disabling an account or resetting its password ends its sessions and closes its
-/// boards at once.
-#[server(prefix = "/api", endpoint = "users/update", input = Json)]
-pub async fn update_user(username: Username, change: AccountChange) -> Result<Account, ApiError> {
-    use crate::server::{auth, AppState};
-    let manager = auth::require_manager().await?;
-    AppState::current()?.admin.change(&manager, &username, change).await
-}
 
 /// Puts a changed or new account into the list, or reports why the call failed.
 fn merge(accounts: RwSignal<Vec<Account>>, result: Result<Account, ApiError>, done: impl FnOnce(&Account) -> String) {
@@ -85,6 +67,7 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
     view! {
         <section class="card accounts-card" aria-labelledby="accounts-title">
             <h2 id="accounts-title">"Accounts"</h2>
+            <div class="table-wrap">
             <table class="accounts">
                 <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Actions"</th></tr></thead>
                 <tbody>
@@ -95,7 +78,7 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
                             let toggle = if a.disabled { "Enable" } else { "Disable" };
                             view! {
                                 <tr data-account=u.to_string() data-disabled=a.disabled.to_string()>
-                                    <td>{u.to_string()}{a.disabled.then(|| view! { <span class="muted">" (disabled)"</span> })}</td>
+                                    <td class="account-name">{u.to_string()}{a.disabled.then(|| view! { <span class="pill pill-off">"disabled"</span> })}</td>
                                     <td>
                                         <select aria-label=format!("Role of {u}") on:change=move |ev| {
                                             if let Ok(r) = Role::parse(&event_target_value(&ev)) {
@@ -106,19 +89,21 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
                                             <option value="manager" selected=a.role == Role::Manager>"manager"</option>
                                         </select>
                                     </td>
-                                    <td class="actions">
+                                    <td class="actions"><div class="actions-inner">
                                         <button aria-label=format!("{toggle} {u}")
                                             on:click=move |_| change(accounts, u2.clone(), AccountChange::Disabled(!a.disabled))>{toggle}</button>
-                                        <button class="ghost" aria-label=format!("Reset the password of {u}")
+                                        <button class="ghost" aria-label=format!("Reset password of {u}")
                                             on:click=move |_| reset(u3.clone())>"Reset password"</button>
-                                    </td>
+                                    </div></td>
                                 </tr>
                             }
                         }
                     </For>
                 </tbody>
             </table>
-            <form class="new-account" on:submit=create>
+            </div>
+            <form class="new-account" on:submit=create aria-labelledby="new-account-title">
+                <h3 id="new-account-title">"Add an account"</h3>
                 <label><span class="sr-only">"New username"</span>
                     <input placeholder="username" maxlength="32" required bind:value=name/></label>
                 <label><span class="sr-only">"Role"</span>

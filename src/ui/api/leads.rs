@@ -1,0 +1,61 @@
+//! Reading the board and changing leads: claim, release, reassign, add.
+
+use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Username};
+use crate::error::ApiError;
+use crate::protocol::Snapshot;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// `POST /api/leads {}`: every lead, with the event sequence the list reflects (resume the
+/// websocket from there).
+#[server(prefix = "/api", endpoint = "leads", input = Json)]
+pub async fn list_leads() -> Result<Snapshot, ApiError> {
+    use crate::server::{auth, AppState};
+    auth::current_user().await?;
+    Ok(AppState::current()?.leads.snapshot().await?)
+}
+
+/// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
+#[server(prefix = "/api", endpoint = "claim", input = Json)]
+pub async fn claim(lead_id: LeadId) -> Result<ClaimReply, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    AppState::current()?.claims.claim(&lead_id, &user).await
+}
+
+/// `POST /api/release {"lead_id","version"}`: the holder (or a manager) gives a lead back,
+/// against the version they saw.
+#[server(prefix = "/api", endpoint = "release", input = Json)]
+pub async fn release(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    AppState::current()?.claims.release(&lead_id, version, &user).await
+}
+
+/// `POST /api/reassign {"lead_id","version","to"}` (managers): gives a lead to `to`, against the
+/// version the manager saw.
+#[server(prefix = "/api", endpoint = "reassign", input = Json)]
+pub async fn reassign(lead_id: LeadId, version: u64, to: Username) -> Result<Lead, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::require_manager().await?;
+    AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await
+}
+
+/// `POST /api/activity {}` (managers): the latest events, oldest first.
+#[server(prefix = "/api", endpoint = "activity", input = Json)]
+pub async fn recent_activity() -> Result<Vec<BoardEvent>, ApiError> {
+    use crate::server::{auth, AppState};
+    const FEED_ON_LOAD: usize = 100;
+    auth::require_manager().await?;
+    Ok(AppState::current()?.leads.recent_events(FEED_ON_LOAD).await?)
+}
+
+/// `POST /api/leads/add {"id","name","company","value"}` (managers): creates a lead.
+#[server(prefix = "/api", endpoint = "leads/add", input = Json)]
+pub async fn add_lead(id: String, name: String, company: String, value: u64) -> Result<LeadId, ApiError> {
+    use crate::domain::NewLead;
+    use crate::server::{auth, AppState};
+    let manager = auth::require_manager().await?;
+    let lead = NewLead::parse(&id, &name, &company, value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    AppState::current()?.intake.add_one(&manager, lead).await
+}

@@ -1,0 +1,10 @@
+//! The server functions: the browser's only way to read or change anything. Each is a session
+//! check plus one call to a service; their paths, inputs and outputs are the public HTTP API.
+
+mod accounts;
+mod leads;
+mod session;
+
+pub use accounts::{add_user, list_users, update_user};
+pub use leads::{add_lead, claim, list_leads, reassign, recent_activity, release};
+pub use session::{login, logout, me};

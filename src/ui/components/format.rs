@@ -1,0 +1,41 @@
+//! How numbers and times are written on screen.
+
+/// Whole currency units with thousands separators: `$12,500`.
+pub fn money(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("${out}")
+}
+
+/// `HH:MM:SS.mmm` UTC of a millisecond timestamp.
+pub fn clock(ms: i64) -> String {
+    let ms_of_day = ms.rem_euclid(86_400_000);
+    let (h, m, s, milli) = (ms_of_day / 3_600_000, ms_of_day / 60_000 % 60, ms_of_day / 1000 % 60, ms_of_day % 1000);
+    format!("{h:02}:{m:02}:{s:02}.{milli:03}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(0), "$0");
+        assert_eq!(money(999), "$999");
+        assert_eq!(money(1_000), "$1,000");
+        assert_eq!(money(61_250), "$61,250");
+        assert_eq!(money(1_234_567), "$1,234,567");
+    }
+
+    #[test]
+    fn clock_formats_utc_milliseconds() {
+        assert_eq!(clock(0), "00:00:00.000");
+        assert_eq!(clock(86_400_000 + 3_723_004), "01:02:03.004");
+    }
+}

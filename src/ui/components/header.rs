@@ -1,0 +1,82 @@
+//! The page chrome: the app name, navigation for managers, the connection badge (and a notice
+//! while the link is down), who is signed in, and sign-out.
+
+use crate::domain::UserInfo;
+use crate::ui::api::logout;
+use crate::ui::live::{Conn, Live};
+use leptos::prelude::*;
+
+/// A full page load: after signing in or out the server renders the next page with the new
+/// session, and no state of the previous user lingers in memory.
+pub fn go(path: &str) {
+    let _ = window().location().assign(path);
+}
+
+#[component]
+pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl IntoView {
+    let manager = user.is_manager();
+    let current = |on: bool| if on { Some("page") } else { None };
+    view! {
+        <a class="skip" href="#main">"Skip to the leads"</a>
+        <header class="topbar">
+            <a class="brand" href="/" rel="external" aria-label="Leadboard home">
+                <img src="/favicon.svg" alt="" width="24" height="24"/>
+                <span class="brand-name">"Leadboard"</span>
+            </a>
+            <Show when=move || manager>
+                <nav aria-label="Main">
+                    <a href="/" rel="external" aria-current=current(!manager_page)>"Board"</a>
+                    <a href="/manager" rel="external" aria-current=current(manager_page)>"Live board"</a>
+                </nav>
+            </Show>
+            <span class="spacer"></span>
+            <ConnectionBadge/>
+            <span class="who">
+                <span class="who-name" data-testid="me">{user.username.to_string()}</span>
+                <span class="role">{user.role.as_str()}</span>
+            </span>
+            <SignOut/>
+        </header>
+        <ReconnectNotice/>
+    }
+}
+
+#[component]
+fn ConnectionBadge() -> impl IntoView {
+    let live = use_context::<Live>();
+    let state = move || live.map(|l| l.conn.get()).unwrap_or(Conn::Connecting);
+    view! {
+        <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
+            <span class="conn-dot" aria-hidden="true"></span>
+            {move || state().label()}
+        </span>
+    }
+}
+
+/// Says what a dropped link means for the person looking at the board.
+#[component]
+fn ReconnectNotice() -> impl IntoView {
+    let live = use_context::<Live>();
+    let down = move || live.is_some_and(|l| l.conn.get() == Conn::Reconnecting);
+    view! {
+        <Show when=down>
+            <p class="notice notice-warn" data-testid="reconnect-notice">
+                <strong>"Connection lost. "</strong>
+                "Reconnecting… the board catches up by itself once it is back."
+            </p>
+        </Show>
+    }
+}
+
+#[component]
+fn SignOut() -> impl IntoView {
+    let action = Action::new(|_: &()| logout());
+    Effect::new(move || {
+        if action.value().get().is_some() {
+            go("/login");
+        }
+    });
+    view! {
+        <button class="ghost sign-out" on:click=move |_| { action.dispatch(()); }>"Sign out"</button>
+    }
+}

@@ -1,0 +1,177 @@
+//! One lead in the table: what it is, who holds it, the lost-claim flag, and the actions this
+//! user may take on it (claim, release, and for managers reassign).
+
+use super::format::money;
+use crate::domain::{Lead, LeadId, UserInfo, Username};
+use crate::error::ApiError;
+use crate::ui::api::{claim, reassign, release};
+use crate::ui::live::{live, Live};
+use crate::ui::toast::{toasts, Tone};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// Reports a failed call and merges the lead it carries, if any (a conflict returns the lead as
+/// it stands now).
+fn report(live: Live, what: &str, e: ApiError) {
+    if let ApiError::Conflict { lead: Some(lead), .. } = &e {
+        live.board.update(|b| {
+            b.upsert((**lead).clone());
+        });
+    }
+    toasts().push(Tone::Bad, format!("{what}: {e}"));
+}
+
+#[component]
+pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl IntoView {
+    let live = live();
+    let lead = {
+        let id = id.clone();
+        Memo::new(move |_| live.board.with(|b| b.get(&id).cloned()))
+    };
+    let flag = {
+        let id = id.clone();
+        move || live.flags.with(|f| f.get(&id).cloned())
+    };
+    let busy = RwSignal::new(false);
+    let row = NodeRef::<leptos::html::Tr>::new();
+    // A button that had focus may be gone once the call is done (Claim turns into Release): the
+    // row takes focus back, so the keyboard user stays where they were.
+    let done = move || {
+        busy.set(false);
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            let lost = document().active_element().is_none_or(|a| a.tag_name() == "BODY");
+            if let (true, Some(row)) = (lost, row.get_untracked()) {
+                let _ = row.focus();
+            }
+        });
+    };
+    let me = user.username.clone();
+    let manager = user.is_manager();
+    let reassign_to = RwSignal::new(String::new());
+
+    let do_claim = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            busy.set(true);
+            spawn_local(async move {
+                match claim(id).await {
+                    Ok(reply) => live.apply_claim(&reply),
+                    Err(e) => report(live, "Claim failed", e),
+                }
+                done();
+            });
+        }
+    };
+    let do_release = move |_| {
+        let Some(l) = lead.get_untracked() else { return };
+        busy.set(true);
+        spawn_local(async move {
+            match release(l.id.clone(), l.version).await {
+                Ok(lead) => {
+                    toasts().push(Tone::Info, format!("Released {}", lead.id));
+                    live.board.update(|b| {
+                        b.upsert(lead);
+                    });
+                }
+                Err(e) => report(live, "Release failed", e),
+            }
+            done();
+        });
+    };
+    let do_reassign = move |_| {
+        let Some(l) = lead.get_untracked() else { return };
+        let Ok(to) = Username::parse(reassign_to.get_untracked()) else {
+            toasts().push(Tone::Bad, "Choose whom to give the lead to");
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match reassign(l.id.clone(), l.version, to).await {
+                Ok(lead) => {
+                    let to = lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody");
+                    toasts().push(Tone::Info, format!("{} now with {to}", lead.id));
+                    live.board.update(|b| {
+                        b.upsert(lead);
+                    });
+                }
+                Err(e) => report(live, "Reassign failed", e),
+            }
+            done();
+        });
+    };
+    let dismiss = {
+        let id = id.clone();
+        move |_| live.unflag(&id)
+    };
+    // Reassigning needs the list of employees, which only the manager's board loads.
+    let can_reassign = manager && !employees.is_empty();
+    let employees = StoredValue::new(employees);
+
+    let held = Memo::new(move |_| lead.with(|l| l.as_ref().is_some_and(|l| l.assignee.is_some())));
+    let mine = Memo::new(move |_| lead.with(|l| l.as_ref().is_some_and(|l| l.is_held_by(&me))));
+    let text = move |f: fn(&Lead) -> String| move || lead.with(|l| l.as_ref().map(f).unwrap_or_default());
+    let row_class = move || match (mine.get(), held.get()) {
+        (true, _) => "mine",
+        (false, true) => "taken",
+        _ => "open",
+    };
+    let claim_label = text(|l| format!("Claim {}", l.name));
+
+    // The row stays one element while the lead changes under it, so keyboard focus on it (or in
+    // it) survives a claim, a release and every live update.
+    view! {
+        <tr node_ref=row class=row_class data-lead=id.to_string() tabindex="-1"
+            data-assignee=text(|l| l.assignee.as_ref().map(|a| a.to_string()).unwrap_or_default())
+            data-version=text(|l| l.version.to_string())>
+            <td class="lead">
+                <span class="lead-name">{text(|l| l.name.clone())}</span>
+                <span class="lead-id">{id.to_string()}</span>
+                {move || flag().map(|f| view! {
+                    <p class="lost-flag" data-testid="lost-flag">
+                        <span class="lost-icon" aria-hidden="true">"!"</span>
+                        <span class="lost-text">
+                            {f.text}
+                            {f.detail.map(|d| view! { ", "<span class="lost-detail">{d}</span> })}
+                        </span>
+                        <button class="icon" aria-label="Dismiss this notice" on:click=dismiss.clone()>"×"</button>
+                    </p>
+                })}
+            </td>
+            <td class="company">{text(|l| l.company.clone())}</td>
+            <td class="num value">{text(|l| money(l.value))}</td>
+            <td class="assignee">
+                {move || match (mine.get(), lead.with(|l| l.as_ref().and_then(|l| l.assignee.clone()))) {
+                    (true, _) => view! { <strong class="you">"You"</strong> }.into_any(),
+                    (false, Some(a)) => view! { <span class="holder">{a.to_string()}</span> }.into_any(),
+                    (false, None) => view! { <span class="pill pill-open">"Open"</span> }.into_any(),
+                }}
+            </td>
+            <td class="actions">
+                <div class="actions-inner">
+                    <Show when=move || !held.get()>
+                        <button class="primary" data-action="claim" disabled=move || busy.get() on:click=do_claim.clone()
+                            aria-label=claim_label aria-keyshortcuts="c">"Claim"</button>
+                    </Show>
+                    <Show when=move || held.get() && (mine.get() || manager)>
+                        <button data-action="release" disabled=move || busy.get() on:click=do_release
+                            aria-keyshortcuts="r">"Release"</button>
+                    </Show>
+                    {can_reassign.then(|| view! {
+                        <span class="reassign">
+                            <label>
+                                <span class="sr-only">"Reassign to"</span>
+                                <select on:change=move |ev| reassign_to.set(event_target_value(&ev))>
+                                    <option value="">"Reassign to…"</option>
+                                    {employees.get_value().into_iter().map(|u| view! { <option value=u.to_string()>{u.to_string()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <button disabled=move || busy.get() on:click=do_reassign>"Reassign"</button>
+                        </span>
+                    })}
+                </div>
+            </td>
+        </tr>
+    }
+}

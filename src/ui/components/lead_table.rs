@@ -1,0 +1,161 @@
+//! The lead table shared by the employee board and the manager's board: search and filters in a
+//! sticky bar, one page of rows, the pager, and keyboard shortcuts. Filtering runs on the board's
+//! local copy, so typing never refetches.
+
+use super::lead_row::LeadRow;
+use super::pager::{clamp_page, page_count, page_range, Pager};
+use super::shortcuts::{self, HelpDialog, SEARCH_ID};
+use crate::domain::{LeadStatus, UserInfo, Username};
+use crate::ui::live::live;
+use leptos::prelude::*;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StatusFilter {
+    All,
+    Open,
+    Claimed,
+}
+
+impl StatusFilter {
+    fn parse(s: &str) -> Self {
+        match s {
+            "open" => StatusFilter::Open,
+            "claimed" => StatusFilter::Claimed,
+            _ => StatusFilter::All,
+        }
+    }
+
+    fn admits(self, status: LeadStatus) -> bool {
+        match self {
+            StatusFilter::All => true,
+            StatusFilter::Open => status == LeadStatus::Open,
+            StatusFilter::Claimed => status == LeadStatus::Claimed,
+        }
+    }
+}
+
+#[component]
+pub fn LeadTable(
+    user: UserInfo,
+    /// The table's heading; without one the table is named by the page's `h1`.
+    #[prop(optional)]
+    title: Option<&'static str>,
+    /// Accounts a manager can reassign to (empty on the employee board).
+    #[prop(optional)]
+    employees: Vec<Username>,
+) -> impl IntoView {
+    let live = live();
+    let search = RwSignal::new(String::new());
+    let status = RwSignal::new(StatusFilter::All);
+    let mine = RwSignal::new(false);
+    let page = RwSignal::new(0usize);
+    // A new filter starts at the first page.
+    Effect::watch(move || (search.get(), status.get(), mine.get()), move |_, _, _| page.set(0), false);
+    let me = user.username.clone();
+    let visible = Memo::new(move |_| {
+        let q = search.get().trim().to_lowercase();
+        let (status, mine) = (status.get(), mine.get());
+        live.board.with(|b| {
+            b.leads()
+                .filter(|l| status.admits(l.status()))
+                .filter(|l| !mine || l.is_held_by(&me))
+                .filter(|l| l.matches(&q))
+                .map(|l| l.id.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let len = Signal::derive(move || visible.with(Vec::len));
+    let rows = move || visible.with(|v| v[page_range(page.get(), v.len())].to_vec());
+    let total = move || live.board.with(|b| b.len());
+    let filtered = move || !search.with(String::is_empty) || status.get() != StatusFilter::All || mine.get();
+    let clear = move |_| {
+        search.set(String::new());
+        status.set(StatusFilter::All);
+        mine.set(false);
+    };
+
+    let search_box = NodeRef::<leptos::html::Input>::new();
+    let help = NodeRef::<leptos::html::Dialog>::new();
+    shortcuts::listen(page, Signal::derive(move || page_count(len.get())), search_box, help);
+    // Keep the page asked for within range as the list changes under the reader.
+    Effect::new(move || {
+        let shown = clamp_page(page.get(), len.get());
+        if shown != page.get_untracked() {
+            page.set(shown);
+        }
+    });
+
+    let employees = StoredValue::new(employees);
+    let user = StoredValue::new(user);
+    let (heading, label) = match title {
+        Some(t) => (Some(view! { <h2 id="leads-title">{t}</h2> }), None),
+        None => (None, Some("Leads")),
+    };
+
+    view! {
+        <section class="leads-card" aria-labelledby=title.map(|_| "leads-title") aria-label=label>
+            <div class="toolbar" role="search" aria-label="Find leads">
+                {heading}
+                <label class="search">
+                    <span class="sr-only">"Search leads"</span>
+                    <input id=SEARCH_ID type="search" node_ref=search_box maxlength="100" aria-keyshortcuts="/"
+                        placeholder="Search name, company, ID or assignee" bind:value=search/>
+                    <kbd class="hint" aria-hidden="true">"/"</kbd>
+                </label>
+                <label class="status-filter">
+                    <span class="sr-only">"Status"</span>
+                    <select prop:value=move || match status.get() {
+                        StatusFilter::All => "all",
+                        StatusFilter::Open => "open",
+                        StatusFilter::Claimed => "claimed",
+                    } on:change=move |ev| status.set(StatusFilter::parse(&event_target_value(&ev)))>
+                        <option value="all">"All statuses"</option>
+                        <option value="open">"Open"</option>
+                        <option value="claimed">"Claimed"</option>
+                    </select>
+                </label>
+                <label class="check">
+                    <input type="checkbox" bind:checked=mine/>
+                    "Mine only"
+                </label>
+                <span class="count" data-testid="count">{move || format!("{} of {}", len.get(), total())}</span>
+                <button class="ghost help-button" aria-haspopup="dialog" aria-keyshortcuts="?"
+                    on:click=move |_| shortcuts::open_help(help)>
+                    <kbd aria-hidden="true">"?"</kbd>" Shortcuts"
+                </button>
+            </div>
+            <div class="table-wrap">
+                <table class="leads">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Lead"</th>
+                            <th scope="col">"Company"</th>
+                            <th scope="col" class="num">"Value"</th>
+                            <th scope="col">"Assignee"</th>
+                            <th scope="col" class="actions-col"><span class="sr-only">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=rows key=|id| id.clone() let:id>
+                            <LeadRow id user=user.get_value() employees=employees.get_value()/>
+                        </For>
+                    </tbody>
+                </table>
+                <Show when=move || len.get() == 0>
+                    <div class="state state-empty">
+                        {move || if filtered() {
+                            view! {
+                                <p>"No leads match these filters."</p>
+                                <button on:click=clear>"Clear filters"</button>
+                            }.into_any()
+                        } else {
+                            view! { <p>"No leads yet. New leads appear here the moment a manager adds them."</p> }.into_any()
+                        }}
+                    </div>
+                </Show>
+            </div>
+            <Pager page len/>
+            <HelpDialog help/>
+        </section>
+    }
+}

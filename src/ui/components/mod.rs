@@ -1,0 +1,17 @@
+//! Parts the pages share: the page chrome, the gates that wait for data or a session, the lead
+//! table with its rows, pager and keyboard shortcuts, and formatting.
+
+mod format;
+mod gate;
+mod header;
+mod lead_row;
+mod lead_table;
+mod message;
+mod pager;
+mod shortcuts;
+
+pub use format::clock;
+pub use gate::{CurrentUser, Loaded, SignedIn};
+pub use header::{go, Header};
+pub use lead_table::LeadTable;
+pub use message::MessagePage;

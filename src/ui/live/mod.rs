@@ -1,0 +1,196 @@
+//! A board's live state: the leads (kept converged by events from `/ws`), lost-claim flags, the
+//! activity feed and the connection status. The socket reconnects by itself and resumes from the
+//! last sequence it applied, so nothing is missed. The socket half exists only in the browser;
+//! the server renders the initial state.
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
+use super::toast::{toasts, Tone};
+use crate::domain::{Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Username};
+use crate::protocol::Snapshot;
+use leptos::prelude::*;
+use std::collections::{HashMap, VecDeque};
+
+const FEED_LEN: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Live,
+    Reconnecting,
+}
+
+impl Conn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Conn::Connecting => "connecting",
+            Conn::Live => "live",
+            Conn::Reconnecting => "reconnecting",
+        }
+    }
+
+    /// What the header's badge says.
+    pub fn label(self) -> &'static str {
+        match self {
+            Conn::Connecting => "Connecting…",
+            Conn::Live => "Live",
+            Conn::Reconnecting => "Reconnecting…",
+        }
+    }
+}
+
+/// Why a lead the user wanted or held is no longer theirs: `text` says what and by whom (also
+/// the toast), `detail` by how much, when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LostFlag {
+    pub text: String,
+    pub detail: Option<String>,
+}
+
+impl LostFlag {
+    fn new(text: String) -> Self {
+        LostFlag { text, detail: None }
+    }
+
+    fn lost_claim(lead: &LeadId, winner: &Username, margin_ms: i64) -> Self {
+        LostFlag { text: format!("Lost {lead} to {winner}"), detail: Some(format!("{margin_ms} ms earlier")) }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub me: StoredValue<Username>,
+    pub board: RwSignal<BoardState>,
+    pub conn: RwSignal<Conn>,
+    pub flags: RwSignal<HashMap<LeadId, LostFlag>>,
+    /// Newest first.
+    pub feed: RwSignal<VecDeque<BoardEvent>>,
+}
+
+pub fn live() -> Live {
+    expect_context::<Live>()
+}
+
+fn lead_label(lead: &Lead) -> String {
+    format!("{} ({})", lead.id, lead.name)
+}
+
+impl Live {
+    /// Creates the board state, provides it as context and, in the browser, connects the socket.
+    pub fn provide(me: Username, list: Snapshot, feed: Vec<BoardEvent>) -> Live {
+        let live = Live {
+            me: StoredValue::new(me),
+            board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
+            conn: RwSignal::new(Conn::Connecting),
+            flags: RwSignal::new(HashMap::new()),
+            feed: RwSignal::new(feed.into_iter().rev().collect()),
+        };
+        provide_context(live);
+        // Effects run only in the browser, after hydration.
+        Effect::new(move || {
+            #[cfg(feature = "hydrate")]
+            socket::connect(live);
+        });
+        live
+    }
+
+    /// Flags a lead as lost, with a toast unless the same flag is already up (the reply to a
+    /// claim and the event about it both report the loss).
+    fn flag(&self, id: &LeadId, flag: LostFlag) {
+        let already = self.flags.with_untracked(|f| f.get(id).is_some_and(|old| old.text == flag.text));
+        if !already {
+            toasts().push(Tone::Bad, flag.text.clone());
+            self.flags.update(|f| {
+                f.insert(id.clone(), flag);
+            });
+        }
+    }
+
+    pub fn unflag(&self, id: &LeadId) {
+        self.flags.update(|f| {
+            f.remove(id);
+        });
+    }
+
+    /// Applies the reply to this user's own claim.
+    pub fn apply_claim(&self, reply: &ClaimReply) {
+        let id = reply.lead.id.clone();
+        let label = lead_label(&reply.lead);
+        self.board.update(|b| {
+            b.upsert(reply.lead.clone());
+        });
+        match &reply.outcome {
+            ClaimOutcome::Won => {
+                self.unflag(&id);
+                toasts().push(Tone::Good, format!("You got {label}"));
+            }
+            ClaimOutcome::AlreadyYours => self.unflag(&id),
+            ClaimOutcome::Lost { winner, margin_ms } => {
+                self.flag(&id, LostFlag::lost_claim(&id, winner, *margin_ms));
+            }
+        }
+    }
+
+    /// Applies one event from the socket. Returns what applying did.
+    pub fn apply_event(&self, ev: BoardEvent) -> Applied {
+        let applied = self.board.try_update(|b| b.apply(&ev)).unwrap_or(Applied::Duplicate);
+        if applied == Applied::Duplicate {
+            return applied;
+        }
+        let me = self.me.get_value();
+        if ev.loser() == Some(&me) {
+            let flag = match &ev.change {
+                Change::ClaimLost { winner, margin_ms } => LostFlag::lost_claim(&ev.lead.id, winner, *margin_ms),
+                Change::Released { .. } => LostFlag::new(format!("{} released {}", ev.actor, ev.lead.id)),
+                _ => LostFlag::new(match &ev.lead.assignee {
+                    Some(to) => format!("{} was reassigned to {to} by {}", ev.lead.id, ev.actor),
+                    None => format!("{} was taken from you by {}", ev.lead.id, ev.actor),
+                }),
+            };
+            self.flag(&ev.lead.id, flag);
+        } else if ev.lead.is_held_by(&me) {
+            self.unflag(&ev.lead.id);
+        }
+        self.feed.update(|f| add_to_feed(f, ev));
+        applied
+    }
+}
+
+/// Adds `ev` to a feed kept newest first, once: an event reported ahead of a gap comes again
+/// with the catch-up, and the first page of the feed may already hold events the socket replays.
+fn add_to_feed(feed: &mut VecDeque<BoardEvent>, ev: BoardEvent) {
+    if feed.iter().any(|e| e.seq == ev.seq) {
+        return;
+    }
+    let at = feed.iter().position(|e| e.seq < ev.seq).unwrap_or(feed.len());
+    feed.insert(at, ev);
+    feed.truncate(FEED_LEN);
+}
+
+#[cfg(feature = "hydrate")]
+mod socket;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feed_holds_each_event_once_newest_first() {
+        let ev = |seq| BoardEvent {
+            seq,
+            at: 0,
+            actor: Username::parse("bob").unwrap(),
+            lead: Lead::sample(Some("bob"), seq),
+            change: Change::Claimed,
+        };
+        let mut feed = VecDeque::new();
+        // 5 arrives ahead of a gap; the catch-up then sends 3, 4 and 5 again.
+        for seq in [1, 2, 5, 3, 4, 5, 2] {
+            add_to_feed(&mut feed, ev(seq));
+        }
+        assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
+        for seq in 6..6 + FEED_LEN as u64 {
+            add_to_feed(&mut feed, ev(seq));
+        }
+        assert_eq!((feed.len(), feed[0].seq), (FEED_LEN, 5 + FEED_LEN as u64));
+    }
+}

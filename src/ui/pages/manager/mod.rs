@@ -1,0 +1,74 @@
+//! The manager's live board (`/manager`): totals, every lead with release and reassign, who
+//! holds what, a feed of claims and conflicts as they happen, and the accounts.
+
+mod accounts;
+mod feed;
+mod holdings;
+mod totals;
+
+use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
+use crate::error::ApiError;
+use crate::protocol::Snapshot;
+use crate::ui::api::{list_leads, list_users, recent_activity};
+use crate::ui::components::{Header, LeadTable, Loaded, MessagePage, SignedIn};
+use crate::ui::live::Live;
+use leptos::prelude::*;
+
+type ManagerData = Resource<Result<(Snapshot, Vec<BoardEvent>, Vec<Account>), ApiError>>;
+
+#[component]
+pub fn ManagerPage() -> impl IntoView {
+    // Made before the sign-in check, as on the employee board (see `BoardPage`); for anyone but a
+    // manager it just answers 403 and is never shown.
+    let data: ManagerData =
+        Resource::new(|| (), |_| async { Ok((list_leads().await?, recent_activity().await?, list_users().await?)) });
+    view! {
+        <SignedIn page=move |user: UserInfo| {
+            if user.is_manager() {
+                view! { <ManagerBoard user data/> }.into_any()
+            } else {
+                #[cfg(feature = "ssr")]
+                expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
+                view! {
+                    <MessagePage title="Managers only">
+                        "The live board is for managers. "<a href="/" rel="external">"Back to your board"</a>
+                    </MessagePage>
+                }
+                .into_any()
+            }
+        }/>
+    }
+}
+
+#[component]
+fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
+    let body = move |(list, feed, users)| view! { <ManagerBody user=user.clone() list feed users/> };
+    view! { <Loaded data loading="Loading the live board…" body/> }
+}
+
+#[component]
+fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
+    Live::provide(user.username.clone(), list, feed);
+    let employees: Vec<Username> =
+        users.iter().filter(|u| u.role == Role::Employee && !u.disabled).map(|u| u.username.clone()).collect();
+    view! {
+        <Header user=user.clone() manager_page=true/>
+        <main class="page manager" id="main">
+            <div class="page-head">
+                <h1>"Live board"</h1>
+            </div>
+            <totals::Totals/>
+            <div class="manager-grid">
+                <div class="manager-main">
+                    <LeadTable user title="All leads" employees=employees.clone()/>
+                </div>
+                <aside class="side" aria-label="Team activity">
+                    <holdings::Holdings employees/>
+                    <feed::Feed/>
+                </aside>
+            </div>
+            <accounts::Accounts accounts=users/>
+        </main>
+    }
+    .into_any()
+}
