@@ -27,7 +27,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(leadboard::server::cli::run(leadboard::server::cli::Cli::parse()));
+    let result = runtime.block_on(leadboard::cli::run(leadboard::cli::Cli::parse()));
     // Tasks still running (boards cut at the end of the grace period) are dropped here, and
     // the process does not wait on blocking work for more than a moment.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);

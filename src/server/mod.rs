@@ -4,7 +4,6 @@
 pub mod admin;
 pub mod auth;
 pub mod claims;
-pub mod cli;
 pub mod config;
 pub mod fanout;
 pub mod http;
@@ -24,9 +23,9 @@ use config::{Config, StoreConfig};
 use fanout::Hub;
 use intake::LeadIntake;
 use leptos::prelude::*;
-use metrics::{Metered, Metrics};
+use metrics::Metrics;
 use std::sync::Arc;
-use store::{AccountStore, ErrorKind, LeadStore, StoreError};
+use store::{AccountStore, ErrorKind, LeadStore, Metered, StoreError};
 
 pub fn now_ms() -> Millis {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)

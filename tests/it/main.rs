@@ -9,5 +9,6 @@ mod authz;
 mod crash;
 mod events;
 mod fuzz_inputs;
+mod layout;
 mod linearizable;
 mod ops;

@@ -306,8 +306,13 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_millis(1500);
-    let serving =
-        tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
+    let serving = tokio::spawn(http::serve_on(
+        listener,
+        server.state.hub.clone(),
+        leadboard::site::router(server.state.clone()),
+        async move { stopped.await.unwrap() },
+        grace,
+    ));
 
     let alice = Client::sign_in(addr, "alice").await;
     let mut boards = Vec::new();
@@ -343,8 +348,13 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving =
-        tokio::spawn(http::serve_on(listener, server.state.clone(), async move { stopped.await.unwrap() }, grace));
+    let serving = tokio::spawn(http::serve_on(
+        listener,
+        server.state.hub.clone(),
+        leadboard::site::router(server.state.clone()),
+        async move { stopped.await.unwrap() },
+        grace,
+    ));
     let alice = Client::sign_in(addr, "alice").await;
     let mut ws = leadboard_testkit::server::connect_board_with(addr, &alice, &[]).await.unwrap();
     send_msg(&mut ws, json!({"type": "resume", "after_seq": 3})).await;

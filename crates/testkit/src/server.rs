@@ -1,7 +1,7 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
 
 use leadboard::server::config::{AppConfig, Config, SecurityConfig, StoreConfig};
-use leadboard::server::{http, seed, AppState};
+use leadboard::server::{seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -58,7 +58,7 @@ pub fn open_state(config: Config) -> AppState {
 pub async fn serve(state: &AppState) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = leadboard::site::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     (addr, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
 }
 

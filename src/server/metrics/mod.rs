@@ -1,15 +1,14 @@
 //! What an operator watches: one [`Metrics`] per `AppState` (so several servers in one process,
 //! tests and replicas, keep their own numbers), served by `GET /metrics` in the Prometheus text
-//! format (`exposition`). `primitives` holds the atomics; `metered` counts a store's failures.
+//! format (`exposition`). `primitives` holds the atomics. (The store's failures are counted by
+//! `store::Metered`.)
 //!
 //! Every metric is listed, with its meaning, in the README's "Operations" section.
 
 mod exposition;
-mod metered;
 mod primitives;
 
 pub use exposition::Gauges;
-pub use metered::Metered;
 pub use primitives::{Counter, Histogram, BUCKETS};
 
 use enum_map::{Enum, EnumMap};

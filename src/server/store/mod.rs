@@ -4,6 +4,7 @@
 //! only one caller can win), never a read followed by a blind write.
 
 pub mod appwrite;
+mod metered;
 mod passwords;
 pub mod sqlite;
 
@@ -11,6 +12,8 @@ use crate::domain::{
     Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo,
     Username,
 };
+pub use metered::Metered;
+
 use crate::protocol::Snapshot;
 use async_trait::async_trait;
 

@@ -1,8 +1,8 @@
 //! The server binary's subcommands.
 
-use super::config::{Config, StoreConfig};
-use super::{http, seed, store, AppState};
 use crate::domain::{Password, Role, Username};
+use crate::server::config::{Config, StoreConfig};
+use crate::server::{seed, store, AppState};
 use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
 
@@ -98,7 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 );
             }
             println!("Leadboard on http://{}", state.config.app.site_addr);
-            http::serve(state).await?;
+            crate::site::serve(state).await?;
         }
         Command::Seed { leads, employees } => {
             let (accounts, leads) = seed::seed(&state, leads, employees).await?;

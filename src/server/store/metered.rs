@@ -1,12 +1,12 @@
 //! A store port (`dyn LeadStore` or `dyn AccountStore`) wrapped to count its failures, by
 //! operation, in `leadboard_store_errors_total{op}`. Rule refusals are answers, not failures.
 
-use super::{Metrics, StoreOp};
+use super::{AccountStore, LeadStore, StoreError};
 use crate::domain::{
     Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
-use crate::server::store::{AccountStore, LeadStore, StoreError};
+use crate::server::metrics::{Metrics, StoreOp};
 use async_trait::async_trait;
 use std::sync::Arc;
 

@@ -1,0 +1,30 @@
+//! The whole site: the server's HTTP layer (`server::http`) around the Leptos pages and server
+//! functions of `ui`. The one place the two meet, so neither imports the other.
+
+use crate::server::{http, AppState};
+use crate::ui::{shell, App};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Every route, with the state the handlers and server functions share.
+pub fn router(state: AppState) -> Router {
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page = {
+        let options = state.leptos.clone();
+        move || shell(options.clone())
+    };
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, generate_route_list(App), context, page)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+    http::router(state, pages)
+}
+
+/// Serves the site on its configured address until SIGTERM or SIGINT (see `http::serve`).
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let (addr, hub) = (state.config.app.site_addr, state.hub.clone());
+    http::serve(addr, hub, router(state)).await
+}
