@@ -22,6 +22,12 @@ impl LeadId {
         }
         Ok(Self(s))
     }
+
+    /// The key lead IDs are unique by: two IDs that differ only in case name one lead, as they
+    /// do in Appwrite (whose document IDs ignore case), so both stores refuse the second.
+    pub fn folded(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
 }
 
 validated_string!(LeadId);
@@ -197,6 +203,7 @@ mod tests {
         assert!(LeadId::parse("x y").is_err());
         assert!(LeadId::parse("x".repeat(37)).is_err());
         assert!(serde_json::from_str::<LeadId>("\"<script>\"").is_err());
+        assert_eq!(LeadId::parse("Lead-A").unwrap().folded(), LeadId::parse("lead-a").unwrap().folded());
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum StoreError {
     Rejected { rule: RuleError, current: Box<Lead> },
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// A new lead whose ID differs only in case from an existing one (`LeadId::folded`).
+    #[error("lead ID {id} differs only in case from the existing lead {existing}; lead IDs ignore case")]
+    LeadIdTaken { id: LeadId, existing: LeadId },
     /// The change would break a rule about the accounts as a whole.
     #[error("{0}")]
     Conflict(String),
@@ -62,7 +65,10 @@ impl StoreError {
         match self {
             StoreError::LeadNotFound(_) | StoreError::UserNotFound(_) => ErrorKind::NotFound,
             StoreError::Rejected { rule: RuleError::NotYours | RuleError::ManagersOnly, .. } => ErrorKind::Forbidden,
-            StoreError::Rejected { .. } | StoreError::AlreadyExists(_) | StoreError::Conflict(_) => ErrorKind::Conflict,
+            StoreError::Rejected { .. }
+            | StoreError::AlreadyExists(_)
+            | StoreError::LeadIdTaken { .. }
+            | StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Invalid(_) => ErrorKind::Invalid,
             StoreError::Unavailable(_) => ErrorKind::Unavailable,
             StoreError::Internal(_) => ErrorKind::Internal,
@@ -107,7 +113,8 @@ pub trait LeadStore: Send + Sync {
     async fn latest_seq(&self) -> Result<u64, StoreError>;
     /// The newest `limit` events, oldest first.
     async fn recent_events(&self, limit: usize) -> Result<Vec<BoardEvent>, StoreError>;
-    /// Creates leads (skipping IDs that exist); returns how many were created.
+    /// Creates leads (skipping IDs that exist); returns how many were created. An ID that
+    /// differs only in case from an existing lead's is refused (`StoreError::LeadIdTaken`).
     async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError>;
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
