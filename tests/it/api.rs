@@ -137,6 +137,18 @@ async fn bad_bodies_get_a_4xx_with_a_reason_and_change_nothing() {
     assert!(list["leads"].as_array().unwrap().iter().all(|l| l["status"] == "open"), "nothing changed");
 }
 
+#[tokio::test]
+async fn a_lead_id_that_differs_only_in_case_is_refused() {
+    let server = TestServer::start(3, 0).await;
+    let maria = server.client("maria").await;
+    let (s, body) =
+        maria.post("/api/leads/add", json!({"id": "l00001", "name": "Ada", "company": "Co", "value": 1})).await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("differs only in case")), "{body}");
+    let list = maria.post("/api/leads", json!({})).await.1;
+    assert_eq!(list["leads"].as_array().unwrap().len(), 3, "nothing added: {list}");
+}
+
 /// POSTs `body` in 8 KiB chunks (`transfer-encoding: chunked`, no length) over a raw connection;
 /// the whole response as text. The server may answer and close before the body is sent.
 async fn chunked_post(addr: std::net::SocketAddr, path: &str, cookie: &str, body: String) -> String {

@@ -130,7 +130,12 @@ fn add_leads(conn: &Connection, leads: Vec<NewLead>, actor: &Username) -> Result
         "INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, NULL, 1, NULL, ?5) ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLS}"
     ))?;
+    let mut variant = conn.prepare_cached("SELECT id FROM leads WHERE id = ?1 COLLATE NOCASE AND id != ?1 LIMIT 1")?;
     for l in leads {
+        if let Some(existing) = variant.query_row([l.id.as_str()], |r| r.get::<_, String>(0)).optional()? {
+            let existing = parsed(0, LeadId::parse(existing))?;
+            return Err(StoreError::LeadIdTaken { id: l.id, existing });
+        }
         let created =
             stmt.query_row(params![l.id.as_str(), l.name, l.company, l.value as i64, now], lead_from_row).optional()?;
         if let Some(lead) = created {

@@ -12,8 +12,10 @@ struct Migration {
     apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial },
+    Migration { name: "lead IDs compared ignoring case", apply: lead_ids_nocase },
+];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
 /// tables, so it is written to apply over them: tables are created if absent, and files from
@@ -71,6 +73,12 @@ fn initial(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute_batch("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
     }
     Ok(())
+}
+
+/// Lead IDs are unique ignoring case, as in Appwrite; the index finds a case variant of a new ID.
+/// Not a unique index: a file may already hold variants from before this rule, and they stay.
+fn lead_ids_nocase(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("CREATE INDEX IF NOT EXISTS leads_id_nocase ON leads (id COLLATE NOCASE)")
 }
 
 /// The schema version this build writes.
