@@ -4,8 +4,8 @@
 
 pub mod api;
 mod components;
-mod live;
 mod pages;
+mod sync;
 mod toast;
 
 pub use api::*;

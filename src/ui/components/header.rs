@@ -3,7 +3,7 @@
 
 use crate::domain::UserInfo;
 use crate::ui::api::logout;
-use crate::ui::live::{Conn, Live};
+use crate::ui::sync::{BoardSync, Conn};
 use leptos::prelude::*;
 
 /// A full page load: after signing in or out the server renders the next page with the new
@@ -26,7 +26,7 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
             <Show when=move || manager>
                 <nav aria-label="Main">
                     <a href="/" rel="external" aria-current=current(!manager_page)>"Board"</a>
-                    <a href="/manager" rel="external" aria-current=current(manager_page)>"Live board"</a>
+                    <a href="/manager" rel="external" aria-current=current(manager_page)>"BoardSync board"</a>
                 </nav>
             </Show>
             <span class="spacer"></span>
@@ -43,8 +43,8 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
 
 #[component]
 fn ConnectionBadge() -> impl IntoView {
-    let live = use_context::<Live>();
-    let state = move || live.map(|l| l.conn.get()).unwrap_or(Conn::Connecting);
+    let sync = use_context::<BoardSync>();
+    let state = move || sync.map(|l| l.conn.get()).unwrap_or(Conn::Connecting);
     view! {
         <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
             <span class="conn-dot" aria-hidden="true"></span>
@@ -56,8 +56,8 @@ fn ConnectionBadge() -> impl IntoView {
 /// Says what a dropped link means for the person looking at the board.
 #[component]
 fn ReconnectNotice() -> impl IntoView {
-    let live = use_context::<Live>();
-    let down = move || live.is_some_and(|l| l.conn.get() == Conn::Reconnecting);
+    let sync = use_context::<BoardSync>();
+    let down = move || sync.is_some_and(|l| l.conn.get() == Conn::Reconnecting);
     view! {
         <Show when=down>
             <p class="notice notice-warn" data-testid="reconnect-notice">

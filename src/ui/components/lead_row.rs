@@ -5,16 +5,16 @@ use super::format::money;
 use crate::domain::{Lead, LeadId, UserInfo, Username};
 use crate::error::ApiError;
 use crate::ui::api::{claim, reassign, release};
-use crate::ui::live::{live, Live};
+use crate::ui::sync::{board_sync, BoardSync};
 use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 /// Reports a failed call and merges the lead it carries, if any (a conflict returns the lead as
 /// it stands now).
-fn report(live: Live, what: &str, e: ApiError) {
+fn report(sync: BoardSync, what: &str, e: ApiError) {
     if let ApiError::Conflict { lead: Some(lead), .. } = &e {
-        live.board.update(|b| {
+        sync.board.update(|b| {
             b.upsert((**lead).clone());
         });
     }
@@ -23,14 +23,14 @@ fn report(live: Live, what: &str, e: ApiError) {
 
 #[component]
 pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl IntoView {
-    let live = live();
+    let sync = board_sync();
     let lead = {
         let id = id.clone();
-        Memo::new(move |_| live.board.with(|b| b.get(&id).cloned()))
+        Memo::new(move |_| sync.board.with(|b| b.get(&id).cloned()))
     };
     let flag = {
         let id = id.clone();
-        move || live.flags.with(|f| f.get(&id).cloned())
+        move || sync.flags.with(|f| f.get(&id).cloned())
     };
     let busy = RwSignal::new(false);
     let row = NodeRef::<leptos::html::Tr>::new();
@@ -57,8 +57,8 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             busy.set(true);
             spawn_local(async move {
                 match claim(id).await {
-                    Ok(reply) => live.apply_claim(&reply),
-                    Err(e) => report(live, "Claim failed", e),
+                    Ok(reply) => sync.apply_claim(&reply),
+                    Err(e) => report(sync, "Claim failed", e),
                 }
                 done();
             });
@@ -71,11 +71,11 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             match release(l.id.clone(), l.version).await {
                 Ok(lead) => {
                     toasts().push(Tone::Info, format!("Released {}", lead.id));
-                    live.board.update(|b| {
+                    sync.board.update(|b| {
                         b.upsert(lead);
                     });
                 }
-                Err(e) => report(live, "Release failed", e),
+                Err(e) => report(sync, "Release failed", e),
             }
             done();
         });
@@ -92,18 +92,18 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
                 Ok(lead) => {
                     let to = lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody");
                     toasts().push(Tone::Info, format!("{} now with {to}", lead.id));
-                    live.board.update(|b| {
+                    sync.board.update(|b| {
                         b.upsert(lead);
                     });
                 }
-                Err(e) => report(live, "Reassign failed", e),
+                Err(e) => report(sync, "Reassign failed", e),
             }
             done();
         });
     };
     let dismiss = {
         let id = id.clone();
-        move |_| live.unflag(&id)
+        move |_| sync.unflag(&id)
     };
     // Reassigning needs the list of employees, which only the manager's board loads.
     let can_reassign = manager && !employees.is_empty();

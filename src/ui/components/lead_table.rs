@@ -6,7 +6,7 @@ use super::lead_row::LeadRow;
 use super::pager::{clamp_page, page_count, page_range, Pager};
 use super::shortcuts::{self, HelpDialog, SEARCH_ID};
 use crate::domain::{LeadStatus, UserInfo, Username};
-use crate::ui::live::live;
+use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub fn LeadTable(
     #[prop(optional)]
     employees: Vec<Username>,
 ) -> impl IntoView {
-    let live = live();
+    let sync = board_sync();
     let search = RwSignal::new(String::new());
     let status = RwSignal::new(StatusFilter::All);
     let mine = RwSignal::new(false);
@@ -55,7 +55,7 @@ pub fn LeadTable(
     let visible = Memo::new(move |_| {
         let q = search.get().trim().to_lowercase();
         let (status, mine) = (status.get(), mine.get());
-        live.board.with(|b| {
+        sync.board.with(|b| {
             b.leads()
                 .filter(|l| status.admits(l.status()))
                 .filter(|l| !mine || l.is_held_by(&me))
@@ -66,7 +66,7 @@ pub fn LeadTable(
     });
     let len = Signal::derive(move || visible.with(Vec::len));
     let rows = move || visible.with(|v| v[page_range(page.get(), v.len())].to_vec());
-    let total = move || live.board.with(|b| b.len());
+    let total = move || sync.board.with(|b| b.len());
     let filtered = move || !search.with(String::is_empty) || status.get() != StatusFilter::All || mine.get();
     let clear = move |_| {
         search.set(String::new());

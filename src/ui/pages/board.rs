@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::protocol::Snapshot;
 use crate::ui::api::list_leads;
 use crate::ui::components::{Header, LeadTable, Loaded, SignedIn};
-use crate::ui::live::{live, Live};
+use crate::ui::sync::{board_sync, BoardSync};
 use leptos::prelude::*;
 
 #[component]
@@ -25,7 +25,7 @@ fn EmployeeBoard(user: UserInfo, data: Resource<Result<Snapshot, ApiError>>) -> 
 
 #[component]
 fn EmployeeBody(user: UserInfo, list: Snapshot) -> impl IntoView {
-    Live::provide(user.username.clone(), list, Vec::new());
+    BoardSync::provide(user.username.clone(), list, Vec::new());
     view! {
         <Header user=user.clone()/>
         <main class="page board" id="main">
@@ -42,9 +42,9 @@ fn EmployeeBody(user: UserInfo, list: Snapshot) -> impl IntoView {
 /// How many leads are open and how many are this user's, at a glance.
 #[component]
 fn Summary(user: UserInfo) -> impl IntoView {
-    let live = live();
+    let sync = board_sync();
     let counts = Memo::new(move |_| {
-        live.board.with(|b| {
+        sync.board.with(|b| {
             let open = b.leads().filter(|l| l.assignee.is_none()).count();
             let mine = b.leads().filter(|l| l.is_held_by(&user.username)).count();
             (open, mine)

@@ -57,7 +57,7 @@ impl LostFlag {
 }
 
 #[derive(Clone, Copy)]
-pub struct Live {
+pub struct BoardSync {
     pub me: StoredValue<Username>,
     pub board: RwSignal<BoardState>,
     pub conn: RwSignal<Conn>,
@@ -66,31 +66,31 @@ pub struct Live {
     pub feed: RwSignal<VecDeque<BoardEvent>>,
 }
 
-pub fn live() -> Live {
-    expect_context::<Live>()
+pub fn board_sync() -> BoardSync {
+    expect_context::<BoardSync>()
 }
 
 fn lead_label(lead: &Lead) -> String {
     format!("{} ({})", lead.id, lead.name)
 }
 
-impl Live {
+impl BoardSync {
     /// Creates the board state, provides it as context and, in the browser, connects the socket.
-    pub fn provide(me: Username, list: Snapshot, feed: Vec<BoardEvent>) -> Live {
-        let live = Live {
+    pub fn provide(me: Username, list: Snapshot, feed: Vec<BoardEvent>) -> BoardSync {
+        let sync = BoardSync {
             me: StoredValue::new(me),
             board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
             conn: RwSignal::new(Conn::Connecting),
             flags: RwSignal::new(HashMap::new()),
             feed: RwSignal::new(feed.into_iter().rev().collect()),
         };
-        provide_context(live);
+        provide_context(sync);
         // Effects run only in the browser, after hydration.
         Effect::new(move || {
             #[cfg(feature = "hydrate")]
-            socket::connect(live);
+            socket::connect(sync);
         });
-        live
+        sync
     }
 
     /// Flags a lead as lost, with a toast unless the same flag is already up (the reply to a

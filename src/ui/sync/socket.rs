@@ -1,7 +1,7 @@
 //! The board's websocket, in the browser only: connects, resumes from the last sequence the board
 //! applied, notices a dead link by its silence, and reconnects with backoff.
 
-use super::{Conn, Live};
+use super::{BoardSync, Conn};
 use crate::domain::{Applied, BoardState};
 use crate::protocol::{ClientMsg, Close, ServerMsg, Snapshot};
 use leptos::prelude::*;
@@ -26,7 +26,7 @@ const MAX_BACKOFF_MS: u64 = 10_000;
 type Handler = Closure<dyn FnMut(JsValue)>;
 
 struct Socket {
-    live: Live,
+    sync: BoardSync,
     ws: RefCell<Option<WebSocket>>,
     handlers: RefCell<Vec<Handler>>,
     attempts: Cell<u32>,
@@ -38,10 +38,10 @@ struct Socket {
     started: f64,
 }
 
-pub fn connect(live: Live) {
+pub fn connect(sync: BoardSync) {
     let now = js_sys::Date::now();
     let socket = Rc::new(Socket {
-        live,
+        sync,
         ws: RefCell::new(None),
         handlers: RefCell::new(Vec::new()),
         attempts: Cell::new(0),
@@ -55,9 +55,9 @@ pub fn connect(live: Live) {
     let _ = set_interval_with_handle(
         move || {
             let silent = js_sys::Date::now() - watchdog.last_heard.get();
-            if watchdog.live.conn.get_untracked() == Conn::Live && silent > SILENCE_LIMIT_MS {
+            if watchdog.sync.conn.get_untracked() == Conn::Live && silent > SILENCE_LIMIT_MS {
                 // Not `close()`: on a dead link its handshake would wait for a reply.
-                watchdog.live.conn.set(Conn::Reconnecting);
+                watchdog.sync.conn.set(Conn::Reconnecting);
                 open(&watchdog);
             }
         },
@@ -67,7 +67,7 @@ pub fn connect(live: Live) {
     let online = socket.clone();
     let _ = window_event_listener_untyped("online", move |_| {
         let silent = js_sys::Date::now() - online.last_heard.get();
-        if online.live.conn.get_untracked() != Conn::Live || silent > ONLINE_SILENCE_MS {
+        if online.sync.conn.get_untracked() != Conn::Live || silent > ONLINE_SILENCE_MS {
             open(&online);
         }
     });
@@ -102,7 +102,7 @@ fn open(s: &Rc<Socket>) {
         me.opened.set(true);
         me.last_heard.set(js_sys::Date::now());
         resume(&me, true);
-        me.live.conn.set(Conn::Live);
+        me.sync.conn.set(Conn::Live);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     handlers.push(on_open);
@@ -134,7 +134,7 @@ fn open(s: &Rc<Socket>) {
             let _ = window().location().assign("/login");
             return;
         }
-        me.live.conn.set(Conn::Reconnecting);
+        me.sync.conn.set(Conn::Reconnecting);
         if me.opened.get() {
             schedule_reconnect(&me);
             return;
@@ -161,7 +161,7 @@ fn open(s: &Rc<Socket>) {
 /// Asks the server for what the board is missing: once per gap, unless `again` (a
 /// heartbeat says the board is still behind, so the last request was not enough).
 fn resume(s: &Rc<Socket>, again: bool) {
-    let (stream, at) = s.live.board.with_untracked(|b| (b.stream.clone(), b.seq));
+    let (stream, at) = s.sync.board.with_untracked(|b| (b.stream.clone(), b.seq));
     if !again && s.resume_at.get() == Some(at) {
         return;
     }
@@ -174,13 +174,13 @@ fn resume(s: &Rc<Socket>, again: bool) {
 fn handle(s: &Rc<Socket>, msg: ServerMsg) {
     match msg {
         ServerMsg::Event(ev) => {
-            if s.live.apply_event(ev) == Applied::Gap {
+            if s.sync.apply_event(ev) == Applied::Gap {
                 resume(s, false);
             }
         }
-        ServerMsg::Snapshot(Snapshot { stream, seq, leads }) => s.live.board.set(BoardState::new(stream, seq, leads)),
+        ServerMsg::Snapshot(Snapshot { stream, seq, leads }) => s.sync.board.set(BoardState::new(stream, seq, leads)),
         ServerMsg::Heartbeat { seq } => {
-            if seq > s.live.board.with_untracked(|b| b.seq) {
+            if seq > s.sync.board.with_untracked(|b| b.seq) {
                 resume(s, true);
             }
         }

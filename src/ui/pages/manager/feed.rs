@@ -2,7 +2,7 @@
 
 use crate::domain::{BoardEvent, Change};
 use crate::ui::components::clock;
-use crate::ui::live::live;
+use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 
 /// What happened, and for a lost claim by how much (shown apart, as on the lost-claim flag).
@@ -28,14 +28,14 @@ fn describe(ev: &BoardEvent) -> (String, Option<String>) {
 
 #[component]
 pub fn Feed() -> impl IntoView {
-    let live = live();
+    let sync = board_sync();
     view! {
         <section class="card feed-card" aria-labelledby="feed-title">
-            <h2 id="feed-title">"Live feed" <span class="muted small">" (UTC)"</span></h2>
+            <h2 id="feed-title">"BoardSync feed" <span class="muted small">" (UTC)"</span></h2>
             // Scrolls on its own, so it must take keyboard focus to be scrolled without a mouse.
             <ol class="feed" data-testid="feed" aria-live="polite" aria-relevant="additions" tabindex="0"
                 aria-label="Events, newest first">
-                <For each=move || live.feed.get() key=|ev| ev.seq let:ev>
+                <For each=move || sync.feed.get() key=|ev| ev.seq let:ev>
                     {
                         let (text, detail) = describe(&ev);
                         view! {
@@ -47,7 +47,7 @@ pub fn Feed() -> impl IntoView {
                     }
                 </For>
             </ol>
-            <Show when=move || live.feed.with(|f| f.is_empty())>
+            <Show when=move || sync.feed.with(|f| f.is_empty())>
                 <p class="state state-empty">"Nothing has happened yet."</p>
             </Show>
         </section>

@@ -1,7 +1,7 @@
 //! Who holds what: leads per employee, busiest first.
 
 use crate::domain::Username;
-use crate::ui::live::live;
+use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -10,10 +10,10 @@ const SHOWN: usize = 12;
 
 #[component]
 pub fn Holdings(employees: Vec<Username>) -> impl IntoView {
-    let live = live();
+    let sync = board_sync();
     let counts = move || {
         let mut per: BTreeMap<Username, usize> = employees.iter().map(|e| (e.clone(), 0)).collect();
-        live.board.with(|b| {
+        sync.board.with(|b| {
             for a in b.leads().filter_map(|l| l.assignee.as_ref()) {
                 *per.entry(a.clone()).or_default() += 1;
             }

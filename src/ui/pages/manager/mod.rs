@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::protocol::Snapshot;
 use crate::ui::api::{list_leads, list_users, recent_activity};
 use crate::ui::components::{Header, LeadTable, Loaded, MessagePage, SignedIn};
-use crate::ui::live::Live;
+use crate::ui::sync::BoardSync;
 use leptos::prelude::*;
 
 type ManagerData = Resource<Result<(Snapshot, Vec<BoardEvent>, Vec<Account>), ApiError>>;
@@ -48,14 +48,14 @@ fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
 
 #[component]
 fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
-    Live::provide(user.username.clone(), list, feed);
+    BoardSync::provide(user.username.clone(), list, feed);
     let employees: Vec<Username> =
         users.iter().filter(|u| u.role == Role::Employee && !u.disabled).map(|u| u.username.clone()).collect();
     view! {
         <Header user=user.clone() manager_page=true/>
         <main class="page manager" id="main">
             <div class="page-head">
-                <h1>"Live board"</h1>
+                <h1>"BoardSync board"</h1>
             </div>
             <totals::Totals/>
             <div class="manager-grid">

@@ -1,16 +1,16 @@
 //! The manager board's headline figures: leads open, claimed, and conflicts seen.
 
 use crate::domain::Change;
-use crate::ui::live::live;
+use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 
 #[component]
 pub fn Totals() -> impl IntoView {
-    let live = live();
-    let open = move || live.board.with(|b| b.leads().filter(|l| l.assignee.is_none()).count());
-    let claimed = move || live.board.with(|b| b.len()) - open();
+    let sync = board_sync();
+    let open = move || sync.board.with(|b| b.leads().filter(|l| l.assignee.is_none()).count());
+    let claimed = move || sync.board.with(|b| b.len()) - open();
     let conflicts =
-        move || live.feed.with(|f| f.iter().filter(|e| matches!(e.change, Change::ClaimLost { .. })).count());
+        move || sync.feed.with(|f| f.iter().filter(|e| matches!(e.change, Change::ClaimLost { .. })).count());
     view! {
         <section class="totals" aria-label="Totals">
             <p class="tile"><strong data-testid="open-count">{open}</strong><span>"open"</span></p>
