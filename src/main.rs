@@ -5,10 +5,10 @@ use std::time::Duration;
 /// blocking work still running (a store read) may delay the exit.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(1);
 
-/// Every password check (Argon2id) allocates 19 MiB on a blocking thread. Once such a block is
-/// freed, glibc raises its mmap threshold, so later blocks come from per-thread arenas that keep
-/// the memory: the bench saw 128 sign-ins grow the server from 13 MB to 2 GB. A fixed threshold
-/// gives every large block back to the system when it is freed.
+/// Every password check (Argon2id) allocates a large block on a blocking thread. Once such a block
+/// is freed, glibc raises its mmap threshold, so later blocks come from per-thread arenas that keep
+/// the memory, and the server grows with every burst of sign-ins (the README's bench results). A fixed
+/// threshold gives every large block back to the system when it is freed.
 #[allow(unsafe_code)] // the one unsafe call in the workspace
 fn return_large_blocks_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
