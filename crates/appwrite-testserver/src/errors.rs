@@ -1,13 +1,17 @@
 //! Appwrite's error model: every failure is one `ApiError` variant, rendered as
 //! `{"message","code","version","type"}` like `app/controllers/general.php` (error handler) does.
-//! Types, codes and default messages follow `app/config/errors.php` (1.8.1).
+//! Types, codes and default messages follow `app/config/errors.php` (1.8.1); what differs by
+//! version is applied by [`versioned`], which renders every error body with the profile's
+//! `version` field (Appwrite's `APP_VERSION_STABLE`).
 
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Reported in the `version` field of error bodies (Appwrite's `APP_VERSION_STABLE`).
-pub const APPWRITE_VERSION: &str = "1.8.1";
+use crate::version::Version;
+use crate::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -49,6 +53,8 @@ pub enum ApiError {
     TeamAlreadyExists,
     #[error("Membership is already confirmed.")]
     MembershipAlreadyConfirmed,
+    #[error("User has already been invited or is already a member of this team")]
+    TeamInviteAlreadyExists,
     #[error("The requested team invitation could not be found.")]
     TeamInviteNotFound,
     #[error("The membership ID does not belong to the team ID.")]
@@ -118,6 +124,7 @@ impl ApiError {
             TeamNotFound => ("team_not_found", 404),
             TeamAlreadyExists => ("team_already_exists", 409),
             MembershipAlreadyConfirmed => ("membership_already_confirmed", 409),
+            TeamInviteAlreadyExists => ("team_invite_already_exists", 409),
             TeamInviteNotFound => ("team_invite_not_found", 404),
             TeamMembershipMismatch => ("team_membership_mismatch", 404),
             DatabaseNotFound(_) => ("database_not_found", 404),
@@ -168,15 +175,24 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (kind, status) = self.type_and_status();
-        let body = json!({
-            "message": self.to_string(),
-            "code": status,
-            "version": APPWRITE_VERSION,
-            "type": kind,
-        });
+/// What an error response carries until [`versioned`] renders it for the profile.
+#[derive(Debug, Clone)]
+struct Pending {
+    kind: &'static str,
+    status: u16,
+    message: String,
+}
+
+impl Pending {
+    /// The profile's status and wording (`app/config/errors.php` of that release).
+    fn render(self, version: Version) -> Response {
+        let (status, message) = match self.kind {
+            "user_blocked" if version >= Version::V1_9_0 => {
+                (version.user_blocked_status(), "The current user has been blocked.".to_owned())
+            }
+            _ => (self.status, self.message),
+        };
+        let body = json!({"message": message, "code": status, "version": version.release(), "type": self.kind});
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(body)).into_response();
         // general.php marks every error response as uncacheable.
@@ -184,6 +200,26 @@ impl IntoResponse for ApiError {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store, must-revalidate"));
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Rendered for the newest release; [`versioned`] re-renders it for the running profile.
+    fn into_response(self) -> Response {
+        let (kind, status) = self.type_and_status();
+        let pending = Pending { kind, status, message: self.to_string() };
+        let mut response = pending.clone().render(Version::NEWEST);
+        response.extensions_mut().insert(pending);
+        response
+    }
+}
+
+/// Middleware over every route: error bodies carry the profile's version and status codes.
+pub async fn versioned(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<Pending>() {
+        Some(pending) => pending.render(state.version),
+        None => response,
     }
 }
 

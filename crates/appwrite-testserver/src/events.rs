@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::store::{Collection, Document};
 use crate::time;
+use crate::version::Version;
 
 #[derive(Debug, Clone, Copy)]
 pub enum DocumentAction {
@@ -36,7 +37,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn for_document(collection: &Collection, doc: &Document, action: DocumentAction) -> Self {
+    pub fn for_document(collection: &Collection, doc: &Document, action: DocumentAction, version: Version) -> Self {
         let (db, coll, id) = (doc.database_id.as_str(), collection.id.as_str(), doc.id.as_str());
         let channels = vec![
             "rows".to_owned(),
@@ -58,7 +59,7 @@ impl Event {
             channels,
             roles,
             timestamp: time::format(&time::now()),
-            payload: doc.to_json(),
+            payload: doc.to_json(version),
         }
     }
 

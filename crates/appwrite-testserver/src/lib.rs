@@ -16,6 +16,9 @@ mod rest;
 mod schema;
 mod store;
 mod time;
+pub mod version;
+
+pub use version::{CacheMode, Version};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -35,6 +38,10 @@ pub struct Config {
     pub api_key: String,
     /// Seed for the randomness of fault injection.
     pub seed: u64,
+    /// The Appwrite release whose behaviour to reproduce.
+    pub version: Version,
+    /// The document cache model; `None` uses the version's default.
+    pub document_cache: Option<CacheMode>,
 }
 
 impl Default for Config {
@@ -44,6 +51,8 @@ impl Default for Config {
             project: "leadboard".into(),
             api_key: "test-api-key".into(),
             seed: 0,
+            version: Version::NEWEST,
+            document_cache: None,
         }
     }
 }
@@ -51,6 +60,7 @@ impl Default for Config {
 /// State shared by all handlers.
 pub struct Shared {
     config: Config,
+    version: Version,
     store: Mutex<store::Store>,
     events: broadcast::Sender<Arc<events::Event>>,
     faults: faults::Faults,
@@ -101,6 +111,7 @@ pub async fn spawn(config: Config) -> std::io::Result<Running> {
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(Shared {
+        version: config.version,
         faults: faults::Faults::new(config.seed),
         config,
         store: Mutex::new(store::Store::default()),

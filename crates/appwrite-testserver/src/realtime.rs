@@ -163,7 +163,8 @@ fn on_message(state: &AppState, sub: &mut Subscription, body: &str) -> Result<Me
         return Err(format_error("Message format is not valid."));
     }
     match message["type"].as_str() {
-        Some("ping") => Ok(text(json!({"type": "pong"}))),
+        // Before 1.6.1 `ping` is an unknown type: error 1003, which still proves the link alive.
+        Some("ping") if state.version.answers_ping() => Ok(text(json!({"type": "pong"}))),
         Some("authentication") => {
             let session = message["data"]["session"].as_str().ok_or_else(|| format_error("Payload is not valid."))?;
             let user = {

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::query::Fields;
 use crate::schema::{Attribute, Index};
 use crate::time::{self, Timestamp};
+use crate::version::{SequenceForm, Version};
 
 #[derive(Default)]
 pub struct Store {
@@ -118,11 +119,19 @@ pub struct Document {
 }
 
 impl Document {
-    /// The Document model: system fields first, then the attributes.
-    pub fn to_json(&self) -> Value {
+    /// The Document model of `version`: system fields first, then the attributes.
+    pub fn to_json(&self, version: Version) -> Value {
         let mut out = Map::new();
         out.insert("$id".into(), json!(self.id));
-        out.insert("$sequence".into(), json!(self.sequence));
+        match version.sequence() {
+            SequenceForm::Absent => {}
+            SequenceForm::Integer => {
+                out.insert("$sequence".into(), json!(self.sequence));
+            }
+            SequenceForm::String => {
+                out.insert("$sequence".into(), json!(self.sequence.to_string()));
+            }
+        }
         out.insert("$collectionId".into(), json!(self.collection_id));
         out.insert("$databaseId".into(), json!(self.database_id));
         out.insert("$createdAt".into(), json!(time::format(&self.created_at)));

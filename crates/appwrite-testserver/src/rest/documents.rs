@@ -73,7 +73,7 @@ fn check_precondition(doc: &Document, timestamp: Option<Timestamp>) -> ApiResult
 
 fn publish(state: &AppState, collection: &Collection, doc: &Document, action: DocumentAction) {
     // No receivers is fine: nobody is subscribed.
-    let _ = state.events.send(Arc::new(Event::for_document(collection, doc, action)));
+    let _ = state.events.send(Arc::new(Event::for_document(collection, doc, action, state.version)));
 }
 
 #[derive(Deserialize)]
@@ -108,7 +108,7 @@ pub async fn create(
         None => caller.user().map(|u| permissions::owner_defaults(&u.user_id)).unwrap_or_default(),
     };
     caller.auth.check_grantable(&permissions)?;
-    let [created_at, updated_at] = take_system_fields(&mut data, caller.is_key())?;
+    let [created_at, updated_at] = take_system_fields(&mut data, caller.is_key() && state.version.key_sets_dates())?;
 
     let mut store = state.store.lock().expect("store lock");
     let collection = store.collection_mut(&db, &coll, caller.is_key())?;
@@ -135,7 +135,7 @@ pub async fn create(
         return Err(ApiError::DocumentAlreadyExists(id));
     }
     collection.next_sequence += 1;
-    let body = doc.to_json();
+    let body = doc.to_json(state.version);
     publish(&state, collection, &doc, DocumentAction::Create);
     collection.documents.insert(id, doc);
     Ok(created(body))
@@ -154,7 +154,7 @@ pub async fn get(
         .documents
         .get(&id)
         .filter(|doc| caller.auth.allows(&lists(collection, doc), Action::Read))
-        .map(|doc| Json(doc.to_json()))
+        .map(|doc| Json(doc.to_json(state.version)))
         .ok_or(ApiError::DocumentNotFound(id))
 }
 
@@ -167,7 +167,11 @@ pub async fn list(
     caller.require_scope("documents.read")?;
     let store = state.store.lock().expect("store lock");
     let collection = store.collection(&db, &coll, caller.is_key())?;
-    let query = query::parse(&params::list(raw.as_deref(), "queries"), &collection.attributes)?;
+    let query = query::parse(
+        &params::list(raw.as_deref(), "queries"),
+        &collection.attributes,
+        state.version.max_query_values(),
+    )?;
     // UDB `find`: without collection-level read, only documentSecurity can grant access.
     let collection_read = caller.auth.allows(&[&collection.permissions], Action::Read);
     if !collection_read && !collection.document_security {
@@ -186,7 +190,7 @@ pub async fn list(
         .values()
         .filter(|doc| collection_read || caller.auth.allows(&[&doc.permissions], Action::Read));
     let page = query.run(readable, cursor_doc);
-    let documents: Vec<Value> = page.documents.iter().map(|d| d.to_json()).collect();
+    let documents: Vec<Value> = page.documents.iter().map(|d| d.to_json(state.version)).collect();
     Ok(Json(json!({"total": page.total, "documents": documents})))
 }
 
@@ -214,7 +218,7 @@ pub async fn update(
     if let Some(permissions) = &permissions {
         caller.auth.check_grantable(permissions)?;
     }
-    let [created_at, updated_at] = take_system_fields(&mut changes, caller.is_key())?;
+    let [created_at, updated_at] = take_system_fields(&mut changes, caller.is_key() && state.version.key_sets_dates())?;
 
     let mut store = state.store.lock().expect("store lock");
     let collection = store.collection_mut(&db, &coll, caller.is_key())?;
@@ -240,7 +244,7 @@ pub async fn update(
     if collection.unique_violation(&doc).is_some() {
         return Err(ApiError::DocumentAlreadyExists(id));
     }
-    let body = doc.to_json();
+    let body = doc.to_json(state.version);
     publish(&state, collection, &doc, DocumentAction::Update);
     collection.documents.insert(id, doc);
     Ok(Json(body))

@@ -22,6 +22,7 @@ use crate::{realtime, AppState};
 pub fn router(state: AppState) -> Router {
     let docs = "/v1/databases/{db}/collections/{coll}/documents";
     let api = Router::new()
+        .route("/v1/health/version", get(health_version))
         .route("/v1/databases", post(databases::create_database))
         .route("/v1/databases/{db}", get(databases::get_database))
         .route("/v1/databases/{db}/collections", post(databases::create_collection))
@@ -60,7 +61,13 @@ pub fn router(state: AppState) -> Router {
         .route("/__reset", post(reset))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::RouteNotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), crate::errors::versioned))
         .with_state(state)
+}
+
+/// `GET /v1/health/version`: the release, without auth (`Health/Version/Get.php`).
+async fn health_version(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"version": state.version.release()}))
 }
 
 /// `201 Created` with a JSON model.
