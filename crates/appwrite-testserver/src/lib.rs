@@ -6,6 +6,7 @@ pub mod errors;
 pub mod faults;
 
 mod auth;
+mod cache;
 mod events;
 mod ids;
 mod params;
@@ -13,6 +14,7 @@ mod permissions;
 mod query;
 mod realtime;
 mod rest;
+mod rows;
 mod schema;
 mod store;
 mod time;
@@ -61,6 +63,8 @@ impl Default for Config {
 pub struct Shared {
     config: Config,
     version: Version,
+    cache: CacheMode,
+    rows: rows::Rows,
     store: Mutex<store::Store>,
     events: broadcast::Sender<Arc<events::Event>>,
     faults: faults::Faults,
@@ -112,6 +116,8 @@ pub async fn spawn(config: Config) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let state = Arc::new(Shared {
         version: config.version,
+        cache: config.document_cache.unwrap_or(config.version.default_cache()),
+        rows: rows::Rows::default(),
         faults: faults::Faults::new(config.seed),
         config,
         store: Mutex::new(store::Store::default()),

@@ -202,7 +202,8 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             (Some(x), Some(y)) => Some(x.cmp(&y)),
             _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
         },
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        // The default collation compares strings ignoring case: `equal` on `Lead-A` finds `lead-a`.
+        (Value::String(x), Value::String(y)) => Some(x.to_lowercase().cmp(&y.to_lowercase())),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     }

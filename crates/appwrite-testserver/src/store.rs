@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::cache::DocumentCache;
+use crate::ids;
 use crate::query::Fields;
 use crate::schema::{Attribute, Index};
 use crate::time::{self, Timestamp};
@@ -58,7 +60,11 @@ pub struct Collection {
     pub created_at: Timestamp,
     pub attributes: Vec<Attribute>,
     pub indexes: Vec<Index>,
+    /// Committed rows, keyed by the case-folded ID: `_uid` is compared without a binary
+    /// collation, so IDs differing only in case are one row.
     pub documents: HashMap<String, Document>,
+    /// Used only by the legacy cache model.
+    pub cache: DocumentCache,
     pub next_sequence: u64,
 }
 
@@ -79,13 +85,18 @@ impl Collection {
         })
     }
 
+    /// The committed row whose ID equals `id` ignoring case.
+    pub fn document(&self, id: &str) -> Option<&Document> {
+        self.documents.get(&ids::fold(id))
+    }
+
     /// The unique index `doc` would violate, if any.
     pub fn unique_violation(&self, doc: &Document) -> Option<&Index> {
         self.indexes.iter().filter(|i| i.is_unique()).find(|index| {
             let Some(wanted) = unique_key(index, doc) else { return false };
-            self.documents
-                .values()
-                .any(|other| other.id != doc.id && unique_key(index, other).as_ref() == Some(&wanted))
+            self.documents.values().any(|other| {
+                !other.id.eq_ignore_ascii_case(&doc.id) && unique_key(index, other).as_ref() == Some(&wanted)
+            })
         })
     }
 
@@ -101,9 +112,17 @@ impl Collection {
 }
 
 /// The values of the indexed fields; `None` when one is NULL, since SQL unique indexes let
-/// NULLs repeat.
+/// NULLs repeat. Strings compare ignoring case, like the columns' default collation.
 fn unique_key(index: &Index, doc: &Document) -> Option<Vec<Value>> {
-    index.attributes.iter().map(|a| Some(doc.field(a)).filter(|v| !v.is_null())).collect()
+    index
+        .attributes
+        .iter()
+        .map(|a| match doc.field(a) {
+            Value::Null => None,
+            Value::String(text) => Some(Value::String(text.to_lowercase())),
+            other => Some(other),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]

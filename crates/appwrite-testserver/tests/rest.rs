@@ -370,3 +370,26 @@ async fn accounts_sessions_and_cookies() {
     // The session is gone, so the caller is a guest again.
     assert_error(&server.get(As::Session(&secret), "/v1/account").await, 401, "general_unauthorized_scope");
 }
+
+#[tokio::test]
+async fn ids_and_string_equality_ignore_case() {
+    let server = Server::start().await;
+    server.setup_leads().await;
+    let data = json!({"name": "Acme Lead", "email": "Ada@Example.com"});
+    assert_eq!(server.create_lead(As::Key, "Lead-A", data, None).await.0, 201);
+    let again = server.create_lead(As::Key, "lead-a", json!({"name": "B"}), None).await;
+    assert_error(&again, 409, "document_already_exists");
+    let (status, doc) = server.get(As::Key, &document_path("LEAD-A")).await;
+    assert_eq!((status, doc["$id"].as_str()), (200, Some("Lead-A")), "the stored spelling comes back");
+    let by_id = json!({"method": "equal", "attribute": "$id", "values": ["lead-A"]});
+    let by_name = json!({"method": "equal", "attribute": "name", "values": ["ACME LEAD"]});
+    for query in [by_id, by_name] {
+        let (_, page) = server.list(As::Key, &documents_path(), std::slice::from_ref(&query)).await;
+        assert_eq!(page["total"], 1, "{query}: {page}");
+    }
+    let unique = server.create_lead(As::Key, "lead-b", json!({"name": "B", "email": "ada@example.COM"}), None).await;
+    assert_error(&unique, 409, "document_already_exists");
+    let (status, updated) =
+        server.call(As::Key, Method::PATCH, &document_path("lead-a"), Some(json!({"data": {"hot": true}}))).await;
+    assert_eq!((status, updated["$id"].as_str(), updated["hot"].as_bool()), (200, Some("Lead-A"), Some(true)));
+}

@@ -5,6 +5,7 @@ mod databases;
 mod documents;
 mod teams;
 mod users;
+mod writes;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,7 +38,7 @@ pub fn router(state: AppState) -> Router {
             post(databases::create_index).get(databases::list_indexes),
         )
         .route(docs, post(documents::create).get(documents::list))
-        .route(&format!("{docs}/{{id}}"), get(documents::get).patch(documents::update).delete(documents::delete))
+        .route(&format!("{docs}/{{id}}"), get(documents::get).patch(writes::update).delete(writes::delete))
         .route("/v1/users", post(users::create_user).get(users::list_users))
         .route("/v1/users/{id}", get(users::get_user))
         .route("/v1/users/{id}/status", patch(users::update_status))
