@@ -63,24 +63,19 @@ impl Event {
         }
     }
 
-    /// The message sent to subscribers (`app/realtime.php`: `{"type":"event","data":...}`).
-    pub fn message(&self) -> String {
-        json!({
-            "type": "event",
-            "data": {
-                "events": self.events,
-                "channels": self.channels,
-                "timestamp": self.timestamp,
-                "payload": self.payload,
-            }
-        })
-        .to_string()
-    }
-
-    /// Pub/sub fan-out rule (`Realtime::getSubscribers`): the subscriber listens on one of the
-    /// event's channels and holds one of its roles (or the event is readable by `any`).
-    pub fn is_for(&self, channels: &[String], roles: &[String]) -> bool {
-        self.channels.iter().any(|c| channels.contains(c)) && self.roles.iter().any(|r| r == "any" || roles.contains(r))
+    /// The message sent to a subscriber (`app/realtime.php`: `{"type":"event","data":...}`);
+    /// from 1.9.0 with the IDs of the subscriptions it matched.
+    pub fn message(&self, subscriptions: Option<&[String]>) -> String {
+        let mut data = json!({
+            "events": self.events,
+            "channels": self.channels,
+            "timestamp": self.timestamp,
+            "payload": self.payload,
+        });
+        if let Some(ids) = subscriptions {
+            data["subscriptions"] = json!(ids);
+        }
+        json!({"type": "event", "data": data}).to_string()
     }
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod cache;
 mod events;
 mod ids;
+mod limits;
 mod params;
 mod permissions;
 mod query;
@@ -65,6 +66,8 @@ pub struct Shared {
     version: Version,
     cache: CacheMode,
     rows: rows::Rows,
+    /// Realtime connections per IP and messages per socket.
+    time_limits: limits::TimeLimit,
     store: Mutex<store::Store>,
     events: broadcast::Sender<Arc<events::Event>>,
     faults: faults::Faults,
@@ -118,6 +121,7 @@ pub async fn spawn(config: Config) -> std::io::Result<Running> {
         version: config.version,
         cache: config.document_cache.unwrap_or(config.version.default_cache()),
         rows: rows::Rows::default(),
+        time_limits: limits::TimeLimit::default(),
         faults: faults::Faults::new(config.seed),
         config,
         store: Mutex::new(store::Store::default()),
@@ -126,6 +130,7 @@ pub async fn spawn(config: Config) -> std::io::Result<Running> {
     let app = rest::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, app).with_graceful_shutdown(async {
             let _ = stopped.await;
         });

@@ -129,5 +129,6 @@ async fn reset(State(state): State<AppState>) -> StatusCode {
     *state.store.lock().expect("store lock") = Store::default();
     state.faults.clear();
     state.faults.drop_sockets();
+    state.time_limits.clear();
     StatusCode::NO_CONTENT
 }
