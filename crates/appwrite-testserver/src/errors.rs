@@ -93,6 +93,20 @@ pub enum ApiError {
     DocumentMissingData(String),
     #[error("The document data and permissions are missing. You must provide either document data or permissions to be updated.")]
     DocumentMissingPayload,
+    #[error("Transaction with the requested ID '{0}' could not be found.")]
+    TransactionNotFound(String),
+    #[error("The transaction is not ready yet. Please try again later.")]
+    TransactionNotReady,
+    #[error("The transaction has expired. Please create a new transaction and try again.")]
+    TransactionExpired,
+    #[error("The transaction has a conflict. Please resolve the conflict and try again.")]
+    TransactionConflict,
+    #[error("{0}")]
+    TransactionLimitExceeded(String),
+    #[error("{0}")]
+    AttributeLimitExceeded(String),
+    #[error("{0}")]
+    AttributeTypeInvalid(String),
     #[error("Rate limit for the current endpoint has been exceeded. Please try again after some time.")]
     RateLimitExceeded,
     /// Any 5xx. Appwrite hides the message of 500s ("Server Error") but lets 501/503 through.
@@ -144,6 +158,13 @@ impl ApiError {
             DocumentInvalidStructure(_) => ("document_invalid_structure", 400),
             DocumentMissingData(_) => ("document_missing_data", 400),
             DocumentMissingPayload => ("document_missing_payload", 400),
+            TransactionNotFound(_) => ("transaction_not_found", 404),
+            TransactionNotReady => ("transaction_not_ready", 400),
+            TransactionExpired => ("transaction_expired", 410),
+            TransactionConflict => ("transaction_conflict", 409),
+            TransactionLimitExceeded(_) => ("transaction_limit_exceeded", 400),
+            AttributeLimitExceeded(_) => ("attribute_limit_exceeded", 400),
+            AttributeTypeInvalid(_) => ("attribute_type_invalid", 400),
             RateLimitExceeded => ("general_rate_limit_exceeded", 429),
             Server { status, .. } => ("general_unknown", *status),
         }

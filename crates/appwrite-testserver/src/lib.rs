@@ -19,6 +19,7 @@ mod rows;
 mod schema;
 mod store;
 mod time;
+mod txn;
 pub mod version;
 
 pub use version::{CacheMode, Version};

@@ -12,6 +12,7 @@ use crate::ids;
 use crate::query::Fields;
 use crate::schema::{Attribute, Index};
 use crate::time::{self, Timestamp};
+use crate::txn::Transaction;
 use crate::version::{SequenceForm, Version};
 
 #[derive(Default)]
@@ -23,6 +24,7 @@ pub struct Store {
     /// Keyed by the token itself.
     pub jwts: HashMap<String, Jwt>,
     pub teams: HashMap<String, Team>,
+    pub transactions: HashMap<String, Transaction>,
     /// Last internal sequence handed out to a user, session or membership (UDB `$sequence`),
     /// so lists keep creation order like the database's auto-increment key.
     pub sequence: u64,

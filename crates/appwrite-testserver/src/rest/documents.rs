@@ -14,6 +14,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::created;
+use super::transactions::stage_one;
+use super::writes::Target;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::events::{DocumentAction, Event};
@@ -22,7 +24,7 @@ use crate::permissions::{self, Action, DOCUMENT_ACTIONS};
 use crate::store::{Collection, Document};
 use crate::time::{self, Timestamp};
 use crate::version::CacheMode;
-use crate::{ids, query, schema, AppState};
+use crate::{ids, query, schema, txn, AppState};
 
 pub(super) type DocPath = Path<(String, String, String)>;
 
@@ -97,6 +99,8 @@ pub struct CreateDocument {
     #[serde(default)]
     data: Value,
     permissions: Option<Vec<String>>,
+    /// 1.8+: stage instead of writing.
+    transaction_id: Option<String>,
 }
 
 pub async fn create(
@@ -122,6 +126,10 @@ pub async fn create(
     };
     caller.auth.check_grantable(&permissions)?;
     let [created_at, updated_at] = take_system_fields(&mut data, caller.is_key() && state.version.key_sets_dates())?;
+    if let Some(transaction) = params.transaction_id.filter(|_| state.version.has_transactions()) {
+        let target = Target { db, coll, id, is_key: caller.is_key() };
+        return stage_one(&state, &caller, &transaction, &target, txn::Action::Create, data, Some(permissions));
+    }
 
     let mut store = state.store.lock().expect("store lock");
     let collection = store.collection_mut(&db, &coll, caller.is_key())?;

@@ -4,6 +4,7 @@ mod account;
 mod databases;
 mod documents;
 mod teams;
+mod transactions;
 mod users;
 mod writes;
 
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(docs, post(documents::create).get(documents::list))
         .route(&format!("{docs}/{{id}}"), get(documents::get).patch(writes::update).delete(writes::delete))
+        .route(&format!("{docs}/{{id}}/{{attribute}}/{{direction}}"), patch(writes::bump_attribute))
         .route("/v1/users", post(users::create_user).get(users::list_users))
         .route("/v1/users/{id}", get(users::get_user))
         .route("/v1/users/{id}/status", patch(users::update_status))
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/teams/{id}", get(teams::get))
         .route("/v1/teams/{id}/memberships", post(teams::add_member).get(teams::list_members))
         .route("/v1/teams/{id}/memberships/{membership}", delete(teams::delete_member))
+        .merge(transaction_routes("/v1/databases/transactions"))
+        .merge(transaction_routes("/v1/tablesdb/transactions"))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::middleware));
     Router::new()
         .merge(api)
@@ -64,6 +68,17 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::RouteNotFound })
         .layer(middleware::from_fn_with_state(state.clone(), crate::errors::versioned))
         .with_state(state)
+}
+
+/// The Collections API and TablesDB serve the same transactions.
+fn transaction_routes(base: &str) -> Router<AppState> {
+    Router::new()
+        .route(base, post(transactions::create))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(transactions::get).patch(transactions::finish).delete(transactions::delete),
+        )
+        .route(&format!("{base}/{{id}}/operations"), post(transactions::stage))
 }
 
 /// `GET /v1/health/version`: the release, without auth (`Health/Version/Get.php`).

@@ -12,12 +12,12 @@
 //! step 1 always reads the row under its lock. The `cache` faults pause between the steps
 //! or force the re-cache, so tests can make these races happen on purpose.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::documents::{check_precondition, lists, publish, request_timestamp, take_system_fields, DocPath};
 use crate::auth::Caller;
@@ -26,9 +26,9 @@ use crate::events::DocumentAction;
 use crate::params::{self, Body};
 use crate::permissions::{self, Action, DOCUMENT_ACTIONS};
 use crate::rows::{self, RowLock};
-use crate::store::Document;
+use crate::store::{Collection, Document};
 use crate::version::CacheMode;
-use crate::{ids, schema, AppState};
+use crate::{ids, schema, txn, AppState};
 
 /// The row one write is about, with the ID as the request spells it.
 pub(super) struct Target {
@@ -50,6 +50,16 @@ async fn pause(duration: std::time::Duration) {
     }
 }
 
+/// The row as a locking read of `id` sees it once the row lock is held: on the legacy model
+/// the row it reads is also cached (under the ID as spelled).
+pub(super) fn read_locked(collection: &mut Collection, id: &str, legacy: bool) -> Option<Document> {
+    let row = collection.document(id).cloned()?;
+    if legacy {
+        collection.cache.save(id, &row);
+    }
+    Some(row)
+}
+
 /// Step 1. Returns what the write will be checked against and merged into, and the row lock
 /// if the read took one (a cache hit takes none).
 pub(super) async fn locking_read(state: &AppState, target: &Target) -> ApiResult<(Document, Option<RowLock>)> {
@@ -64,12 +74,8 @@ pub(super) async fn locking_read(state: &AppState, target: &Target) -> ApiResult
             }
             if state.rows.try_lock(&target.row()) {
                 let lock = RowLock::held(state, target.row());
-                let row = collection.document(&target.id).cloned();
-                let row = row.ok_or_else(|| ApiError::DocumentNotFound(target.id.clone()))?;
-                if legacy {
-                    collection.cache.save(&target.id, &row);
-                }
-                return Ok((row, Some(lock)));
+                let row = read_locked(collection, &target.id, legacy);
+                return Ok((row.ok_or_else(|| ApiError::DocumentNotFound(target.id.clone()))?, Some(lock)));
             }
         }
         released.await;
@@ -83,7 +89,7 @@ pub(super) async fn write_and_commit(
     state: &AppState,
     target: &Target,
     lock: Option<RowLock>,
-    change: impl FnOnce(&crate::store::Collection, &Document) -> ApiResult<Option<Document>>,
+    change: impl FnOnce(&Collection, &Document) -> ApiResult<Option<Document>>,
 ) -> ApiResult<(Document, Option<Document>)> {
     let (gap, window) = state.faults.cache_pauses();
     pause(gap).await;
@@ -126,6 +132,15 @@ pub struct UpdateDocument {
     #[serde(default)]
     data: Value,
     permissions: Option<Vec<String>>,
+    /// 1.8+: stage instead of writing.
+    #[serde(rename = "transactionId")]
+    transaction_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct DeleteDocument {
+    #[serde(rename = "transactionId")]
+    transaction_id: Option<String>,
 }
 
 pub async fn update(
@@ -134,7 +149,7 @@ pub async fn update(
     headers: HeaderMap,
     path: DocPath,
     Body(params): Body<UpdateDocument>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     caller.require_scope("documents.write")?;
     let timestamp = request_timestamp(&headers)?;
     let mut changes = params::json_object("data", params.data)?;
@@ -150,6 +165,10 @@ pub async fn update(
     let now = state.faults.node_now();
     let (db, coll, id) = path.0;
     let target = Target { db, coll, id, is_key: caller.is_key() };
+    if let Some(transaction) = params.transaction_id.filter(|_| state.version.has_transactions()) {
+        let action = txn::Action::Update;
+        return super::transactions::stage_one(&state, &caller, &transaction, &target, action, changes, permissions);
+    }
 
     let (base, lock) = locking_read(&state, &target).await?;
     let mut doc = base.clone();
@@ -181,7 +200,7 @@ pub async fn update(
         Ok(Some(doc.clone()))
     })
     .await?;
-    Ok(Json(new.expect("an update keeps the row").to_json(state.version)))
+    Ok(Json(new.expect("an update keeps the row").to_json(state.version)).into_response())
 }
 
 pub async fn delete(
@@ -189,11 +208,24 @@ pub async fn delete(
     caller: Caller,
     headers: HeaderMap,
     path: DocPath,
+    Body(params): Body<DeleteDocument>,
 ) -> ApiResult<Response> {
     caller.require_scope("documents.write")?;
     let timestamp = request_timestamp(&headers)?;
     let (db, coll, id) = path.0;
     let target = Target { db, coll, id, is_key: caller.is_key() };
+    if let Some(transaction) = params.transaction_id.filter(|_| state.version.has_transactions()) {
+        let action = txn::Action::Delete;
+        return super::transactions::stage_one(
+            &state,
+            &caller,
+            &transaction,
+            &target,
+            action,
+            Default::default(),
+            None,
+        );
+    }
     let (base, lock) = locking_read(&state, &target).await?;
     {
         let store = state.store.lock().expect("store lock");
@@ -205,4 +237,86 @@ pub async fn delete(
     check_precondition(&base, timestamp)?;
     write_and_commit(&state, &target, lock, |_, _| Ok(None)).await?;
     Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Default::default()).expect("static response"))
+}
+
+/// Adds `delta` to an integer or float attribute, refusing to pass `bound` (the `max` of an
+/// increment, the `min` of a decrement), like UDB `increaseDocumentAttribute`.
+pub(super) fn bump(doc: &mut Document, attribute: &str, delta: f64, bound: Option<f64>) -> ApiResult<()> {
+    let current = match doc.data.get(attribute) {
+        Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+        Some(Value::Null) | None if doc.data.contains_key(attribute) => 0.0,
+        _ => return Err(ApiError::AttributeTypeInvalid(format!("Attribute \"{attribute}\" is not a number"))),
+    };
+    let next = current + delta;
+    match bound {
+        Some(max) if delta >= 0.0 && next > max => Err(ApiError::AttributeLimitExceeded(format!(
+            "Attribute \"{attribute}\" has reached the maximum value of {max}"
+        ))),
+        Some(min) if delta < 0.0 && next < min => Err(ApiError::AttributeLimitExceeded(format!(
+            "Attribute \"{attribute}\" has reached the minimum value of {min}"
+        ))),
+        _ => {
+            let was_integer = matches!(doc.data.get(attribute), Some(Value::Number(n)) if n.is_i64())
+                || doc.data.get(attribute).is_some_and(Value::is_null);
+            let value = if was_integer && next.fract() == 0.0 { json!(next as i64) } else { json!(next) };
+            doc.data.insert(attribute.to_owned(), value);
+            Ok(())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Bump {
+    #[serde(default = "one")]
+    value: f64,
+    max: Option<f64>,
+    min: Option<f64>,
+    #[serde(rename = "transactionId")]
+    transaction_id: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// `PATCH .../documents/{id}/{attribute}/increment|decrement` (1.8+): an atomic SQL update
+/// of one column under the row lock, so it never merges a stale cached row.
+pub async fn bump_attribute(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((db, coll, id, attribute, direction)): Path<(String, String, String, String, String)>,
+    Body(params): Body<Bump>,
+) -> ApiResult<Response> {
+    caller.require_scope("documents.write")?;
+    let up = match direction.as_str() {
+        "increment" if state.version.has_transactions() => true,
+        "decrement" if state.version.has_transactions() => false,
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    let (delta, bound) = if up { (params.value, params.max) } else { (-params.value, params.min) };
+    if let Some(transaction) = params.transaction_id {
+        let mut data = serde_json::Map::new();
+        data.insert("attribute".into(), json!(attribute));
+        data.insert("value".into(), json!(delta));
+        data.insert("bound".into(), json!(bound));
+        let action = if up { txn::Action::Increment } else { txn::Action::Decrement };
+        let target = Target { db, coll, id, is_key: caller.is_key() };
+        return super::transactions::stage_one(&state, &caller, &transaction, &target, action, data, None);
+    }
+    let now = state.faults.node_now();
+    let target = Target { db, coll, id, is_key: caller.is_key() };
+    let _lock = RowLock::acquire(&state, target.row()).await;
+    let mut store = state.store.lock().expect("store lock");
+    let collection = store.collection_mut(&target.db, &target.coll, target.is_key)?;
+    let mut doc =
+        collection.document(&target.id).cloned().ok_or_else(|| ApiError::DocumentNotFound(target.id.clone()))?;
+    if !caller.auth.allows(&lists(collection, &doc), Action::Update) {
+        return Err(ApiError::unauthorized());
+    }
+    bump(&mut doc, &attribute, delta, bound)?;
+    doc.updated_at = now;
+    collection.cache.purge(&[&target.id, &doc.id]);
+    collection.documents.insert(ids::fold(&target.id), doc.clone());
+    publish(&state, collection, &doc, DocumentAction::Update);
+    Ok(Json(doc.to_json(state.version)).into_response())
 }
