@@ -1,6 +1,8 @@
 //! An in-memory stand-in for the part of Appwrite that Leadboard uses: the Collections API
 //! (databases, collections, attributes, indexes, documents), users, email sessions, JWTs,
-//! teams, and Realtime, plus run-time fault injection. See README.md.
+//! teams, transactions and Realtime, plus run-time fault injection, as one of several Appwrite
+//! releases (`version.rs`), with the document cache of 1.5 to 1.9.0 (`cache.rs`,
+//! `rest/writes.rs`). See README.md.
 
 pub mod errors;
 pub mod faults;

@@ -1,7 +1,8 @@
 //! The in-memory project: databases, collections, documents, users, sessions and teams, and
 //! their response models (`src/Appwrite/Utopia/Response/Model/*.php`, 1.8.1).
-//! One `Mutex<Store>` guards everything, so every check-then-write is atomic like the
-//! row-locking transactions of the real server.
+//! One `Mutex<Store>` guards everything. A write holds it for each of its steps (see
+//! `rest/writes.rs`); between steps only row locks (`rows.rs`) and the cache model decide what
+//! others see.
 
 use std::collections::HashMap;
 
