@@ -51,16 +51,26 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// Loopback, port 0, seed 0; the version profile and cache model from
+    /// `APPWRITE_TESTSERVER_VERSION` / `APPWRITE_TESTSERVER_DOCUMENT_CACHE` when set (so a
+    /// whole suite can be run against another profile), else 1.9.6 and its default.
     fn default() -> Self {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             project: "leadboard".into(),
             api_key: "test-api-key".into(),
             seed: 0,
-            version: Version::NEWEST,
-            document_cache: None,
+            version: from_env("APPWRITE_TESTSERVER_VERSION").unwrap_or(Version::NEWEST),
+            document_cache: from_env("APPWRITE_TESTSERVER_DOCUMENT_CACHE"),
         }
     }
+}
+
+/// The parsed environment variable, if set. A value that does not parse panics: a suite
+/// meant for one profile must not quietly run against another.
+fn from_env<T: std::str::FromStr<Err = String>>(name: &str) -> Option<T> {
+    let text = std::env::var(name).ok()?;
+    Some(text.parse().unwrap_or_else(|e| panic!("{name}: {e}")))
 }
 
 /// State shared by all handlers.

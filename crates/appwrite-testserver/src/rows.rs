@@ -35,6 +35,16 @@ impl Rows {
         self.held.lock().expect("row locks").insert(key.clone())
     }
 
+    /// Takes all the locks if nobody holds any of them, else none.
+    pub fn try_lock_all(&self, keys: &[RowKey]) -> bool {
+        let mut held = self.held.lock().expect("row locks");
+        if keys.iter().any(|key| held.contains(key)) {
+            return false;
+        }
+        held.extend(keys.iter().cloned());
+        true
+    }
+
     fn unlock(&self, key: &RowKey) {
         self.held.lock().expect("row locks").remove(key);
         self.released.notify_waiters();

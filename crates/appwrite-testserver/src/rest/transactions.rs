@@ -339,14 +339,8 @@ async fn commit(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Json<V
             let mut store = state.store.lock().expect("store lock");
             let operations = pending(&mut store, caller, id)?.operations.clone();
             let keys = row_keys(&operations);
-            let mut locks = Vec::new();
-            for key in &keys {
-                if !state.rows.try_lock(key) {
-                    break;
-                }
-                locks.push(RowLock::held(state, key.clone()));
-            }
-            if locks.len() == keys.len() {
+            if state.rows.try_lock_all(&keys) {
+                let _locks: Vec<RowLock> = keys.into_iter().map(|key| RowLock::held(state, key)).collect();
                 let result = apply(state, &mut store, &operations);
                 let transaction = store.transactions.get_mut(id).expect("checked above");
                 transaction.status = if result.is_ok() { Status::Committed } else { Status::Failed };
