@@ -1,13 +1,17 @@
 //! Appwrite's error model: every failure is one `ApiError` variant, rendered as
 //! `{"message","code","version","type"}` like `app/controllers/general.php` (error handler) does.
-//! Types, codes and default messages follow `app/config/errors.php` (1.8.1).
+//! Types, codes and default messages follow `app/config/errors.php` (1.8.1); what differs by
+//! version is applied by [`versioned`], which renders every error body with the profile's
+//! `version` field (Appwrite's `APP_VERSION_STABLE`).
 
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Reported in the `version` field of error bodies (Appwrite's `APP_VERSION_STABLE`).
-pub const APPWRITE_VERSION: &str = "1.8.1";
+use crate::version::Version;
+use crate::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -49,6 +53,8 @@ pub enum ApiError {
     TeamAlreadyExists,
     #[error("Membership is already confirmed.")]
     MembershipAlreadyConfirmed,
+    #[error("User has already been invited or is already a member of this team")]
+    TeamInviteAlreadyExists,
     #[error("The requested team invitation could not be found.")]
     TeamInviteNotFound,
     #[error("The membership ID does not belong to the team ID.")]
@@ -87,6 +93,20 @@ pub enum ApiError {
     DocumentMissingData(String),
     #[error("The document data and permissions are missing. You must provide either document data or permissions to be updated.")]
     DocumentMissingPayload,
+    #[error("Transaction with the requested ID '{0}' could not be found.")]
+    TransactionNotFound(String),
+    #[error("The transaction is not ready yet. Please try again later.")]
+    TransactionNotReady,
+    #[error("The transaction has expired. Please create a new transaction and try again.")]
+    TransactionExpired,
+    #[error("The transaction has a conflict. Please resolve the conflict and try again.")]
+    TransactionConflict,
+    #[error("{0}")]
+    TransactionLimitExceeded(String),
+    #[error("{0}")]
+    AttributeLimitExceeded(String),
+    #[error("{0}")]
+    AttributeTypeInvalid(String),
     #[error("Rate limit for the current endpoint has been exceeded. Please try again after some time.")]
     RateLimitExceeded,
     /// Any 5xx. Appwrite hides the message of 500s ("Server Error") but lets 501/503 through.
@@ -118,6 +138,7 @@ impl ApiError {
             TeamNotFound => ("team_not_found", 404),
             TeamAlreadyExists => ("team_already_exists", 409),
             MembershipAlreadyConfirmed => ("membership_already_confirmed", 409),
+            TeamInviteAlreadyExists => ("team_invite_already_exists", 409),
             TeamInviteNotFound => ("team_invite_not_found", 404),
             TeamMembershipMismatch => ("team_membership_mismatch", 404),
             DatabaseNotFound(_) => ("database_not_found", 404),
@@ -137,6 +158,13 @@ impl ApiError {
             DocumentInvalidStructure(_) => ("document_invalid_structure", 400),
             DocumentMissingData(_) => ("document_missing_data", 400),
             DocumentMissingPayload => ("document_missing_payload", 400),
+            TransactionNotFound(_) => ("transaction_not_found", 404),
+            TransactionNotReady => ("transaction_not_ready", 400),
+            TransactionExpired => ("transaction_expired", 410),
+            TransactionConflict => ("transaction_conflict", 409),
+            TransactionLimitExceeded(_) => ("transaction_limit_exceeded", 400),
+            AttributeLimitExceeded(_) => ("attribute_limit_exceeded", 400),
+            AttributeTypeInvalid(_) => ("attribute_type_invalid", 400),
             RateLimitExceeded => ("general_rate_limit_exceeded", 429),
             Server { status, .. } => ("general_unknown", *status),
         }
@@ -168,15 +196,24 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (kind, status) = self.type_and_status();
-        let body = json!({
-            "message": self.to_string(),
-            "code": status,
-            "version": APPWRITE_VERSION,
-            "type": kind,
-        });
+/// What an error response carries until [`versioned`] renders it for the profile.
+#[derive(Debug, Clone)]
+struct Pending {
+    kind: &'static str,
+    status: u16,
+    message: String,
+}
+
+impl Pending {
+    /// The profile's status and wording (`app/config/errors.php` of that release).
+    fn render(self, version: Version) -> Response {
+        let (status, message) = match self.kind {
+            "user_blocked" if version >= Version::V1_9_0 => {
+                (version.user_blocked_status(), "The current user has been blocked.".to_owned())
+            }
+            _ => (self.status, self.message),
+        };
+        let body = json!({"message": message, "code": status, "version": version.release(), "type": self.kind});
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(body)).into_response();
         // general.php marks every error response as uncacheable.
@@ -184,6 +221,26 @@ impl IntoResponse for ApiError {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-store, must-revalidate"));
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Rendered for the newest release; [`versioned`] re-renders it for the running profile.
+    fn into_response(self) -> Response {
+        let (kind, status) = self.type_and_status();
+        let pending = Pending { kind, status, message: self.to_string() };
+        let mut response = pending.clone().render(Version::NEWEST);
+        response.extensions_mut().insert(pending);
+        response
+    }
+}
+
+/// Middleware over every route: error bodies carry the profile's version and status codes.
+pub async fn versioned(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<Pending>() {
+        Some(pending) => pending.render(state.version),
+        None => response,
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::store::{Collection, Document};
 use crate::time;
+use crate::version::Version;
 
 #[derive(Debug, Clone, Copy)]
 pub enum DocumentAction {
@@ -36,7 +37,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn for_document(collection: &Collection, doc: &Document, action: DocumentAction) -> Self {
+    pub fn for_document(collection: &Collection, doc: &Document, action: DocumentAction, version: Version) -> Self {
         let (db, coll, id) = (doc.database_id.as_str(), collection.id.as_str(), doc.id.as_str());
         let channels = vec![
             "rows".to_owned(),
@@ -58,28 +59,23 @@ impl Event {
             channels,
             roles,
             timestamp: time::format(&time::now()),
-            payload: doc.to_json(),
+            payload: doc.to_json(version),
         }
     }
 
-    /// The message sent to subscribers (`app/realtime.php`: `{"type":"event","data":...}`).
-    pub fn message(&self) -> String {
-        json!({
-            "type": "event",
-            "data": {
-                "events": self.events,
-                "channels": self.channels,
-                "timestamp": self.timestamp,
-                "payload": self.payload,
-            }
-        })
-        .to_string()
-    }
-
-    /// Pub/sub fan-out rule (`Realtime::getSubscribers`): the subscriber listens on one of the
-    /// event's channels and holds one of its roles (or the event is readable by `any`).
-    pub fn is_for(&self, channels: &[String], roles: &[String]) -> bool {
-        self.channels.iter().any(|c| channels.contains(c)) && self.roles.iter().any(|r| r == "any" || roles.contains(r))
+    /// The message sent to a subscriber (`app/realtime.php`: `{"type":"event","data":...}`);
+    /// from 1.9.0 with the IDs of the subscriptions it matched.
+    pub fn message(&self, subscriptions: Option<&[String]>) -> String {
+        let mut data = json!({
+            "events": self.events,
+            "channels": self.channels,
+            "timestamp": self.timestamp,
+            "payload": self.payload,
+        });
+        if let Some(ids) = subscriptions {
+            data["subscriptions"] = json!(ids);
+        }
+        json!({"type": "event", "data": data}).to_string()
     }
 }
 

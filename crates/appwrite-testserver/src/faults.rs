@@ -1,6 +1,7 @@
 //! Fault injection, controlled at run time through `/__faults` (see README): REST latency,
-//! REST errors before or after the call is applied, dropped sockets and lost events.
-//! Random choices come from one seeded RNG so a run is reproducible.
+//! REST errors before or after the call is applied, skewed API-node clocks, the document
+//! cache race, dropped sockets, lost, delayed and reordered events, and the Realtime abuse
+//! limits. Random choices come from one seeded RNG so a run is reproducible.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,12 +10,14 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::TimeDelta;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::errors::ApiError;
+use crate::time::{self, Timestamp};
 use crate::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,7 +80,7 @@ impl ErrorRule {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealtimeFaults {
     /// Fraction (0..=1) of event deliveries silently dropped, per subscriber.
@@ -86,6 +89,67 @@ pub struct RealtimeFaults {
     /// Drop every socket every this many seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_every_secs: Option<u64>,
+    /// Publish each event this long after its write (after the reply), plus a random
+    /// `0..=jitter_ms`, so events of different requests can arrive in any order.
+    #[serde(default)]
+    pub delay_ms: u64,
+    #[serde(default)]
+    pub jitter_ms: u64,
+    /// Appwrite's abuse limits (`app/realtime.php`); `null` turns one off.
+    #[serde(default = "connections_per_minute")]
+    pub connections_per_minute: Option<u32>,
+    #[serde(default = "messages_per_minute")]
+    pub messages_per_minute: Option<u32>,
+}
+
+fn connections_per_minute() -> Option<u32> {
+    Some(128)
+}
+
+fn messages_per_minute() -> Option<u32> {
+    Some(32)
+}
+
+impl Default for RealtimeFaults {
+    fn default() -> Self {
+        RealtimeFaults {
+            drop_event_fraction: 0.0,
+            close_every_secs: None,
+            delay_ms: 0,
+            jitter_ms: 0,
+            connections_per_minute: connections_per_minute(),
+            messages_per_minute: messages_per_minute(),
+        }
+    }
+}
+
+/// Several API nodes whose clocks disagree: each write is served by one picked at random,
+/// and stamps `$updatedAt` with its clock.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockFaults {
+    /// Each node's offset from the true time, in milliseconds (may be negative).
+    #[serde(default)]
+    pub node_offsets_ms: Vec<i64>,
+}
+
+/// Widens or forces the races of the legacy document cache (see `rest/writes.rs`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheFaults {
+    /// Pause between a write's locking read and its write, as PHP work would.
+    #[serde(default)]
+    pub lock_gap_ms: u64,
+    /// Pause between a write's cache purge and its commit: a GET in between re-caches the
+    /// pre-commit row.
+    #[serde(default)]
+    pub commit_window_ms: u64,
+    /// The next N writes behave as if a GET had raced them in that window.
+    #[serde(default)]
+    pub recache_count: u64,
+    /// Or this fraction (0..=1) of writes does.
+    #[serde(default)]
+    pub recache_fraction: f64,
 }
 
 /// The active faults, as shown by `GET /__faults`.
@@ -94,6 +158,8 @@ pub struct FaultConfig {
     pub latency: Option<Latency>,
     pub errors: Vec<ErrorRule>,
     pub realtime: RealtimeFaults,
+    pub clock: ClockFaults,
+    pub cache: CacheFaults,
 }
 
 /// `POST /__faults`: each field present replaces that part of the configuration.
@@ -104,6 +170,8 @@ pub struct FaultUpdate {
     pub latency: Option<Option<Latency>>,
     pub errors: Option<Vec<ErrorRule>>,
     pub realtime: Option<RealtimeFaults>,
+    pub clock: Option<ClockFaults>,
+    pub cache: Option<CacheFaults>,
     /// Drop all Realtime sockets now (no close frame, like a lost connection).
     #[serde(default)]
     pub drop_sockets: bool,
@@ -176,12 +244,21 @@ impl Faults {
                 return Err("drop_event_fraction must be in 0..=1 and close_every_secs > 0".into());
             }
         }
+        if update.cache.as_ref().is_some_and(|c| !(0.0..=1.0).contains(&c.recache_fraction)) {
+            return Err("recache_fraction must be in 0..=1".into());
+        }
         let mut state = self.lock();
         if let Some(latency) = update.latency {
             state.config.latency = latency;
         }
         if let Some(errors) = update.errors {
             state.config.errors = errors;
+        }
+        if let Some(clock) = update.clock {
+            state.config.clock = clock;
+        }
+        if let Some(cache) = update.cache {
+            state.config.cache = cache;
         }
         let mut closer = None;
         if let Some(realtime) = update.realtime {
@@ -211,6 +288,48 @@ impl Faults {
         let mut state = self.lock();
         let fraction = state.config.realtime.drop_event_fraction;
         fraction > 0.0 && state.rng.random_bool(fraction)
+    }
+
+    /// The time on the API node serving this request (`DateTime::now()` in PHP).
+    pub fn node_now(&self) -> Timestamp {
+        let mut state = self.lock();
+        let FaultState { config, rng, .. } = &mut *state;
+        let offsets = &config.clock.node_offsets_ms;
+        let offset = if offsets.is_empty() { 0 } else { offsets[rng.random_range(0..offsets.len())] };
+        time::now() + TimeDelta::milliseconds(offset)
+    }
+
+    /// How long to hold a write at each point of the write protocol.
+    pub fn cache_pauses(&self) -> (Duration, Duration) {
+        let cache = &self.lock().config.cache;
+        (Duration::from_millis(cache.lock_gap_ms), Duration::from_millis(cache.commit_window_ms))
+    }
+
+    /// True if this write must behave as if a GET had re-cached the old row before commit.
+    pub fn recache(&self) -> bool {
+        let mut state = self.lock();
+        let FaultState { config, rng, .. } = &mut *state;
+        let cache = &mut config.cache;
+        if cache.recache_count > 0 {
+            cache.recache_count -= 1;
+            return true;
+        }
+        cache.recache_fraction > 0.0 && rng.random_bool(cache.recache_fraction)
+    }
+
+    /// When to publish an event, from its write.
+    pub fn event_delay(&self) -> Duration {
+        let mut state = self.lock();
+        let FaultState { config, rng, .. } = &mut *state;
+        let rt = &config.realtime;
+        let jitter = if rt.jitter_ms > 0 { rng.random_range(0..=rt.jitter_ms) } else { 0 };
+        Duration::from_millis(rt.delay_ms + jitter)
+    }
+
+    /// The abuse limits in force: connections per minute per IP, messages per minute per socket.
+    pub fn realtime_limits(&self) -> (Option<u32>, Option<u32>) {
+        let rt = &self.lock().config.realtime;
+        (rt.connections_per_minute, rt.messages_per_minute)
     }
 
     fn decide(&self, method: &Method, path: &str) -> Decision {

@@ -28,6 +28,12 @@ pub fn check(param: &str, id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The key two IDs collide on: MariaDB compares `_uid` case-insensitively (utf8mb4 without
+/// a binary collation), and valid IDs are ASCII.
+pub fn fold(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
 /// Resolves a custom ID parameter, where `unique()` asks the server to generate one.
 pub fn custom(param: &str, id: &str) -> Result<String, ApiError> {
     if id == "unique()" {

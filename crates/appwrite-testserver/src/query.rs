@@ -93,7 +93,8 @@ fn int_value(values: &[Value], what: &str, range: std::ops::RangeInclusive<usize
     })
 }
 
-pub fn parse(raw: &[String], attributes: &[Attribute]) -> ApiResult<ListQuery> {
+/// Parses `queries[]`; each may carry up to `max_values` values (`APP_DATABASE_QUERY_MAX_VALUES`).
+pub fn parse(raw: &[String], attributes: &[Attribute], max_values: usize) -> ApiResult<ListQuery> {
     let mut query = ListQuery { filters: vec![], orders: vec![], limit: DEFAULT_LIMIT, offset: 0, cursor: None };
     for text in raw {
         let json: Value = serde_json::from_str(text).map_err(invalid)?;
@@ -163,7 +164,7 @@ pub fn parse(raw: &[String], attributes: &[Attribute]) -> ApiResult<ListQuery> {
                 )))
             }
             _ => {
-                let expected = if op == Op::Equal { 1..=100 } else { 1..=1 };
+                let expected = if op == Op::Equal { 1..=max_values } else { 1..=1 };
                 if !expected.contains(&values.len()) {
                     return Err(invalid(format!(
                         "{method} queries require {} value(s), got {}",
@@ -201,7 +202,8 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
             (Some(x), Some(y)) => Some(x.cmp(&y)),
             _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
         },
-        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        // The default collation compares strings ignoring case: `equal` on `Lead-A` finds `lead-a`.
+        (Value::String(x), Value::String(y)) => Some(x.to_lowercase().cmp(&y.to_lowercase())),
         (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
         _ => None,
     }
@@ -244,6 +246,11 @@ pub struct Page<'a, D> {
 }
 
 impl ListQuery {
+    /// No page limit: routes that predate paging return everything.
+    pub fn unlimited(&mut self) {
+        self.limit = usize::MAX;
+    }
+
     pub fn matches(&self, doc: &impl Fields) -> bool {
         self.filters.iter().all(|f| f.matches(doc))
     }
@@ -290,7 +297,7 @@ impl ListQuery {
             (Some(Cursor::Before(_)), Some(c)) => {
                 let before: Vec<&D> = matching.into_iter().filter(|d| Self::order(&keys, *d, c).is_lt()).collect();
                 // The page is the `limit` documents right before the cursor, in normal order.
-                let skip = before.len().saturating_sub(self.offset + self.limit);
+                let skip = before.len().saturating_sub(self.offset.saturating_add(self.limit));
                 let end = before.len().saturating_sub(self.offset);
                 return Page { total, documents: before[skip..end].to_vec() };
             }
@@ -330,7 +337,7 @@ mod tests {
 
     fn ids(query: &[&str], cursor: Option<&str>) -> (usize, Vec<String>) {
         let raw: Vec<String> = query.iter().map(|s| s.to_string()).collect();
-        let q = parse(&raw, &attrs()).unwrap();
+        let q = parse(&raw, &attrs(), 100).unwrap();
         let docs = docs();
         let cursor_doc = cursor.and_then(|c| docs.iter().find(|d| d.field("$id") == c));
         let page = q.run(docs.iter(), cursor_doc);
@@ -363,7 +370,7 @@ mod tests {
             r#"{"method":"limit","values":[0]}"#,
             "not json",
         ] {
-            let err = parse(&[bad.to_string()], &attrs()).unwrap_err();
+            let err = parse(&[bad.to_string()], &attrs(), 100).unwrap_err();
             assert_eq!(err.type_and_status(), ("general_query_invalid", 400), "{bad}");
         }
     }

@@ -1,15 +1,20 @@
 //! The in-memory project: databases, collections, documents, users, sessions and teams, and
 //! their response models (`src/Appwrite/Utopia/Response/Model/*.php`, 1.8.1).
-//! One `Mutex<Store>` guards everything, so every check-then-write is atomic like the
-//! row-locking transactions of the real server.
+//! One `Mutex<Store>` guards everything. A write holds it for each of its steps (see
+//! `rest/writes.rs`); between steps only row locks (`rows.rs`) and the cache model decide what
+//! others see.
 
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
+use crate::cache::DocumentCache;
+use crate::ids;
 use crate::query::Fields;
 use crate::schema::{Attribute, Index};
 use crate::time::{self, Timestamp};
+use crate::txn::Transaction;
+use crate::version::{SequenceForm, Version};
 
 #[derive(Default)]
 pub struct Store {
@@ -20,6 +25,7 @@ pub struct Store {
     /// Keyed by the token itself.
     pub jwts: HashMap<String, Jwt>,
     pub teams: HashMap<String, Team>,
+    pub transactions: HashMap<String, Transaction>,
     /// Last internal sequence handed out to a user, session or membership (UDB `$sequence`),
     /// so lists keep creation order like the database's auto-increment key.
     pub sequence: u64,
@@ -57,7 +63,11 @@ pub struct Collection {
     pub created_at: Timestamp,
     pub attributes: Vec<Attribute>,
     pub indexes: Vec<Index>,
+    /// Committed rows, keyed by the case-folded ID: `_uid` is compared without a binary
+    /// collation, so IDs differing only in case are one row.
     pub documents: HashMap<String, Document>,
+    /// Used only by the legacy cache model.
+    pub cache: DocumentCache,
     pub next_sequence: u64,
 }
 
@@ -78,13 +88,18 @@ impl Collection {
         })
     }
 
+    /// The committed row whose ID equals `id` ignoring case.
+    pub fn document(&self, id: &str) -> Option<&Document> {
+        self.documents.get(&ids::fold(id))
+    }
+
     /// The unique index `doc` would violate, if any.
     pub fn unique_violation(&self, doc: &Document) -> Option<&Index> {
         self.indexes.iter().filter(|i| i.is_unique()).find(|index| {
             let Some(wanted) = unique_key(index, doc) else { return false };
-            self.documents
-                .values()
-                .any(|other| other.id != doc.id && unique_key(index, other).as_ref() == Some(&wanted))
+            self.documents.values().any(|other| {
+                !other.id.eq_ignore_ascii_case(&doc.id) && unique_key(index, other).as_ref() == Some(&wanted)
+            })
         })
     }
 
@@ -100,9 +115,17 @@ impl Collection {
 }
 
 /// The values of the indexed fields; `None` when one is NULL, since SQL unique indexes let
-/// NULLs repeat.
+/// NULLs repeat. Strings compare ignoring case, like the columns' default collation.
 fn unique_key(index: &Index, doc: &Document) -> Option<Vec<Value>> {
-    index.attributes.iter().map(|a| Some(doc.field(a)).filter(|v| !v.is_null())).collect()
+    index
+        .attributes
+        .iter()
+        .map(|a| match doc.field(a) {
+            Value::Null => None,
+            Value::String(text) => Some(Value::String(text.to_lowercase())),
+            other => Some(other),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -118,11 +141,19 @@ pub struct Document {
 }
 
 impl Document {
-    /// The Document model: system fields first, then the attributes.
-    pub fn to_json(&self) -> Value {
+    /// The Document model of `version`: system fields first, then the attributes.
+    pub fn to_json(&self, version: Version) -> Value {
         let mut out = Map::new();
         out.insert("$id".into(), json!(self.id));
-        out.insert("$sequence".into(), json!(self.sequence));
+        match version.sequence() {
+            SequenceForm::Absent => {}
+            SequenceForm::Integer => {
+                out.insert("$sequence".into(), json!(self.sequence));
+            }
+            SequenceForm::String => {
+                out.insert("$sequence".into(), json!(self.sequence.to_string()));
+            }
+        }
         out.insert("$collectionId".into(), json!(self.collection_id));
         out.insert("$databaseId".into(), json!(self.database_id));
         out.insert("$createdAt".into(), json!(time::format(&self.created_at)));

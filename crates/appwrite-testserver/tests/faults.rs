@@ -93,3 +93,19 @@ async fn lost_events_and_reset() {
     assert_error(&server.get(As::Key, "/v1/databases/main").await, 404, "database_not_found");
     assert_eq!(closed(&mut socket).await, None, "reset drops sockets");
 }
+
+#[tokio::test]
+async fn skewed_api_nodes_make_updated_at_go_backwards() {
+    let server = Server::start().await;
+    server.setup_leads().await;
+    server.admin("/__faults", json!({"clock": {"node_offsets_ms": [0, -5000]}})).await;
+    server.create_lead(As::Key, "lead-1", json!({"name": "A"}), None).await;
+    let mut stamps = Vec::new();
+    for n in 0..12 {
+        let body = json!({"data": {"value": n}});
+        let (status, doc) = server.call(As::Key, Method::PATCH, &document_path("lead-1"), Some(body)).await;
+        assert_eq!(status, 200);
+        stamps.push(doc["$updatedAt"].as_str().unwrap().to_owned());
+    }
+    assert!(stamps.windows(2).any(|w| w[1] < w[0]), "a later write got an earlier stamp: {stamps:?}");
+}

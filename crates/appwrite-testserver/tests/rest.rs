@@ -30,7 +30,8 @@ async fn create_if_absent_race_has_exactly_one_winner() {
         &keys[..7],
         ["$id", "$sequence", "$collectionId", "$databaseId", "$createdAt", "$updatedAt", "$permissions"]
     );
-    assert_eq!((doc["$id"].as_str(), doc["$sequence"].as_u64()), (Some("lead-1"), Some(1)));
+    // The default profile (1.9.6) renders `$sequence` as a string.
+    assert_eq!((doc["$id"].as_str(), doc["$sequence"].as_str()), (Some("lead-1"), Some("1")));
     assert_eq!((doc["$collectionId"].as_str(), doc["$databaseId"].as_str()), (Some(LEADS), Some(DB)));
     assert!(is_appwrite_date(&doc["$createdAt"]) && is_appwrite_date(&doc["$updatedAt"]), "{doc}");
     assert_eq!(doc["status"], "open", "default applied");
@@ -368,4 +369,27 @@ async fn accounts_sessions_and_cookies() {
     assert_eq!(server.call(As::Session(&secret), Method::DELETE, "/v1/account/sessions/current", None).await.0, 204);
     // The session is gone, so the caller is a guest again.
     assert_error(&server.get(As::Session(&secret), "/v1/account").await, 401, "general_unauthorized_scope");
+}
+
+#[tokio::test]
+async fn ids_and_string_equality_ignore_case() {
+    let server = Server::start().await;
+    server.setup_leads().await;
+    let data = json!({"name": "Acme Lead", "email": "Ada@Example.com"});
+    assert_eq!(server.create_lead(As::Key, "Lead-A", data, None).await.0, 201);
+    let again = server.create_lead(As::Key, "lead-a", json!({"name": "B"}), None).await;
+    assert_error(&again, 409, "document_already_exists");
+    let (status, doc) = server.get(As::Key, &document_path("LEAD-A")).await;
+    assert_eq!((status, doc["$id"].as_str()), (200, Some("Lead-A")), "the stored spelling comes back");
+    let by_id = json!({"method": "equal", "attribute": "$id", "values": ["lead-A"]});
+    let by_name = json!({"method": "equal", "attribute": "name", "values": ["ACME LEAD"]});
+    for query in [by_id, by_name] {
+        let (_, page) = server.list(As::Key, &documents_path(), std::slice::from_ref(&query)).await;
+        assert_eq!(page["total"], 1, "{query}: {page}");
+    }
+    let unique = server.create_lead(As::Key, "lead-b", json!({"name": "B", "email": "ada@example.COM"}), None).await;
+    assert_error(&unique, 409, "document_already_exists");
+    let (status, updated) =
+        server.call(As::Key, Method::PATCH, &document_path("lead-a"), Some(json!({"data": {"hot": true}}))).await;
+    assert_eq!((status, updated["$id"].as_str(), updated["hot"].as_bool()), (200, Some("Lead-A"), Some(true)));
 }

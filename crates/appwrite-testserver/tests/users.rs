@@ -162,10 +162,10 @@ async fn blocked_users_cannot_sign_in_or_use_their_sessions() {
     assert_eq!(server.get(As::Key, "/v1/users/ada").await.1["status"], false);
 
     // Every call with the existing session or JWT, once the route's scope is granted.
-    assert_error(&server.get(As::Session(&secret), "/v1/account").await, 401, "user_blocked");
-    assert_error(&server.get(As::Jwt(&token), "/v1/account").await, 401, "user_blocked");
-    assert_error(&server.get(As::Session(&secret), &documents_path()).await, 401, "user_blocked");
-    assert_error(&server.post(As::Session(&secret), "/v1/account/jwts", json!({})).await, 401, "user_blocked");
+    assert_error(&server.get(As::Session(&secret), "/v1/account").await, 403, "user_blocked");
+    assert_error(&server.get(As::Jwt(&token), "/v1/account").await, 403, "user_blocked");
+    assert_error(&server.get(As::Session(&secret), &documents_path()).await, 403, "user_blocked");
+    assert_error(&server.post(As::Session(&secret), "/v1/account/jwts", json!({})).await, 403, "user_blocked");
     assert_error(&server.get(As::Session(&secret), "/v1/users").await, 401, "general_unauthorized_scope");
     let (_, body) = server.get(As::Session(&secret), "/v1/account").await;
     assert!(body["message"].as_str().unwrap().starts_with("The current user has been blocked."), "{body}");
@@ -174,12 +174,12 @@ async fn blocked_users_cannot_sign_in_or_use_their_sessions() {
     let login_as = |password: &str| json!({"email": "ada@example.com", "password": password});
     assert_error(
         &server.post(As::Guest, "/v1/account/sessions/email", login_as("password123")).await,
-        401,
+        403,
         "user_blocked",
     );
     assert_error(
         &server.post(As::Key, "/v1/account/sessions/email", login_as("password123")).await,
-        401,
+        403,
         "user_blocked",
     );
     assert_error(

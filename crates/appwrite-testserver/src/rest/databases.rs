@@ -110,6 +110,7 @@ pub async fn create_collection(
         attributes: vec![],
         indexes: vec![],
         documents: HashMap::new(),
+        cache: Default::default(),
         next_sequence: 1,
     };
     let body = collection.to_json();

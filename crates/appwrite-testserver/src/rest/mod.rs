@@ -4,7 +4,9 @@ mod account;
 mod databases;
 mod documents;
 mod teams;
+mod transactions;
 mod users;
+mod writes;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,6 +24,7 @@ use crate::{realtime, AppState};
 pub fn router(state: AppState) -> Router {
     let docs = "/v1/databases/{db}/collections/{coll}/documents";
     let api = Router::new()
+        .route("/v1/health/version", get(health_version))
         .route("/v1/databases", post(databases::create_database))
         .route("/v1/databases/{db}", get(databases::get_database))
         .route("/v1/databases/{db}/collections", post(databases::create_collection))
@@ -36,7 +39,8 @@ pub fn router(state: AppState) -> Router {
             post(databases::create_index).get(databases::list_indexes),
         )
         .route(docs, post(documents::create).get(documents::list))
-        .route(&format!("{docs}/{{id}}"), get(documents::get).patch(documents::update).delete(documents::delete))
+        .route(&format!("{docs}/{{id}}"), get(documents::get).patch(writes::update).delete(writes::delete))
+        .route(&format!("{docs}/{{id}}/{{attribute}}/{{direction}}"), patch(writes::bump_attribute))
         .route("/v1/users", post(users::create_user).get(users::list_users))
         .route("/v1/users/{id}", get(users::get_user))
         .route("/v1/users/{id}/status", patch(users::update_status))
@@ -52,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/teams/{id}", get(teams::get))
         .route("/v1/teams/{id}/memberships", post(teams::add_member).get(teams::list_members))
         .route("/v1/teams/{id}/memberships/{membership}", delete(teams::delete_member))
+        .merge(transaction_routes("/v1/databases/transactions"))
+        .merge(transaction_routes("/v1/tablesdb/transactions"))
         .route_layer(middleware::from_fn_with_state(state.clone(), faults::middleware));
     Router::new()
         .merge(api)
@@ -60,7 +66,24 @@ pub fn router(state: AppState) -> Router {
         .route("/__reset", post(reset))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::RouteNotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), crate::errors::versioned))
         .with_state(state)
+}
+
+/// The Collections API and TablesDB serve the same transactions.
+fn transaction_routes(base: &str) -> Router<AppState> {
+    Router::new()
+        .route(base, post(transactions::create))
+        .route(
+            &format!("{base}/{{id}}"),
+            get(transactions::get).patch(transactions::finish).delete(transactions::delete),
+        )
+        .route(&format!("{base}/{{id}}/operations"), post(transactions::stage))
+}
+
+/// `GET /v1/health/version`: the release, without auth (`Health/Version/Get.php`).
+async fn health_version(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"version": state.version.release()}))
 }
 
 /// `201 Created` with a JSON model.
@@ -121,5 +144,6 @@ async fn reset(State(state): State<AppState>) -> StatusCode {
     *state.store.lock().expect("store lock") = Store::default();
     state.faults.clear();
     state.faults.drop_sockets();
+    state.time_limits.clear();
     StatusCode::NO_CONTENT
 }

@@ -119,6 +119,9 @@ pub async fn add_member(
     let sequence = store.next_sequence();
     let team = store.teams.get_mut(&id).expect("checked above");
     let membership = match team.memberships.iter_mut().find(|m| m.user_id == user_id) {
+        Some(m) if m.confirm && state.version.duplicate_membership_is_invite_error() => {
+            return Err(ApiError::TeamInviteAlreadyExists)
+        }
         Some(m) if m.confirm => return Err(ApiError::MembershipAlreadyConfirmed),
         // A pending invitation is re-sent, or confirmed by a key; its roles stay as they were.
         Some(m) => {

@@ -135,7 +135,7 @@ pub async fn list_users(
 ) -> ApiResult<Json<Value>> {
     caller.require_scope("users.read")?;
     let raw = raw.as_deref();
-    let query = query::parse(&params::list(raw, "queries"), &user_attributes())?;
+    let query = query::parse(&params::list(raw, "queries"), &user_attributes(), state.version.max_query_values())?;
     let search = params::single(raw, "search").unwrap_or_default();
     if search.chars().count() > 256 {
         return Err(ApiError::invalid_param("search", "Value must be a valid string and at most 256 chars"));
@@ -295,8 +295,9 @@ fn membership_attributes() -> Vec<Attribute> {
     .collect()
 }
 
-/// `GET /v1/users/{id}/memberships`: every membership of the user, invitations included, in
-/// creation order. As in Appwrite, `total` is the size of the returned page.
+/// `GET /v1/users/{id}/memberships`: the user's memberships, invitations included, in
+/// creation order; paged from 1.7, all of them before. As in Appwrite, `total` is the size of
+/// the returned page.
 pub async fn list_memberships(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,7 +308,12 @@ pub async fn list_memberships(
     let raw = raw.as_deref();
     let store = state.store.lock().expect("store lock");
     user(&store, &id)?;
-    let query = query::parse(&params::list(raw, "queries"), &membership_attributes())?;
+    // Before 1.7 the route takes no queries and returns every membership.
+    let queries = if state.version.pages_user_memberships() { params::list(raw, "queries") } else { vec![] };
+    let mut query = query::parse(&queries, &membership_attributes(), state.version.max_query_values())?;
+    if !state.version.pages_user_memberships() {
+        query.unlimited();
+    }
     let rows: Vec<MembershipRow> = store
         .teams
         .values()

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use appwrite_testserver::{spawn, Config, Running};
+use appwrite_testserver::{spawn, CacheMode, Config, Running, Version};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
@@ -35,8 +35,18 @@ pub enum As<'a> {
 }
 
 impl Server {
+    /// The default profile (the newest release).
     pub async fn start() -> Self {
-        let config = Config { project: PROJECT.into(), api_key: KEY.into(), ..Config::default() };
+        Self::start_with(Version::NEWEST, None).await
+    }
+
+    pub async fn start_as(version: Version) -> Self {
+        Self::start_with(version, None).await
+    }
+
+    pub async fn start_with(version: Version, document_cache: Option<CacheMode>) -> Self {
+        let config =
+            Config { project: PROJECT.into(), api_key: KEY.into(), version, document_cache, ..Config::default() };
         let running = spawn(config).await.expect("server starts");
         Server { running, http: reqwest::Client::new() }
     }
@@ -70,6 +80,12 @@ impl Server {
 
     pub async fn get(&self, who: As<'_>, path: &str) -> (u16, Value) {
         self.call(who, Method::GET, path, None).await
+    }
+
+    /// `GET path` with each query as a `queries[]` parameter.
+    pub async fn list(&self, who: As<'_>, path: &str, queries: &[Value]) -> (u16, Value) {
+        let params: Vec<(&str, String)> = queries.iter().map(|q| ("queries[]", q.to_string())).collect();
+        read(self.request(who, Method::GET, path).query(&params).send().await.expect("request sent")).await
     }
 
     pub async fn admin(&self, path: &str, body: Value) -> (u16, Value) {
