@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::TimeDelta;
 
-use crate::store::Document;
+use crate::document::Document;
 use crate::time::{self, Timestamp};
 
 /// `Database::TTL`.

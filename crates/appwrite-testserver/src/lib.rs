@@ -9,6 +9,7 @@ pub mod faults;
 
 mod auth;
 mod cache;
+mod document;
 mod events;
 mod ids;
 mod limits;

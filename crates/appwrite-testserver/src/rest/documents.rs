@@ -4,92 +4,23 @@
 //! IDs and string comparisons ignore case. A GET goes through the legacy document cache when
 //! that model is on; a list never does.
 
-use std::sync::Arc;
-
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::access::{lists, publish, take_system_fields, DocPath, Target};
 use super::created;
 use super::transactions::stage_one;
-use super::writes::Target;
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
-use crate::events::{DocumentAction, Event};
+use crate::events::DocumentAction;
 use crate::params::{self, Body};
 use crate::permissions::{self, Action, DOCUMENT_ACTIONS};
-use crate::store::{Collection, Document};
-use crate::time::{self, Timestamp};
+use crate::store::Document;
 use crate::version::CacheMode;
 use crate::{ids, query, schema, txn, AppState};
-
-pub(super) type DocPath = Path<(String, String, String)>;
-
-/// System fields a client may not write (`removableAttributes` of the documents actions);
-/// `$createdAt`/`$updatedAt` are only honoured for API keys.
-const READ_ONLY: &[&str] =
-    &["$id", "$sequence", "$collectionId", "$databaseId", "$permissions", "$collection", "$tenant"];
-
-/// Removes system fields from `data`, returning the dates an API key asked for.
-pub(super) fn take_system_fields(data: &mut Map<String, Value>, is_key: bool) -> ApiResult<[Option<Timestamp>; 2]> {
-    data.retain(|key, _| !READ_ONLY.contains(&key.as_str()));
-    let mut date = |key: &str| -> ApiResult<Option<Timestamp>> {
-        match data.remove(key) {
-            Some(Value::String(text)) if is_key => time::parse_stored(&text).map(Some).ok_or_else(|| {
-                ApiError::DocumentInvalidStructure(format!(
-                    "Invalid document structure: Attribute \"{key}\" has invalid type. Value must be valid date"
-                ))
-            }),
-            _ => Ok(None),
-        }
-    };
-    Ok([date("$createdAt")?, date("$updatedAt")?])
-}
-
-/// The permission lists that decide `action` on `doc` (collection, plus the document's own
-/// when `documentSecurity` is on).
-pub(super) fn lists<'a>(collection: &'a Collection, doc: &'a Document) -> Vec<&'a [String]> {
-    let mut lists = vec![collection.permissions.as_slice()];
-    if collection.document_security {
-        lists.push(doc.permissions.as_slice());
-    }
-    lists
-}
-
-/// `X-Appwrite-Timestamp`: the client's view of `$updatedAt` (`app/init/resources/request.php`).
-pub(super) fn request_timestamp(headers: &HeaderMap) -> ApiResult<Option<Timestamp>> {
-    let Some(value) = headers.get("x-appwrite-timestamp") else { return Ok(None) };
-    let invalid = || ApiError::ArgumentInvalid("Invalid X-Appwrite-Timestamp header value".into());
-    value.to_str().ok().and_then(time::parse).map(Some).ok_or_else(invalid)
-}
-
-/// UDB: "Document was updated after the request timestamp" — strictly later fails.
-pub(super) fn check_precondition(doc: &Document, timestamp: Option<Timestamp>) -> ApiResult<()> {
-    match timestamp {
-        Some(ts) if doc.updated_at > ts => Err(ApiError::DocumentUpdateConflict),
-        _ => Ok(()),
-    }
-}
-
-/// Hands the event to Realtime: at once, in commit order, unless the delay fault holds it
-/// back (then after the reply, in no order across requests, as Appwrite's queue delivers).
-pub(super) fn publish(state: &AppState, collection: &Collection, doc: &Document, action: DocumentAction) {
-    let event = Arc::new(Event::for_document(collection, doc, action, state.version));
-    let delay = state.faults.event_delay();
-    // No receivers is fine: nobody is subscribed.
-    if delay.is_zero() {
-        let _ = state.events.send(event);
-        return;
-    }
-    let events = state.events.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let _ = events.send(event);
-    });
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,5 +1,6 @@
 //! REST routes under `/v1`, plus the test-only admin API (`/__faults`, `/__reset`).
 
+mod access;
 mod account;
 mod databases;
 mod documents;

@@ -19,9 +19,8 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::access::{bump, lists, publish, read_locked, Target};
 use super::created;
-use super::documents::{lists, publish};
-use super::writes::{bump, read_locked, Target};
 use crate::auth::Caller;
 use crate::errors::{ApiError, ApiResult};
 use crate::events::DocumentAction;
