@@ -26,7 +26,7 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
             <Show when=move || manager>
                 <nav aria-label="Main">
                     <a href="/" rel="external" aria-current=current(!manager_page)>"Board"</a>
-                    <a href="/manager" rel="external" aria-current=current(manager_page)>"BoardSync board"</a>
+                    <a href="/manager" rel="external" aria-current=current(manager_page)>"Live board"</a>
                 </nav>
             </Show>
             <span class="spacer"></span>

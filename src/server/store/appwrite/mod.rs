@@ -8,12 +8,12 @@
 
 mod accounts;
 mod bridge;
-mod claims;
 pub mod client;
 pub mod docs;
 mod mirror;
 mod reconcile;
 pub mod schema;
+mod verified_claim;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};

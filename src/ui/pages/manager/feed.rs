@@ -31,7 +31,7 @@ pub fn Feed() -> impl IntoView {
     let sync = board_sync();
     view! {
         <section class="card feed-card" aria-labelledby="feed-title">
-            <h2 id="feed-title">"BoardSync feed" <span class="muted small">" (UTC)"</span></h2>
+            <h2 id="feed-title">"Live feed" <span class="muted small">" (UTC)"</span></h2>
             // Scrolls on its own, so it must take keyboard focus to be scrolled without a mouse.
             <ol class="feed" data-testid="feed" aria-live="polite" aria-relevant="additions" tabindex="0"
                 aria-label="Events, newest first">

@@ -55,7 +55,7 @@ fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec
         <Header user=user.clone() manager_page=true/>
         <main class="page manager" id="main">
             <div class="page-head">
-                <h1>"BoardSync board"</h1>
+                <h1>"Live board"</h1>
             </div>
             <totals::Totals/>
             <div class="manager-grid">
