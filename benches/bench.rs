@@ -52,7 +52,9 @@ scripts/bench [options]   (or: cargo bench --features bench --bench bench -- [op
   --stream-secs N        length of the fan-out's claim stream (default 10)
   --naive-leads N        leads raced for in the naive/verified comparison (default 20)
   --naive-claimers N     claimants per lead there (default 32)
-  --naive-latency LIST   added Appwrite latency in ms, one run each (default 0,20)
+  --naive-latency LIST   added Appwrite latency in ms, one run each (default 0)
+  --naive-versions LIST  Appwrite test server profiles, one row each per latency
+                         (default 1.5,1.6.0,1.7,1.8,1.9.0,1.9.6)
   --long                 also run the linearizability check over a long load
   --long-secs N          its length (default 60)
   --quick                a small run: levels 1,16, 1000 requests, 500 boards, 5 s stream
@@ -75,6 +77,7 @@ struct Args {
     naive_leads: usize,
     naive_claimers: usize,
     naive_latency: Vec<u64>,
+    naive_versions: Vec<common_appwrite::Version>,
     long_secs: u64,
 }
 
@@ -100,7 +103,8 @@ fn parse_args() -> Result<Args, String> {
         stream_secs: 10,
         naive_leads: 20,
         naive_claimers: 32,
-        naive_latency: vec![0, 20],
+        naive_latency: vec![0],
+        naive_versions: common_appwrite::Version::ALL.to_vec(),
         long_secs: 60,
     };
     let mut it = std::env::args().skip(1).peekable();
@@ -133,6 +137,7 @@ fn parse_args() -> Result<Args, String> {
             "--naive-leads" => a.naive_leads = num(value()?)? as usize,
             "--naive-claimers" => a.naive_claimers = num(value()?)? as usize,
             "--naive-latency" => a.naive_latency = list(&value()?)?,
+            "--naive-versions" => a.naive_versions = list(&value()?)?,
             "--long" => long = true,
             "--long-secs" => a.long_secs = num(value()?)?,
             "--quick" => {
@@ -958,6 +963,7 @@ async fn stream_phase(
 // The old way: read, then a plain updateDocument, against the Appwrite test server.
 
 struct NaiveRow {
+    version: common_appwrite::Version,
     latency_ms: u64,
     leads: usize,
     claimers: usize,
@@ -973,7 +979,7 @@ struct NaiveRow {
 impl NaiveRow {
     fn json(&self) -> Value {
         json!({
-            "appwrite_latency_ms": self.latency_ms, "leads": self.leads, "claimers_per_lead": self.claimers,
+            "appwrite_version": self.version.name(), "appwrite_latency_ms": self.latency_ms, "leads": self.leads, "claimers_per_lead": self.claimers,
             "naive_told_they_won_per_lead": self.naive_winners, "naive_seconds": self.naive_secs, "naive_latency": self.naive_lat.json(),
             "verified_winners_per_lead": self.verified_winners, "verified_errors": self.verified_errors,
             "verified_seconds": self.verified_secs, "verified_latency": self.verified_lat.json(),
@@ -981,10 +987,10 @@ impl NaiveRow {
     }
 }
 
-/// The old browser client: read the lead and, if it is open, write yourself in with a plain
+/// The old browser client: GET the lead and, if it is open, write yourself in with a plain
 /// `updateDocument` (no precondition). True when the write "succeeded" for `me`.
 async fn naive_claim(aw: &common_appwrite::Appwrite, lead: &str, me: &str) -> bool {
-    let doc = aw.lead_doc(lead).await;
+    let doc = aw.lead_get(lead).await;
     if !doc["assignee"].is_null() {
         return false;
     }
@@ -992,9 +998,19 @@ async fn naive_claim(aw: &common_appwrite::Appwrite, lead: &str, me: &str) -> bo
     status == 200 && after["assignee"] == me
 }
 
+/// The naive and the verified claim on each profile of the Appwrite test server.
 async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
+    let mut rows = Vec::new();
+    for &version in &args.naive_versions {
+        eprintln!(" Appwrite {version}:");
+        rows.extend(naive_on(args, version).await?);
+    }
+    Ok(rows)
+}
+
+async fn naive_on(args: &Args, version: common_appwrite::Version) -> Result<Vec<NaiveRow>, String> {
     use leadboard::server::config::SecurityConfig;
-    let aw = common_appwrite::Appwrite::start().await;
+    let aw = common_appwrite::Appwrite::start_version(version).await;
     let security = SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() };
     let replica = common_appwrite::Replica::start_with(&aw, security).await;
     let (addr, state) = (replica.addr, &replica.state);
@@ -1014,6 +1030,7 @@ async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
             aw.faults(json!({"latency": {"ms": latency, "jitter_ms": latency}})).await;
         }
         let mut row = NaiveRow {
+            version,
             latency_ms: latency,
             leads: args.naive_leads,
             claimers: users.len(),
@@ -1313,10 +1330,11 @@ fn print_fanout(results: &[FanoutResult]) {
 
 fn print_naive(rows: &[NaiveRow]) {
     println!(
-        "\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server"
+        "\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server's profiles"
     );
     println!(
-        "{:>10} {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+        "{:>8} {:>10} {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+        "Appwrite",
         "+latency",
         "leads",
         "claimers",
@@ -1331,7 +1349,8 @@ fn print_naive(rows: &[NaiveRow]) {
             format!("{min}/{:.1}/{max}", v.iter().sum::<usize>() as f64 / v.len().max(1) as f64)
         };
         println!(
-            "{:>8} ms {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+            "{:>8} {:>7} ms {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+            r.version.name(),
             r.latency_ms,
             r.leads,
             r.claimers,
