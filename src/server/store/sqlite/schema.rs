@@ -12,8 +12,10 @@ struct Migration {
     apply: fn(&Transaction<'_>) -> rusqlite::Result<()>,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial },
+    Migration { name: "account credential versions", apply: credential_versions },
+];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
 /// tables, so it is written to apply over them: tables are created if absent, and files from
@@ -71,6 +73,12 @@ fn initial(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute_batch("ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
     }
     Ok(())
+}
+
+/// Every password change and disable bumps the account's `credentials`; a session is created
+/// only if it is still the version the password check read (`accounts::create_session`).
+fn credential_versions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE users ADD COLUMN credentials INTEGER NOT NULL DEFAULT 0")
 }
 
 /// The schema version this build writes.
