@@ -31,6 +31,8 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(super::transfer::routes::routes())
+        .merge(super::intake::api::routes())
         .merge(pages)
         .layer(middleware::from_fn(api_boundary))
         .layer(middleware::from_fn(security_headers))

@@ -2,6 +2,7 @@
 //! `components`, the server functions in `api`, the live board state in `live`.
 
 pub mod board;
+pub mod data;
 pub mod login;
 pub mod manager;
 pub mod not_found;

@@ -2,7 +2,7 @@
 //! Appwrite's JSON documents and domain values.
 
 use super::client::{id_segment, AwError};
-use crate::domain::{Lead, LeadId, Millis, Username};
+use crate::domain::{Email, Lead, LeadDetails, LeadId, Millis, Phone, Tag, Username};
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -72,9 +72,40 @@ impl LeadDoc {
             assignee,
             version: int(doc, "version")?.max(1) as u64,
             updated_at: parse_time(&updated_at_raw).unwrap_or(0),
+            details: details_from_json(doc),
         };
         Ok(LeadDoc { lead, updated_at_raw, updated_by: opt_user(doc, "updated_by") })
     }
+}
+
+/// A lead's details as read. Attributes written from outside that do not validate (or are
+/// missing, on a project set up before leads had details) are left out, not fatal.
+fn details_from_json(doc: &Value) -> LeadDetails {
+    let s = |key: &str| doc[key].as_str().filter(|s| !s.is_empty());
+    LeadDetails {
+        contact: s("contact").map(str::to_owned),
+        email: s("email").and_then(|e| Email::parse(e).ok()),
+        phone: s("phone").and_then(|p| Phone::parse(p).ok()),
+        source: s("source").map(str::to_owned),
+        tags: s("tags").and_then(|t| Tag::parse_list(t).ok()).unwrap_or_default(),
+        created_at: opt_int(doc, "created_at").or_else(|| s("$createdAt").and_then(parse_time)),
+    }
+}
+
+/// A new lead's attributes (`data`, an object) with its details added.
+pub fn with_details(mut data: Value, d: &LeadDetails, now: Millis) -> Value {
+    let details = json!({
+        "contact": d.contact,
+        "email": d.email.as_ref().map(Email::as_str),
+        "phone": d.phone.as_ref().map(Phone::as_str),
+        "source": d.source,
+        "tags": Tag::join(&d.tags),
+        "created_at": d.created_at.unwrap_or(now),
+    });
+    if let (Some(data), Value::Object(details)) = (data.as_object_mut(), details) {
+        data.extend(details);
+    }
+    data
 }
 
 /// What a transition does to a lead.

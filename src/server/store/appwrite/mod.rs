@@ -169,10 +169,12 @@ impl LeadStore for AppwriteStore {
             .map(|l| {
                 let path = path.clone();
                 async move {
-                    let body = json!({"documentId": l.id.as_str(), "data": {
+                    let data = json!({
                         "name": l.name, "company": l.company, "value": l.value as i64,
                         "assignee": null, "version": 1, "claimed_at": null, "updated_by": actor.as_str(),
-                    }});
+                    });
+                    let data = docs::with_details(data, &l.details, now_ms());
+                    let body = json!({"documentId": l.id.as_str(), "data": data});
                     match core.api.send(Call::post(path, body)).await {
                         Ok(doc) => {
                             core.mirror.observe(&LeadDoc::from_json(&doc)?, Some(actor), now_ms());

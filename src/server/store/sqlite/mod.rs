@@ -3,7 +3,7 @@
 //! - `schema`: the numbered migrations (`PRAGMA user_version`);
 //! - `writer`: every write goes through one connection, committed in groups;
 //! - `checkpoint`: the WAL is copied back on a thread of its own;
-//! - `leads`, `events`, `accounts`: the statements, and the store port's two traits.
+//! - `leads`, `events`, `accounts`, `tokens`: the statements, and the store port's traits.
 //!
 //! Reads use a small pool of separate connections, which WAL lets run beside the writer. The
 //! claim itself is one conditional `UPDATE ... WHERE assignee IS NULL`, so the file stays correct
@@ -15,6 +15,7 @@ mod events;
 mod leads;
 mod schema;
 mod sql;
+mod tokens;
 mod writer;
 
 use super::{EventSink, StoreError};
