@@ -9,6 +9,8 @@ mod authz;
 mod crash;
 mod events;
 mod fuzz_inputs;
+mod intake;
 mod layout;
 mod linearizable;
 mod ops;
+mod transfer;
