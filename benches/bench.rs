@@ -12,6 +12,7 @@
 //!   server's RSS per board; and the machine's floor for as many connections (`floor.rs`).
 //! - The old way: the naive read-then-`updateDocument` claim against the in-process Appwrite
 //!   test server, next to Leadboard's verified protocol on the same server.
+//! - Import: a 10,000-row CSV imported while employees claim; rows/s and claim latency (`import.rs`).
 //! - `--long`: a long mixed load, recorded and checked for linearizability.
 //!
 //! Run through `scripts/bench` (which builds the server and this binary and passes
@@ -19,6 +20,8 @@
 
 #[path = "bench/floor.rs"]
 mod floor;
+#[path = "bench/import.rs"]
+mod import;
 
 use leadboard_testkit::appwrite as common_appwrite;
 use leadboard_testkit::load;
@@ -42,7 +45,7 @@ scripts/bench [options]   (or: cargo bench --features bench --bench bench -- [op
   --server-pid PID       with --url: the server's process, for RSS figures
   --server-bin PATH      the leadboard binary to start (scripts/bench passes it)
   --json PATH            where to write the results (default: $CARGO_TARGET_DIR/bench/bench.json)
-  --only LIST            sections to run, of: claims,fanout,naive,long (default: all but long)
+  --only LIST            sections to run, of: claims,fanout,import,naive,long (default: all but long)
   --levels LIST          concurrency levels (default 1,16,64,256)
   --requests N           requests per run (default 5000; at least 20 per claimer)
   --rounds N             rounds of no-op, uncontested and contested runs per level (default 3)
@@ -90,7 +93,7 @@ fn parse_args() -> Result<Args, String> {
         server_pid: None,
         server_bin: None,
         json: PathBuf::from(target).join("bench/bench.json"),
-        sections: vec!["claims".into(), "fanout".into(), "naive".into()],
+        sections: vec!["claims".into(), "fanout".into(), "import".into(), "naive".into()],
         levels: vec![1, 16, 64, 256],
         requests: 5000,
         rounds: 3,
@@ -185,6 +188,9 @@ impl Args {
                 let contested = if c > 1 { self.per_worker(c) } else { 0 };
                 n += self.rounds * (c * self.per_worker(c) + contested);
             }
+        }
+        if self.runs("import") {
+            n += import::LEADS_NEEDED;
         }
         if self.runs("fanout") {
             let per_board_count: f64 = self.stream_rates.iter().map(|r| r * self.stream_secs as f64 + 2.0).sum();
@@ -1403,6 +1409,10 @@ async fn run() -> Result<(), String> {
             }
             out["fanout"] = fanouts.iter().map(FanoutResult::json).collect();
             out["fanout_stream_seconds"] = json!(args.stream_secs);
+        }
+        if args.runs("import") {
+            eprintln!("import:");
+            out["import"] = import::section(&apis, &maria, &pool).await?;
         }
         if args.runs("long") {
             eprintln!("long linearizability run, {} s:", args.long_secs);
