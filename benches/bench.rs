@@ -154,7 +154,9 @@ fn parse_args() -> Result<Args, String> {
     if long && !a.sections.iter().any(|s| s == "long") {
         a.sections.push("long".into());
     }
-    if let Some(bad) = a.sections.iter().find(|s| !["claims", "fanout", "naive", "long"].contains(&s.as_str())) {
+    if let Some(bad) =
+        a.sections.iter().find(|s| !["claims", "fanout", "import", "naive", "long"].contains(&s.as_str()))
+    {
         return Err(format!("unknown section {bad:?}"));
     }
     if a.url.is_none() && a.server_bin.is_none() && a.sections.iter().any(|s| s != "naive") {
