@@ -40,8 +40,13 @@ enum Command {
 #[derive(Subcommand)]
 enum AppwriteCommand {
     /// Create the database, collections, attributes, indexes, permissions and the Realtime
-    /// service user in the configured project. Safe to run again: what exists is kept.
-    Setup,
+    /// service user in the configured project. Safe to run again: what exists is kept; an
+    /// existing leads collection only gets Leadboard's own attributes and indexes.
+    Setup {
+        /// Print what would be created, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -62,20 +67,24 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.app.log)
         .map_err(|e| format!("log filter {:?}: {e}", config.app.log))?;
     tracing_subscriber::fmt().with_env_filter(filter).init();
-    if let Some(Command::Appwrite { command: AppwriteCommand::Setup }) = &cli.command {
+    if let Some(Command::Appwrite { command: AppwriteCommand::Setup { dry_run } }) = &cli.command {
         let StoreConfig::Appwrite(cfg) = &config.store else {
             return Err("`appwrite setup` needs store.kind = \"appwrite\" (or LEADBOARD_STORE=appwrite)".into());
         };
-        let report = store::appwrite::schema::setup(cfg).await?;
+        let report = store::appwrite::schema::run(cfg, *dry_run).await?;
+        let verb = if report.dry_run { "would create" } else { "created" };
         println!(
-            "Appwrite project {} database {}: created {}, already there {}",
+            "Appwrite project {} database {}: {verb} {}, already there {}",
             cfg.project,
             cfg.database,
             report.created.len(),
             report.existing.len()
         );
         for what in &report.created {
-            println!("  created {what}");
+            println!("  {verb} {what}");
+        }
+        for note in &report.notes {
+            println!("  note: {note}");
         }
         return Ok(());
     }

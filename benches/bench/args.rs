@@ -1,6 +1,7 @@
 //! The bench's options (`--help`). `--quick` chooses small defaults; options given beside it win.
 
 use clap::{Parser, ValueEnum};
+use leadboard_testkit::appwrite::Version;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,9 +62,12 @@ struct Cli {
     /// Claimants per lead there
     #[arg(long, value_name = "N", default_value_t = 32)]
     naive_claimers: usize,
-    /// Added Appwrite latency in ms, one run each [default: 0,20]
+    /// Added Appwrite latency in ms, one run each [default: 0]
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     naive_latency: Option<Vec<u64>>,
+    /// Appwrite test server profiles, one row each per latency [default: all]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    naive_versions: Option<Vec<Version>>,
     /// Also run the linearizability check over a long load
     #[arg(long)]
     long: bool,
@@ -96,6 +100,7 @@ pub struct Args {
     pub naive_leads: usize,
     pub naive_claimers: usize,
     pub naive_latency: Vec<u64>,
+    pub naive_versions: Vec<Version>,
     pub long_secs: u64,
 }
 
@@ -125,7 +130,8 @@ impl Args {
             stream_secs: pick(q, c.stream_secs, 10, 5),
             naive_leads: pick(q, c.naive_leads, 20, 5),
             naive_claimers: c.naive_claimers,
-            naive_latency: pick(q, c.naive_latency, vec![0, 20], vec![0]),
+            naive_latency: pick(q, c.naive_latency, vec![0], vec![0]),
+            naive_versions: c.naive_versions.unwrap_or_else(|| Version::ALL.to_vec()),
             long_secs: pick(q, c.long_secs, 60, 10),
         };
         if a.url.is_none() && a.server_bin.is_none() && a.sections.iter().any(|&s| s != Section::Naive) {

@@ -3,12 +3,14 @@
 
 use crate::args::Args;
 use crate::measure::Pct;
-use leadboard_testkit::appwrite as common_appwrite;
+use leadboard_testkit::appwrite::{self as common_appwrite, Version};
 use leadboard_testkit::load::{self, Api};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
 pub struct NaiveRow {
+    pub version: Version,
     pub latency_ms: u64,
     pub leads: usize,
     pub claimers: usize,
@@ -24,7 +26,7 @@ pub struct NaiveRow {
 impl NaiveRow {
     pub fn json(&self) -> Value {
         json!({
-            "appwrite_latency_ms": self.latency_ms, "leads": self.leads, "claimers_per_lead": self.claimers,
+            "appwrite_version": self.version.name(), "appwrite_latency_ms": self.latency_ms, "leads": self.leads, "claimers_per_lead": self.claimers,
             "naive_told_they_won_per_lead": self.naive_winners, "naive_seconds": self.naive_secs, "naive_latency": self.naive_lat.json(),
             "verified_winners_per_lead": self.verified_winners, "verified_errors": self.verified_errors,
             "verified_seconds": self.verified_secs, "verified_latency": self.verified_lat.json(),
@@ -32,10 +34,10 @@ impl NaiveRow {
     }
 }
 
-/// The old browser client: read the lead and, if it is open, write yourself in with a plain
+/// The old browser client: GET the lead and, if it is open, write yourself in with a plain
 /// `updateDocument` (no precondition). True when the write "succeeded" for `me`.
 pub async fn naive_claim(aw: &common_appwrite::Appwrite, lead: &str, me: &str) -> bool {
-    let doc = aw.lead_doc(lead).await;
+    let doc = aw.lead_get(lead).await;
     if !doc["assignee"].is_null() {
         return false;
     }
@@ -43,9 +45,19 @@ pub async fn naive_claim(aw: &common_appwrite::Appwrite, lead: &str, me: &str) -
     status == 200 && after["assignee"] == me
 }
 
+/// The naive and the verified claim on each profile of the Appwrite test server.
 pub async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
+    let mut rows = Vec::new();
+    for &version in &args.naive_versions {
+        eprintln!(" Appwrite {version}:");
+        rows.extend(naive_on(args, version).await?);
+    }
+    Ok(rows)
+}
+
+async fn naive_on(args: &Args, version: Version) -> Result<Vec<NaiveRow>, String> {
     use leadboard::server::config::SecurityConfig;
-    let aw = common_appwrite::Appwrite::start().await;
+    let aw = common_appwrite::Appwrite::start_version(version).await;
     let security = SecurityConfig { claims_per_minute: 1_000_000, ..Default::default() };
     let replica = common_appwrite::Replica::start_with(&aw, security).await;
     let (addr, state) = (replica.addr, &replica.state);
@@ -65,6 +77,7 @@ pub async fn naive_section(args: &Args) -> Result<Vec<NaiveRow>, String> {
             aw.faults(json!({"latency": {"ms": latency, "jitter_ms": latency}})).await;
         }
         let mut row = NaiveRow {
+            version,
             latency_ms: latency,
             leads: args.naive_leads,
             claimers: users.len(),

@@ -196,10 +196,11 @@ pub fn print_fanout(results: &[FanoutResult]) {
 
 pub fn print_naive(rows: &[NaiveRow]) {
     println!(
-        "\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server"
+        "\nThe old way (read, then a plain updateDocument) vs Leadboard's verified claim, on the Appwrite test server's profiles"
     );
     println!(
-        "{:>10} {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+        "{:>8} {:>10} {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+        "Appwrite",
         "+latency",
         "leads",
         "claimers",
@@ -214,7 +215,8 @@ pub fn print_naive(rows: &[NaiveRow]) {
             format!("{min}/{:.1}/{max}", v.iter().sum::<usize>() as f64 / v.len().max(1) as f64)
         };
         println!(
-            "{:>8} ms {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+            "{:>8} {:>7} ms {:>6} {:>9} {:>26} {:>12} {:>26} {:>8}",
+            r.version.name(),
             r.latency_ms,
             r.leads,
             r.claimers,

@@ -1,10 +1,19 @@
 //! Accounts in the Appwrite mode: employees are Appwrite users, Appwrite checks their passwords,
 //! managers are the members of the configured team, and Leadboard stores no password.
 
-use leadboard_testkit::appwrite::{Appwrite, Replica, DB};
+use leadboard_testkit::appwrite::{Appwrite, Replica, Version, DB};
 use leadboard_testkit::server::Client;
 use reqwest::Method;
 use serde_json::{json, Value};
+
+per_version!(
+    demo_accounts_are_appwrite_users_and_the_manager_is_a_team_member,
+    [V1_5, V1_6_0, V1_7, V1_8, V1_9_0, V1_9_6]
+);
+per_version!(sign_in_goes_through_appwrite_by_username_or_email, [V1_5, V1_8, V1_9_6]);
+per_version!(team_membership_is_the_manager_role_and_it_is_read_live, [V1_5, V1_8, V1_9_6]);
+per_version!(disabling_blocks_the_appwrite_user_and_ends_every_session, [V1_5, V1_8, V1_9_6]);
+per_version!(a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400, [V1_5, V1_8, V1_9_6]);
 
 const TEAM: &str = "leadboard-managers";
 
@@ -29,9 +38,8 @@ async fn members(aw: &Appwrite) -> Vec<String> {
     ids
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_accounts_are_appwrite_users_and_the_manager_is_a_team_member() {
-    let aw = Appwrite::start().await;
+async fn demo_accounts_are_appwrite_users_and_the_manager_is_a_team_member(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, 0).await;
     let (status, user) = aw.call(Method::GET, "/users/alice", None).await;
@@ -55,9 +63,8 @@ async fn demo_accounts_are_appwrite_users_and_the_manager_is_a_team_member() {
     assert_eq!(sessions["total"], 0, "{sessions}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_goes_through_appwrite_by_username_or_email() {
-    let aw = Appwrite::start().await;
+async fn sign_in_goes_through_appwrite_by_username_or_email(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, 0).await;
     // A user made in the Appwrite console, with an ID Appwrite generated and a real address.
@@ -82,9 +89,8 @@ async fn sign_in_goes_through_appwrite_by_username_or_email() {
     assert_eq!(login(&a, "leadboard-bridge", "bridge-password-1").await.0, 401);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn team_membership_is_the_manager_role_and_it_is_read_live() {
-    let aw = Appwrite::start().await;
+async fn team_membership_is_the_manager_role_and_it_is_read_live(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, 0).await;
     let maria = a.client("maria").await;
@@ -120,9 +126,8 @@ async fn team_membership_is_the_manager_role_and_it_is_read_live() {
     assert_eq!(status, 409, "{body}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn disabling_blocks_the_appwrite_user_and_ends_every_session() {
-    let aw = Appwrite::start().await;
+async fn disabling_blocks_the_appwrite_user_and_ends_every_session(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, 0).await;
     let maria = a.client("maria").await;
@@ -159,9 +164,8 @@ async fn disabling_blocks_the_appwrite_user_and_ends_every_session() {
     assert_eq!(me(&alice).await, Value::Null);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400() {
-    let aw = Appwrite::start().await;
+async fn a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, 0).await;
     let maria = a.client("maria").await;

@@ -4,18 +4,24 @@
 
 use futures::future::join_all;
 use leadboard::server::store::appwrite::schema;
-use leadboard_testkit::appwrite::{stored_assignee, Appwrite, Replica, DB};
+use leadboard_testkit::appwrite::{stored_assignee, urlenc, Appwrite, Replica, Version, DB};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Barrier;
 
+per_version!(two_hundred_claimers_through_two_replicas_have_exactly_one_winner, [V1_5, V1_8, V1_9_6]);
+per_version!(the_naive_update_lets_several_win_where_the_verified_protocol_lets_one, [V1_5, V1_9_6]);
+per_version!(a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other, [V1_5, V1_6_0, V1_7, V1_8, V1_9_0, V1_9_6]);
+per_version!(a_foreign_write_over_a_held_claim_flags_the_holder, [V1_5, V1_8, V1_9_6]);
+per_version!(release_and_reassign_are_fenced_by_version_across_replicas, [V1_5, V1_8, V1_9_6]);
+per_version!(appwrite_setup_twice_is_fine, [V1_5, V1_6_0, V1_7, V1_8, V1_9_0, V1_9_6]);
+
 const CONVERGE: Duration = Duration::from_secs(20);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
+async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner(v: Version) {
     const CLAIMERS: usize = 210;
-    let aw = Appwrite::start().await;
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 5, CLAIMERS).await;
     let replicas = [&a, &b];
@@ -50,14 +56,10 @@ async fn two_hundred_claimers_through_two_replicas_have_exactly_one_winner() {
     assert_eq!(attempts["total"], CLAIMERS, "{attempts}");
 }
 
-fn urlenc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
-/// The old browser client: read the lead, and if it is open, write the assignee with a plain
+/// The old browser client: GET the lead, and if it is open, write the assignee with a plain
 /// `updateDocument` (no precondition). Returns whether the write "succeeded" for `me`.
 async fn naive_claim(aw: &Appwrite, lead: &str, me: &str) -> bool {
-    let doc = aw.lead_doc(lead).await;
+    let doc = aw.lead_get(lead).await;
     if !doc["assignee"].is_null() {
         return false;
     }
@@ -65,10 +67,9 @@ async fn naive_claim(aw: &Appwrite, lead: &str, me: &str) -> bool {
     status == 200 && after["assignee"] == me
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_naive_update_lets_several_win_where_the_verified_protocol_lets_one() {
+async fn the_naive_update_lets_several_win_where_the_verified_protocol_lets_one(v: Version) {
     const N: usize = 20;
-    let aw = Appwrite::start().await;
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 3, N).await;
     let clients = join_all((1..=N).map(|n| a.client_owned(format!("user{n:03}")))).await;
@@ -95,9 +96,8 @@ async fn the_naive_update_lets_several_win_where_the_verified_protocol_lets_one(
     assert_eq!(verified_wins, 1, "the verified protocol has exactly one winner");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other() {
-    let aw = Appwrite::start().await;
+async fn a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 5, 0).await;
     let mut board_b = b.board("carol").await;
@@ -128,9 +128,8 @@ async fn a_claim_on_one_replica_shows_up_live_on_a_board_of_the_other() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_foreign_write_over_a_held_claim_flags_the_holder() {
-    let aw = Appwrite::start().await;
+async fn a_foreign_write_over_a_held_claim_flags_the_holder(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 5, 0).await;
     let bob = a.client("bob").await;
@@ -161,9 +160,8 @@ async fn a_foreign_write_over_a_held_claim_flags_the_holder() {
     assert!(board.until(CONVERGE, |bd| bd.assignee("L00004").is_none()).await, "the board shows the lead open");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn release_and_reassign_are_fenced_by_version_across_replicas() {
-    let aw = Appwrite::start().await;
+async fn release_and_reassign_are_fenced_by_version_across_replicas(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 3, 0).await;
     let (alice, bob, maria) = (a.client("alice").await, b.client("bob").await, b.client("maria").await);
@@ -195,9 +193,8 @@ async fn release_and_reassign_are_fenced_by_version_across_replicas() {
     assert_eq!(aw.claim_doc("L00002", v + 2).await.unwrap()["assignee"], "bob");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn appwrite_setup_twice_is_fine() {
-    let aw = Appwrite::start().await;
+async fn appwrite_setup_twice_is_fine(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let again = schema::setup(&aw.cfg).await.expect("a second setup succeeds");
     assert!(again.created.is_empty(), "nothing new the second time: {:?}", again.created);
     assert!(again.existing.len() > 10);

@@ -4,9 +4,13 @@
 //! converges on the stored assignee once the fault heals.
 
 use futures::future::join_all;
-use leadboard_testkit::appwrite::{stored_assignee, Appwrite, Board, Replica};
+use leadboard_testkit::appwrite::{stored_assignee, Appwrite, Board, Replica, Version};
 use serde_json::json;
 use std::time::Duration;
+
+per_version!(claims_stay_single_and_verified_through_5xx_bursts_timeouts_and_latency, [V1_5, V1_8, V1_9_6]);
+per_version!(a_claim_whose_answers_are_lost_after_applying_is_still_won, [V1_5, V1_8, V1_9_6]);
+per_version!(boards_converge_after_dropped_sockets_and_lost_realtime_events, [V1_5, V1_8, V1_9_6]);
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -66,10 +70,9 @@ async fn race(aw: &Appwrite, clients: &[leadboard_testkit::server::Client], lead
     won.first().map(|(_, b)| b["lead"]["assignee"].as_str().unwrap().to_owned())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn claims_stay_single_and_verified_through_5xx_bursts_timeouts_and_latency() {
+async fn claims_stay_single_and_verified_through_5xx_bursts_timeouts_and_latency(v: Version) {
     const N: usize = 40;
-    let aw = Appwrite::start().await;
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 6, N).await;
     let replicas = [&a, &b];
@@ -104,9 +107,8 @@ async fn claims_stay_single_and_verified_through_5xx_bursts_timeouts_and_latency
     converge(&aw, &mut boards, &["L00001", "L00002", "L00003"]).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_claim_whose_answers_are_lost_after_applying_is_still_won() {
-    let aw = Appwrite::start().await;
+async fn a_claim_whose_answers_are_lost_after_applying_is_still_won(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let a = Replica::start(&aw).await;
     aw.seed(&a, 2, 0).await;
     let alice = a.client("alice").await;
@@ -128,9 +130,8 @@ async fn a_claim_whose_answers_are_lost_after_applying_is_still_won() {
     assert!(aw.lead_doc("L00002").await["assignee"].is_null());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn boards_converge_after_dropped_sockets_and_lost_realtime_events() {
-    let aw = Appwrite::start().await;
+async fn boards_converge_after_dropped_sockets_and_lost_realtime_events(v: Version) {
+    let aw = Appwrite::start_version(v).await;
     let (a, b) = (Replica::start(&aw).await, Replica::start(&aw).await);
     aw.seed(&a, 8, 0).await;
     let mut boards = vec![a.board("alice").await, b.board("bob").await, b.board("maria").await];

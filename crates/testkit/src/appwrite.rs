@@ -1,5 +1,6 @@
-//! The Appwrite mode end to end, in-process: an `appwrite-testserver`, `appwrite setup`, and one
-//! or more Leadboard replicas (each its own `AppState` and router on a loopback port) sharing it.
+//! The Appwrite mode end to end, in-process: an `appwrite-testserver` imitating one Appwrite
+//! release (a [`Version`] profile), `appwrite setup`, and one or more Leadboard replicas (each
+//! its own `AppState` and router on a loopback port) sharing it.
 
 use crate::server::{self, test_app, Client};
 use futures::StreamExt;
@@ -11,6 +12,8 @@ use leadboard::server::{seed, AppState};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::time::Duration;
+
+pub use appwrite_testserver::Version;
 
 pub const PROJECT: &str = "leadboard";
 pub const KEY: &str = "test-api-key-0123456789";
@@ -30,13 +33,37 @@ pub fn log_init() {
         .try_init();
 }
 
+/// The profiles every Appwrite suite runs against (the oldest, the first with transactions and
+/// the newest); the rest of the profiles run in the suites that loop over [`Version::ALL`].
+pub const SUITE_VERSIONS: [Version; 3] = [Version::V1_5, Version::V1_8, Version::V1_9_6];
+
+/// The profile of `APPWRITE_TESTSERVER_VERSION`, else the newest.
+pub fn default_version() -> Version {
+    std::env::var("APPWRITE_TESTSERVER_VERSION").ok().and_then(|v| v.parse().ok()).unwrap_or(Version::NEWEST)
+}
+
 impl Appwrite {
-    /// A fresh test server with Leadboard's schema (`appwrite setup`).
+    /// A fresh test server (the default profile) with Leadboard's schema (`appwrite setup`).
     pub async fn start() -> Appwrite {
+        Self::start_version(default_version()).await
+    }
+
+    /// A fresh test server imitating `version`, with Leadboard's schema.
+    pub async fn start_version(version: Version) -> Appwrite {
+        let aw = Self::bare(version, 0).await;
+        let report = aw.setup().await;
+        assert!(!report.created.is_empty());
+        aw
+    }
+
+    /// A fresh test server imitating `version` (fault randomness from `seed`), nothing set up.
+    pub async fn bare(version: Version, seed: u64) -> Appwrite {
         log_init();
         let server = appwrite_testserver::spawn(appwrite_testserver::Config {
             project: PROJECT.into(),
             api_key: KEY.into(),
+            version,
+            seed,
             ..Default::default()
         })
         .await
@@ -54,14 +81,22 @@ impl Appwrite {
             email_domain: "users.leadboard.invalid".into(),
             reconcile_secs: 1,
             timeout_ms: 3_000,
+            leads: Default::default(),
         };
-        let report = schema::setup(&cfg).await.expect("appwrite setup");
-        assert!(!report.created.is_empty());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-appwrite-project", PROJECT.parse().unwrap());
         headers.insert("x-appwrite-key", KEY.parse().unwrap());
         let raw = reqwest::Client::builder().default_headers(headers).build().unwrap();
         Appwrite { server, cfg, raw }
+    }
+
+    /// `appwrite setup` with the current settings.
+    pub async fn setup(&self) -> schema::SetupReport {
+        schema::setup(&self.cfg).await.expect("appwrite setup")
+    }
+
+    fn leads_docs(&self) -> String {
+        format!("/databases/{}/collections/{}/documents", self.cfg.leads_database(), self.cfg.leads.collection)
     }
 
     fn url(&self, path: &str) -> String {
@@ -87,9 +122,26 @@ impl Appwrite {
         panic!("the test server keeps failing {path}");
     }
 
+    /// The first document a list with these queries finds, if any.
+    pub async fn find(&self, docs_path: &str, queries: &[Value]) -> Option<Value> {
+        let query: Vec<String> = queries.iter().map(|q| format!("queries[]={}", urlenc(&q.to_string()))).collect();
+        let (s, page) = self.call(reqwest::Method::GET, &format!("{docs_path}?{}", query.join("&")), None).await;
+        assert_eq!(s, 200, "{page}");
+        page["documents"].get(0).cloned()
+    }
+
+    /// The lead document as committed (a list: the test server's document cache may hold an
+    /// older copy for a GET, as Appwrite's does up to 1.9.0).
     pub async fn lead_doc(&self, id: &str) -> Value {
-        let (s, doc) =
-            self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/leads/documents/{id}"), None).await;
+        let key = self.cfg.leads.id.clone();
+        let doc = self.find(&self.leads_docs(), &[json!({"method": "equal", "attribute": key, "values": [id]})]).await;
+        doc.unwrap_or_else(|| panic!("no lead document {id}"))
+    }
+
+    /// The lead document by GET, as the old browser client read it: up to 1.9.0 it may come
+    /// from the document cache.
+    pub async fn lead_get(&self, id: &str) -> Value {
+        let (s, doc) = self.call(reqwest::Method::GET, &format!("{}/{id}", self.leads_docs()), None).await;
         assert_eq!(s, 200, "{doc}");
         doc
     }
@@ -97,19 +149,26 @@ impl Appwrite {
     /// A plain `updateDocument` with no precondition: last write wins (the old browser client,
     /// the console).
     pub async fn plain_update(&self, id: &str, data: Value) -> (u16, Value) {
-        self.call(
-            reqwest::Method::PATCH,
-            &format!("/databases/{DB}/collections/leads/documents/{id}"),
-            Some(json!({"data": data})),
-        )
-        .await
+        let doc_id = self.lead_doc(id).await["$id"].as_str().unwrap().to_owned();
+        self.call(reqwest::Method::PATCH, &format!("{}/{doc_id}", self.leads_docs()), Some(json!({"data": data}))).await
     }
 
+    /// The claim document out of `version` of the lead's current incarnation.
     pub async fn claim_doc(&self, lead: &str, version: u64) -> Option<Value> {
-        let id = leadboard::server::store::appwrite::docs::transition_id(&LeadId::parse(lead).unwrap(), version);
-        let (s, doc) =
-            self.call(reqwest::Method::GET, &format!("/databases/{DB}/collections/claims/documents/{id}"), None).await;
-        (s == 200).then_some(doc)
+        let doc = self.lead_doc(lead).await;
+        let incarnation = doc[&self.cfg.leads.incarnation]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .or_else(|| doc["$createdAt"].as_str())
+            .unwrap()
+            .to_owned();
+        let id = leadboard::server::store::appwrite::docs::transition_id(
+            &LeadId::parse(lead).unwrap(),
+            &incarnation,
+            version,
+        );
+        let path = format!("/databases/{DB}/collections/claims/documents");
+        self.find(&path, &[json!({"method": "equal", "attribute": "$id", "values": [id]})]).await
     }
 
     /// `POST /__faults` (test-only, never faulted itself).
@@ -241,6 +300,11 @@ impl Board {
         let user = Username::parse(user).unwrap();
         self.events.iter().find(|e| e.loser() == Some(&user))
     }
+}
+
+/// Percent-encodes everything but letters and digits (for query strings).
+pub fn urlenc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// The stored assignee of a lead document.

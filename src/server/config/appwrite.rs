@@ -41,9 +41,103 @@ pub struct AppwriteConfig {
     /// Timeout of one REST request, in milliseconds.
     #[serde(default = "default_timeout_ms", deserialize_with = "values::timeout_ms")]
     pub timeout_ms: u64,
+    /// `[store.appwrite.leads]`: where the leads live and what their attributes are called.
+    #[serde(default)]
+    pub leads: LeadsMapping,
+}
+
+/// The leads collection: Leadboard's own (the defaults), or one a team already has, with
+/// Leadboard's fields mapped onto its attributes. Set in the file only (no variables).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeadsMapping {
+    /// The database holding it; the `database` setting unless set.
+    #[serde(deserialize_with = "values::opt_appwrite_id")]
+    pub database: Option<String>,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub collection: String,
+    /// The attribute holding the lead ID, or `$id` (the document ID).
+    #[serde(deserialize_with = "values::id_attribute")]
+    pub id: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub name: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub company: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub value: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub assignee: String,
+    /// What the assignee attribute holds.
+    pub assignee_holds: AssigneeForm,
+    /// Fields a document may leave empty or out (shown as "" and 0).
+    pub optional: Vec<OptionalField>,
+    /// Leadboard's own attributes, added to the collection by `appwrite setup`; rename them if
+    /// the team's collection already uses one of these keys for something else.
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub version: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub claimed_at: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub updated_by: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub incarnation: String,
+}
+
+/// How the assignee attribute names a person. Leadboard usernames are Appwrite user IDs, so
+/// `username` and `user_id` are the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssigneeForm {
+    #[serde(alias = "user_id")]
+    Username,
+    Email,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionalField {
+    Name,
+    Company,
+    Value,
+}
+
+impl Default for LeadsMapping {
+    fn default() -> Self {
+        Self {
+            database: None,
+            collection: "leads".into(),
+            id: "$id".into(),
+            name: "name".into(),
+            company: "company".into(),
+            value: "value".into(),
+            assignee: "assignee".into(),
+            assignee_holds: AssigneeForm::Username,
+            optional: Vec::new(),
+            version: "version".into(),
+            claimed_at: "claimed_at".into(),
+            updated_by: "updated_by".into(),
+            incarnation: "incarnation".into(),
+        }
+    }
+}
+
+impl LeadsMapping {
+    /// Whether the lead ID is the document ID (else an attribute).
+    pub fn id_is_document_id(&self) -> bool {
+        self.id == "$id"
+    }
+
+    pub fn is_optional(&self, field: OptionalField) -> bool {
+        self.optional.contains(&field)
+    }
 }
 
 impl AppwriteConfig {
+    /// The database of the leads collection.
+    pub fn leads_database(&self) -> &str {
+        self.leads.database.as_deref().unwrap_or(&self.database)
+    }
+
     /// `realtime_endpoint`, or the endpoint's host with `wss://` (`ws://` for `http://`).
     pub fn realtime_url(&self) -> String {
         if let Some(url) = &self.realtime_endpoint {

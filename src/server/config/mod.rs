@@ -8,7 +8,7 @@ mod appwrite;
 mod env;
 mod values;
 
-pub use appwrite::AppwriteConfig;
+pub use appwrite::{AppwriteConfig, AssigneeForm, LeadsMapping, OptionalField};
 
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;

@@ -39,6 +39,20 @@ pub(super) fn appwrite_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::
         .map_err(|_| invalid(&s, "an Appwrite ID: 1-36 of a-z A-Z 0-9 . - _, starting with a letter or digit"))
 }
 
+pub(super) fn opt_appwrite_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    appwrite_id(d).map(Some)
+}
+
+/// An attribute key, or `$id` for the document ID.
+pub(super) fn id_attribute<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if s == "$id" || crate::domain::LeadId::parse(s.as_str()).is_ok() {
+        Ok(s)
+    } else {
+        Err(invalid(&s, "`$id` or an attribute key: 1-36 of a-z A-Z 0-9 . - _"))
+    }
+}
+
 pub(super) fn email<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     s.parse::<email_address::EmailAddress>().map(|_| s.clone()).map_err(|_| invalid(&s, "an email address"))

@@ -13,6 +13,7 @@ use super::AppwriteStore;
 use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
 use crate::server::store::{AccountStore, StoreError};
 use async_trait::async_trait;
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
@@ -55,9 +56,17 @@ impl AppwriteStore {
         }
     }
 
-    /// The user's confirmed membership of the managers team, if any.
+    /// The user's confirmed membership of the managers team, if any. From 1.7 the list is
+    /// paged (25 by default), so it is asked for that team only; before, it is always whole.
     async fn manager_membership(&self, username: &Username) -> Result<Option<String>, StoreError> {
-        let list = self.core.api.send(Call::get(format!("/users/{username}/memberships"))).await?;
+        let team = self.core.cfg.managers_team.as_str();
+        let mut call = Call::get(format!("/users/{username}/memberships"));
+        if self.core.version().await?.pages_user_memberships() {
+            call = call
+                .query(json!({"method": "equal", "attribute": "teamId", "values": [team]}))
+                .query(json!({"method": "limit", "values": [PAGE]}));
+        }
+        let list = self.core.api.send(call).await?;
         Ok(list["memberships"]
             .as_array()
             .into_iter()
@@ -71,6 +80,20 @@ impl AppwriteStore {
 
     async fn account(&self, username: &Username, user: &Value) -> Result<Account, StoreError> {
         Ok(account_of(username, user, self.manager_membership(username).await?.is_some()))
+    }
+
+    /// A password check that always fails, as long as a real one: Appwrite answers an unknown
+    /// email before hashing anything, so an unknown login is checked against the service user
+    /// with a password that cannot be its own, and timing does not tell which logins exist.
+    async fn check_decoy(&self) {
+        let cfg = &self.core.cfg;
+        let wrong = format!("{}\u{1}", cfg.service_password.expose_secret());
+        let check = Call::post("/account/sessions/email", json!({"email": cfg.service_email, "password": wrong}));
+        match self.core.api.send(check).await {
+            Err(e) if e.is("user_invalid_credentials") => {}
+            Ok(_) => tracing::error!("the decoy password check succeeded; it never should"),
+            Err(e) => tracing::debug!(error = %e, "the decoy password check failed otherwise"),
+        }
     }
 
     /// Every page of a list call (`key` names the array in the answer), by cursor.
@@ -99,8 +122,9 @@ impl AppwriteStore {
                 let body = json!({"userId": username.as_str(), "roles": ["manager"]});
                 match self.core.api.send(Call::post(self.team_path(), body)).await {
                     Ok(_) => Ok(()),
-                    // A retry of our own call, or a concurrent promotion.
-                    Err(e) if e.is("membership_already_confirmed") => Ok(()),
+                    // A retry of our own call, or a concurrent promotion (1.6.2+; before, the
+                    // same answer has the invitation's type).
+                    Err(e) if e.is("membership_already_confirmed") || e.is("team_invite_already_exists") => Ok(()),
                     Err(e) => Err(e.into()),
                 }
             }
@@ -171,7 +195,10 @@ impl AccountStore for AppwriteStore {
     }
 
     async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
-        let Some((username, user)) = self.find_login(login).await? else { return Ok(None) };
+        let Some((username, user)) = self.find_login(login).await? else {
+            self.check_decoy().await;
+            return Ok(None);
+        };
         let email = user["email"].as_str().unwrap_or_default();
         let check = Call::post("/account/sessions/email", json!({"email": email, "password": password}));
         let blocked = match self.core.api.send(check).await {
@@ -262,7 +289,7 @@ impl AccountStore for AppwriteStore {
     }
 
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
-        let Some(doc) = self.get_optional(SESSIONS, &session_id(token_hash)).await? else { return Ok(None) };
+        let Some(doc) = self.find_doc(SESSIONS, &session_id(token_hash)).await? else { return Ok(None) };
         if doc["token_hash"].as_str() != Some(token_hash) || doc["expires_at"].as_i64().is_none_or(|e| e <= now) {
             return Ok(None);
         }

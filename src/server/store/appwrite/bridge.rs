@@ -6,14 +6,18 @@
 //!   creates an email/password session for that user, whose secret is sent as the
 //!   `a_session_<project>` cookie on the handshake and, if the server did not take it, in an
 //!   `authentication` message.
-//! - It sends `{"type":"ping"}` every 20 s and reconnects with backoff when the socket drops or
-//!   goes silent.
+//! - It speaks the project's Realtime form (`version`): channels in the URL up to 1.9.0, a
+//!   `subscribe` message from 1.9.5.
+//! - It sends `{"type":"ping"}` every 20 s (well under the 32 messages a minute a socket may
+//!   send; before 1.6.1 the answer is error 1003, which proves the socket alive just as well) and
+//!   reconnects with backoff when the socket drops or goes silent.
 //! - Realtime has no replay: after every (re)connect it re-reads the leads through REST and
 //!   emits whatever changed while it was away.
 
 use super::client::{backoff, Call};
-use super::docs::{parse_time, LeadDoc, ATTEMPTS, LEADS};
+use super::docs::{parse_time, ATTEMPTS};
 use super::mirror::Observed;
+use super::version::AppwriteVersion;
 use super::Core;
 use crate::domain::{LeadId, Username};
 use crate::server::metrics::BridgeMetrics;
@@ -81,15 +85,44 @@ async fn create_session(core: &Core) -> Result<String, super::client::AwError> {
     })
 }
 
-fn realtime_url(core: &Core) -> String {
-    let channel = |c: &str| format!("databases.{}.collections.{c}.documents", core.db);
-    format!(
-        "{}?project={}&channels%5B%5D={}&channels%5B%5D={}",
-        core.cfg.realtime_url(),
-        core.cfg.project,
-        channel(LEADS),
-        channel(ATTEMPTS)
-    )
+/// The Realtime message type that is the answer to a ping before 1.6.1.
+const MESSAGE_TYPE_INVALID: u64 = 1003;
+
+fn channels(core: &Core) -> [String; 2] {
+    [core.leads.channel(), format!("databases.{}.collections.{ATTEMPTS}.documents", core.db)]
+}
+
+/// Up to 1.9.0 the channels go in the URL; from 1.9.5 the socket connects with the project
+/// only and subscribes by message.
+fn realtime_url(core: &Core, version: AppwriteVersion) -> String {
+    let mut url = format!("{}?project={}", core.cfg.realtime_url(), core.cfg.project);
+    if !version.subscribes_by_message() {
+        for c in channels(core) {
+            url.push_str(&format!("&channels%5B%5D={c}"));
+        }
+    }
+    url
+}
+
+/// Waits for the answer to our `to` message (`authentication`, `subscribe`).
+async fn answer<S>(ws: &mut S, to: &str) -> Result<(), Ended>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match next_json(ws, HANDSHAKE).await {
+            Some(v) if v["type"] == "response" && v["data"]["to"] == to => {
+                return if v["data"]["success"] == true {
+                    Ok(())
+                } else {
+                    Err(Ended::BadSession(format!("{to} was not successful")))
+                };
+            }
+            Some(v) if v["type"] == "error" => return Err(Ended::BadSession(v["data"]["message"].to_string())),
+            Some(_) => continue, // an event may come before the answer; the re-read covers it
+            None => return Err(Ended::Dropped(format!("no answer to {to}"))),
+        }
+    }
 }
 
 async fn connect_and_pump(
@@ -99,7 +132,11 @@ async fn connect_and_pump(
     failures: &mut u32,
     metrics: &BridgeMetrics,
 ) -> Ended {
-    let mut req = match realtime_url(core).into_client_request() {
+    let version = match core.version().await {
+        Ok(v) => v,
+        Err(e) => return Ended::Dropped(format!("cannot read the Appwrite version: {e}")),
+    };
+    let mut req = match realtime_url(core, version).into_client_request() {
         Ok(r) => r,
         Err(e) => return Ended::Dropped(format!("bad realtime URL: {e}")),
     };
@@ -126,21 +163,21 @@ async fn connect_and_pump(
         if ws.send(Message::text(auth)).await.is_err() {
             return Ended::Dropped("send failed".into());
         }
-        loop {
-            match next_json(&mut ws, HANDSHAKE).await {
-                Some(v) if v["type"] == "response" && v["data"]["to"] == "authentication" => {
-                    if v["data"]["success"] == true {
-                        break;
-                    }
-                    return Ended::BadSession("authentication was not successful".into());
-                }
-                Some(v) if v["type"] == "error" => return Ended::BadSession(v["data"]["message"].to_string()),
-                Some(_) => continue, // an event may come before the answer; the re-read covers it
-                None => return Ended::Dropped("no answer to authentication".into()),
-            }
+        if let Err(ended) = answer(&mut ws, "authentication").await {
+            return ended;
         }
     }
-    tracing::info!(channels = %connected["data"]["channels"], "realtime bridge: connected");
+    if version.subscribes_by_message() {
+        let subscribe =
+            json!({"type": "subscribe", "data": [{"subscriptionId": "leadboard", "channels": channels(core)}]});
+        if ws.send(Message::text(subscribe.to_string())).await.is_err() {
+            return Ended::Dropped("send failed".into());
+        }
+        if let Err(ended) = answer(&mut ws, "subscribe").await {
+            return ended;
+        }
+    }
+    tracing::info!(%version, channels = ?channels(core), "realtime bridge: connected");
     // Nothing sent while we were away is replayed: re-read everything.
     match core.list_leads().await {
         Ok(docs) => {
@@ -163,13 +200,16 @@ async fn connect_and_pump(
                     match serde_json::from_str::<Value>(&t) {
                         Ok(v) if v["type"] == "event" => {
                             observe_lag(metrics, &v["data"]);
-                            on_event(core, &v["data"], suspects)
+                            on_event(core, &v["data"], suspects).await
                         }
                         Ok(v) if v["type"] == "error" => {
                             let code = v["data"]["code"].as_u64().unwrap_or(0);
                             let message = v["data"]["message"].as_str().unwrap_or_default().to_owned();
                             if message.to_lowercase().contains("session") {
                                 return Ended::BadSession(message);
+                            }
+                            if code == MESSAGE_TYPE_INVALID && !version.answers_ping() {
+                                continue; // the answer to our ping on this version
                             }
                             tracing::warn!(code, message, "realtime bridge: error message");
                         }
@@ -220,22 +260,19 @@ fn observe_lag(metrics: &BridgeMetrics, data: &Value) {
 }
 
 /// One Realtime event: a lead created/updated/deleted, or a claim attempt recorded.
-fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>) {
+async fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>) {
     let payload = &data["payload"];
     let events: Vec<&str> =
         data["events"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-    let prefix = |c: &str| format!("databases.{}.collections.{c}.documents.", core.db);
-    let is = |c: &str, action: &str| {
-        let p = prefix(c);
-        events.iter().any(|e| e.starts_with(&p) && e.ends_with(action))
-    };
+    let [leads, attempts] = channels(core).map(|c| format!("{c}."));
+    let is = |prefix: &str, action: &str| events.iter().any(|e| e.starts_with(prefix) && e.ends_with(action));
     let now = now_ms();
-    if is(LEADS, ".delete") {
-        if let Some(id) = payload["$id"].as_str().and_then(|id| LeadId::parse(id).ok()) {
-            core.mirror.remove(&id);
+    if is(&leads, ".delete") {
+        if let Ok(doc) = core.parse_lead(payload).await {
+            core.mirror.remove(&doc.lead.id, Some(&doc.incarnation));
         }
-    } else if is(LEADS, ".create") || is(LEADS, ".update") {
-        match LeadDoc::from_json(payload) {
+    } else if is(&leads, ".create") || is(&leads, ".update") {
+        match core.parse_lead(payload).await {
             Ok(doc) => {
                 if core.mirror.observe(&doc, None, now) == Observed::Suspect {
                     tracing::info!(lead = %doc.lead.id, "realtime bridge: a lead changed without a new version (written outside Leadboard)");
@@ -244,7 +281,7 @@ fn on_event(core: &Core, data: &Value, suspects: &mpsc::UnboundedSender<LeadId>)
             }
             Err(e) => tracing::warn!(error = %e, "realtime bridge: a lead document Leadboard cannot read"),
         }
-    } else if is(ATTEMPTS, ".create") && payload["outcome"] == "lost" {
+    } else if is(&attempts, ".create") && payload["outcome"] == "lost" {
         let user = |k: &str| payload[k].as_str().and_then(|s| Username::parse(s).ok());
         let lead = payload["lead_id"].as_str().and_then(|s| LeadId::parse(s).ok());
         if let (Some(id), Some(lead), Some(claimant), Some(winner)) =

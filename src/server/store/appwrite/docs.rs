@@ -3,11 +3,11 @@
 
 use super::client::{id_segment, AwError};
 use crate::domain::{Lead, LeadId, Millis, Username};
+use crate::server::config::{LeadsMapping, OptionalField};
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-pub const LEADS: &str = "leads";
 pub const CLAIMS: &str = "claims";
 pub const ATTEMPTS: &str = "attempts";
 pub const SESSIONS: &str = "sessions";
@@ -31,10 +31,16 @@ pub fn doc_path(db: &str, collection: &str, id: &str) -> Result<String, StoreErr
 /// A lead document as read, with the `$updatedAt` text to send back as `X-Appwrite-Timestamp`.
 #[derive(Clone, Debug)]
 pub struct LeadDoc {
+    /// The Appwrite document ID (the lead ID, unless the mapping names an ID attribute).
+    pub doc_id: String,
     pub lead: Lead,
     pub updated_at_raw: String,
     /// Who made the last Leadboard write (`updated_by`); writes from outside leave it unchanged.
     pub updated_by: Option<Username>,
+    /// Which life of this lead ID the document is: a lead deleted and added again is another
+    /// incarnation, whose claim documents are not the old one's. The stored attribute, or for a
+    /// document that has none yet (made outside Leadboard) its `$createdAt`.
+    pub incarnation: String,
 }
 
 fn decode(what: &str) -> AwError {
@@ -54,26 +60,51 @@ fn text<'a>(doc: &'a Value, key: &str) -> Result<&'a str, AwError> {
 }
 
 /// A username attribute: null, empty or not a valid username (written from outside) is None.
-fn opt_user(doc: &Value, key: &str) -> Option<Username> {
+pub fn opt_user(doc: &Value, key: &str) -> Option<Username> {
     doc[key].as_str().filter(|s| !s.is_empty()).and_then(|s| Username::parse(s).ok())
 }
 
 impl LeadDoc {
-    pub fn from_json(doc: &Value) -> Result<Self, AwError> {
-        let id = LeadId::parse(text(doc, "$id")?).map_err(|e| decode(&e.to_string()))?;
+    /// Reads a document through the mapping; `assignee` is the assignee attribute already
+    /// turned into a username (see `leads::Leads::assignee_of`).
+    pub fn from_json(doc: &Value, map: &LeadsMapping, assignee: Option<Username>) -> Result<Self, AwError> {
+        let id_text = if map.id_is_document_id() { text(doc, "$id")? } else { text(doc, &map.id)? };
+        let id = LeadId::parse(id_text).map_err(|e| decode(&e.to_string()))?;
         let updated_at_raw = text(doc, "$updatedAt")?.to_owned();
-        let assignee = opt_user(doc, "assignee");
+        let field = |key: &str, optional: OptionalField| -> Result<String, AwError> {
+            match doc[key].as_str() {
+                Some(s) => Ok(s.to_owned()),
+                None if map.is_optional(optional) => Ok(String::new()),
+                None => Err(decode(&format!("attribute {key} is missing or not a string"))),
+            }
+        };
+        let value = match doc[&map.value].as_i64().or_else(|| doc[&map.value].as_f64().map(|f| f as i64)) {
+            Some(v) => v.max(0) as u64,
+            None if map.is_optional(OptionalField::Value) => 0,
+            None => return Err(decode(&format!("attribute {} is missing or not a number", map.value))),
+        };
+        let incarnation = match doc[&map.incarnation].as_str().filter(|s| !s.is_empty()) {
+            Some(stored) => stored.to_owned(),
+            None => text(doc, "$createdAt")?.to_owned(),
+        };
         let lead = Lead {
             id,
-            name: text(doc, "name")?.to_owned(),
-            company: text(doc, "company")?.to_owned(),
-            value: int(doc, "value")?.max(0) as u64,
-            claimed_at: if assignee.is_some() { opt_int(doc, "claimed_at") } else { None },
+            name: field(&map.name, OptionalField::Name)?,
+            company: field(&map.company, OptionalField::Company)?,
+            value,
+            claimed_at: if assignee.is_some() { opt_int(doc, &map.claimed_at) } else { None },
             assignee,
-            version: int(doc, "version")?.max(1) as u64,
+            // Documents from before Leadboard (an adopted collection) have no version yet.
+            version: opt_int(doc, &map.version).unwrap_or(1).max(1) as u64,
             updated_at: parse_time(&updated_at_raw).unwrap_or(0),
         };
-        Ok(LeadDoc { lead, updated_at_raw, updated_by: opt_user(doc, "updated_by") })
+        Ok(LeadDoc {
+            doc_id: text(doc, "$id")?.to_owned(),
+            lead,
+            updated_at_raw,
+            updated_by: opt_user(doc, &map.updated_by),
+            incarnation,
+        })
     }
 }
 
@@ -109,11 +140,13 @@ impl Kind {
 }
 
 /// A claim document: the one transition of a lead out of `version`. Its ID is derived from
-/// (lead, version), so Appwrite's insert-if-absent decides which of several concurrent writers
-/// makes that transition. The lead at `version + 1` must name `assignee`.
+/// (lead, incarnation, version), so Appwrite's insert-if-absent decides which of several
+/// concurrent writers makes that transition, and a lead added again under an old ID starts a
+/// chain of its own. The lead at `version + 1` must name `assignee`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
     pub lead_id: LeadId,
+    pub incarnation: String,
     pub version: u64,
     pub kind: Kind,
     pub assignee: Option<Username>,
@@ -123,22 +156,24 @@ pub struct Transition {
     pub at: Millis,
 }
 
-/// The claim document ID of (lead, version): `t` + 35 hex digits of SHA-256, within Appwrite's
-/// 36-character rule whatever the lead ID's length.
-pub fn transition_id(lead: &LeadId, version: u64) -> String {
-    let digest = Sha256::digest(format!("{}\n{version}", lead.as_str()).as_bytes());
+/// The claim document ID of (lead, incarnation, version): `t` + 35 hex digits of SHA-256, within
+/// Appwrite's 36-character rule whatever the lead ID's length. Lower case, so Appwrite's
+/// case-insensitive IDs cannot make two of them collide.
+pub fn transition_id(lead: &LeadId, incarnation: &str, version: u64) -> String {
+    let digest = Sha256::digest(format!("{}\n{incarnation}\n{version}", lead.as_str()).as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("t{}", &hex[..35])
 }
 
 impl Transition {
     pub fn id(&self) -> String {
-        transition_id(&self.lead_id, self.version)
+        transition_id(&self.lead_id, &self.incarnation, self.version)
     }
 
     pub fn to_json(&self) -> Value {
         json!({
             "lead_id": self.lead_id.as_str(),
+            "incarnation": self.incarnation,
             "version": self.version as i64,
             "kind": self.kind.as_str(),
             "assignee": self.assignee.as_ref().map(Username::as_str),
@@ -151,6 +186,7 @@ impl Transition {
     pub fn from_json(doc: &Value) -> Result<Self, AwError> {
         Ok(Transition {
             lead_id: LeadId::parse(text(doc, "lead_id")?).map_err(|e| decode(&e.to_string()))?,
+            incarnation: doc["incarnation"].as_str().unwrap_or_default().to_owned(),
             version: int(doc, "version")? as u64,
             kind: Kind::parse(text(doc, "kind")?).ok_or_else(|| decode("unknown transition kind"))?,
             assignee: opt_user(doc, "assignee"),
@@ -160,14 +196,14 @@ impl Transition {
         })
     }
 
-    /// The lead attributes that apply this transition.
-    pub fn lead_update(&self) -> Value {
-        json!({
-            "assignee": self.assignee.as_ref().map(Username::as_str),
-            "version": (self.version + 1) as i64,
-            "claimed_at": self.assignee.as_ref().map(|_| self.at),
-            "updated_by": self.actor.as_str(),
-        })
+    /// The lead as this transition leaves it.
+    pub fn applied_to(&self, before: &Lead) -> Lead {
+        Lead {
+            assignee: self.assignee.clone(),
+            version: self.version + 1,
+            claimed_at: self.assignee.as_ref().map(|_| self.at),
+            ..before.clone()
+        }
     }
 
     /// Whether `lead` shows this transition applied (at the version after it).
@@ -228,12 +264,13 @@ mod tests {
     }
 
     #[test]
-    fn transition_ids_are_appwrite_ids_and_differ_by_version() {
+    fn transition_ids_are_appwrite_ids_and_differ_by_version_and_incarnation() {
         let id = LeadId::parse("x".repeat(36)).unwrap();
-        let a = transition_id(&id, 1);
+        let a = transition_id(&id, "i1", 1);
         assert_eq!(a.len(), 36);
-        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, transition_id(&id, 2));
-        assert_eq!(a, transition_id(&id, 1));
+        assert!(a.chars().all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert_ne!(a, transition_id(&id, "i1", 2));
+        assert_ne!(a, transition_id(&id, "i2", 1), "another incarnation, another chain");
+        assert_eq!(a, transition_id(&id, "i1", 1));
     }
 }

@@ -11,7 +11,7 @@
 use super::docs::{outside_actor, LeadDoc};
 use crate::domain::{BoardEvent, Change, Lead, LeadId, Millis, Username};
 use crate::server::store::EventSink;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -40,6 +40,8 @@ pub struct Mirror {
 #[derive(Default)]
 struct Inner {
     leads: BTreeMap<LeadId, Lead>,
+    /// Each lead's incarnation: a lead added again under an old ID is a new lead.
+    incarnations: HashMap<LeadId, String>,
     ring: VecDeque<BoardEvent>,
     seq: u64,
     seen_attempts: HashSet<String>,
@@ -53,7 +55,8 @@ fn change_of(prev: Option<&Lead>, lead: &Lead, actor: &Username) -> Change {
         (None, Some(b)) if b == actor => Change::Claimed,
         (None, Some(_)) => Change::Reassigned { previous: None },
         (Some(a), None) => Change::Released { previous: a.clone() },
-        (Some(a), Some(b)) if a == b && b == actor => Change::Claimed,
+        // The same holder under a new version (a write re-recorded by the reconciler): no one lost it.
+        (Some(a), Some(b)) if a == b => Change::Claimed,
         (Some(a), Some(_)) => Change::Reassigned { previous: Some(a.clone()) },
         // Claimed and released again while this replica was not looking.
         (None, None) => Change::Released { previous: actor.clone() },
@@ -96,7 +99,8 @@ impl Mirror {
     /// write). `actor`: who made the change, when known; else the document's `updated_by`.
     pub fn observe(&self, doc: &LeadDoc, actor: Option<&Username>, at: Millis) -> Observed {
         let mut inner = self.lock();
-        let prev = inner.leads.get(&doc.lead.id).cloned();
+        let same_life = inner.incarnations.get(&doc.lead.id).is_none_or(|i| *i == doc.incarnation);
+        let prev = inner.leads.get(&doc.lead.id).cloned().filter(|_| same_life);
         match &prev {
             Some(p) if p.version > doc.lead.version => return Observed::Same,
             Some(p) if p.version == doc.lead.version => {
@@ -107,6 +111,7 @@ impl Mirror {
         let actor = actor.cloned().or_else(|| doc.updated_by.clone()).unwrap_or_else(outside_actor);
         let change = change_of(prev.as_ref(), &doc.lead, &actor);
         inner.leads.insert(doc.lead.id.clone(), doc.lead.clone());
+        inner.incarnations.insert(doc.lead.id.clone(), doc.incarnation.clone());
         if !self.is_loaded() {
             return Observed::Changed(inner.seq);
         }
@@ -152,13 +157,23 @@ impl Mirror {
         // Leads deleted in Appwrite leave this replica's board (boards keep them until they
         // take a snapshot: there is no "deleted" event).
         let present: HashSet<&LeadId> = docs.iter().map(|d| &d.lead.id).collect();
-        self.lock().leads.retain(|id, _| present.contains(id));
+        let mut inner = self.lock();
+        inner.leads.retain(|id, _| present.contains(id));
+        inner.incarnations.retain(|id, _| present.contains(id));
+        drop(inner);
         self.loaded.send_replace(true);
         suspects
     }
 
-    pub fn remove(&self, id: &LeadId) {
-        self.lock().leads.remove(id);
+    /// Forgets a deleted lead; with `incarnation`, only if it is still that life of the ID (a
+    /// late delete event must not remove a lead added again since).
+    pub fn remove(&self, id: &LeadId, incarnation: Option<&str>) {
+        let mut inner = self.lock();
+        if incarnation.is_some_and(|i| inner.incarnations.get(id).is_some_and(|have| have != i)) {
+            return;
+        }
+        inner.leads.remove(id);
+        inner.incarnations.remove(id);
     }
 
     /// All leads and the sequence they reflect, under one lock.
@@ -204,9 +219,11 @@ mod tests {
 
     fn doc(version: u64, assignee: Option<&str>, by: Option<&str>) -> LeadDoc {
         LeadDoc {
+            doc_id: "L1".into(),
             lead: Lead::sample(assignee, version),
             updated_at_raw: String::new(),
             updated_by: by.map(|b| Username::parse(b).unwrap()),
+            incarnation: "i1".into(),
         }
     }
 
@@ -226,6 +243,31 @@ mod tests {
         assert_eq!(events[1].loser().map(Username::as_str), Some("bob"));
         assert_eq!(m.events_after(0, 10).unwrap().len(), 2);
         assert_eq!(m.events_after(2, 10).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_lead_added_again_is_a_new_lead_and_a_late_delete_of_the_old_one_is_ignored() {
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        let m = Mirror::new(sink.clone());
+        m.resync(&[doc(5, Some("bob"), Some("bob"))], 0);
+        let again = LeadDoc { incarnation: "i2".into(), ..doc(1, None, Some("maria")) };
+        assert_eq!(m.observe(&again, None, 1), Observed::Changed(1), "a lower version of another incarnation counts");
+        assert_eq!(sink.0.lock().unwrap()[0].change, Change::Created);
+        m.remove(&again.lead.id, Some("i1"));
+        assert_eq!(m.snapshot().1.len(), 1, "the old incarnation's delete leaves the new lead");
+        m.remove(&again.lead.id, Some("i2"));
+        assert!(m.snapshot().1.is_empty());
+    }
+
+    #[test]
+    fn the_same_holder_under_a_new_version_flags_nobody() {
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        let m = Mirror::new(sink.clone());
+        m.resync(&[doc(2, Some("bob"), Some("bob"))], 0);
+        m.observe(&doc(3, Some("bob"), Some("appwrite")), None, 1);
+        let events = sink.0.lock().unwrap().clone();
+        assert_eq!(events[0].change, Change::Claimed);
+        assert_eq!(events[0].loser(), None);
     }
 
     #[test]

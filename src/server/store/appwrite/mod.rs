@@ -1,7 +1,9 @@
-//! The Appwrite adapter: leads, claims and sessions in an Appwrite project, accounts as Appwrite users (`accounts`), boards fed by a
-//! Realtime bridge. See `claims` for the verified claim protocol (Appwrite's `updateDocument` is
-//! last-write-wins, so a plain update is never a claim), `bridge` and `mirror` for events,
-//! `reconcile` for repairs, and `schema` for `leadboard appwrite setup`.
+//! The Appwrite adapter: leads, claims and sessions in an Appwrite project, accounts as Appwrite
+//! users (`accounts`), boards fed by a Realtime bridge. See `verified_claim` for the claim
+//! protocol (Appwrite's `updateDocument` is last-write-wins, so a plain update is never a
+//! claim), `leads` for the leads collection and its mapping, `version` for what differs between
+//! Appwrite releases, `bridge` and `mirror` for events, `reconcile` for repairs, and `schema` for
+//! `leadboard appwrite setup`.
 //!
 //! The API key is used only here, on the server, in a header marked sensitive; it is never
 //! formatted into errors, logs or anything sent to a browser.
@@ -10,10 +12,12 @@ mod accounts;
 mod bridge;
 pub mod client;
 pub mod docs;
+mod leads;
 mod mirror;
 mod reconcile;
 pub mod schema;
 mod verified_claim;
+pub mod version;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};
@@ -23,13 +27,16 @@ use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use client::{Call, Client};
-use docs::{doc_path, docs_path, LeadDoc, LEADS};
+use docs::{doc_path, docs_path, random_id, CLAIMS};
 use futures::StreamExt;
+use leads::Leads;
 use mirror::Mirror;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
+use version::AppwriteVersion;
 
 /// How long a read of the board waits for this replica's first full read of the leads.
 const FIRST_LOAD: Duration = Duration::from_secs(15);
@@ -40,8 +47,92 @@ const CREATE_CONCURRENCY: usize = 16;
 pub(crate) struct Core {
     cfg: AppwriteConfig,
     api: Client,
+    /// Leadboard's own database (claims, attempts, sessions).
     db: String,
+    leads: Leads,
     mirror: Mirror,
+    version: tokio::sync::OnceCell<AppwriteVersion>,
+}
+
+impl Core {
+    /// The project's Appwrite version, asked once (`GET /v1/health/version`, no auth needed).
+    pub(crate) async fn version(&self) -> Result<AppwriteVersion, StoreError> {
+        let v = self
+            .version
+            .get_or_try_init(|| async {
+                let answer = self.api.send(Call::get("/health/version")).await?;
+                let text = answer["version"].as_str().unwrap_or_default();
+                let v = AppwriteVersion::parse(text).unwrap_or_else(|| {
+                    tracing::warn!(version = text, "unrecognised Appwrite version; assuming the newest tested");
+                    AppwriteVersion::NEWEST_TESTED
+                });
+                if v < AppwriteVersion::OLDEST_TESTED || v > AppwriteVersion::NEWEST_TESTED {
+                    tracing::warn!(version = %v, "Appwrite version outside the tested range 1.5.0 to 1.9.6");
+                }
+                tracing::info!(version = %v, protocol = %v.protocol(), "Appwrite version detected");
+                Ok::<_, StoreError>(v)
+            })
+            .await?;
+        Ok(*v)
+    }
+
+    /// The highest version each lead ID reached in an earlier incarnation (its claim
+    /// documents outlive it), so a lead added again continues above it.
+    async fn earlier_versions(&self, ids: &[&LeadId]) -> Result<HashMap<LeadId, u64>, StoreError> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let values: Vec<&str> = chunk.iter().map(|id| id.as_str()).collect();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut call = Call::get(docs_path(&self.db, CLAIMS))
+                    .query(json!({"method": "equal", "attribute": "lead_id", "values": values}))
+                    .query(json!({"method": "limit", "values": [500]}));
+                if let Some(c) = &cursor {
+                    call = call.query(json!({"method": "cursorAfter", "values": [c]}));
+                }
+                let page = self.api.send(call).await?;
+                let docs = page["documents"].as_array().cloned().unwrap_or_default();
+                for t in docs.iter().filter_map(|d| docs::Transition::from_json(d).ok()) {
+                    let top = out.entry(t.lead_id).or_insert(0);
+                    *top = (*top).max(t.version + 1);
+                }
+                match docs.last().and_then(|d| d["$id"].as_str()) {
+                    Some(last) if docs.len() == 500 => cursor = Some(last.to_owned()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates one lead, or finds it there: Ok(false) if it exists, `LeadIdTaken` if one whose ID
+    /// differs only in case does (Appwrite would call them the same document).
+    async fn add_lead(&self, lead: &NewLead, actor: &Username, version: u64) -> Result<bool, StoreError> {
+        let existing = |docs: Vec<docs::LeadDoc>| -> Result<bool, StoreError> {
+            match docs.into_iter().next() {
+                Some(d) if d.lead.id == lead.id => Ok(false),
+                Some(d) => Err(StoreError::LeadIdTaken { id: lead.id.clone(), existing: d.lead.id }),
+                None => Err(StoreError::Unavailable(format!("lead {} exists but cannot be read yet", lead.id))),
+            }
+        };
+        let by_attribute = !self.leads.map.id_is_document_id();
+        if by_attribute {
+            let like = self.lead_docs_like(&lead.id).await?;
+            if !like.is_empty() {
+                return existing(like);
+            }
+        }
+        let document_id = if by_attribute { random_id() } else { lead.id.as_str().to_owned() };
+        let data = self.new_lead_data(lead, actor, &random_id(), version);
+        match self.api.send(Call::post(self.leads.path(), json!({"documentId": document_id, "data": data}))).await {
+            Ok(doc) => {
+                self.mirror.observe(&self.parse_lead(&doc).await?, Some(actor), now_ms());
+                Ok(true)
+            }
+            Err(e) if e.is("document_already_exists") => existing(self.lead_docs_like(&lead.id).await?),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 pub struct AppwriteStore {
@@ -70,7 +161,9 @@ impl AppwriteStore {
         let core = Arc::new(Core {
             api: Client::new(cfg)?,
             db: cfg.database.clone(),
+            leads: Leads::new(cfg),
             mirror: Mirror::new(sink),
+            version: tokio::sync::OnceCell::new(),
             cfg: cfg.clone(),
         });
         let (suspects_tx, suspects_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -79,7 +172,10 @@ impl AppwriteStore {
             runtime.spawn(bridge::run(core.clone(), suspects_tx, metrics)),
             runtime.spawn(reconcile::run(core.clone(), every, suspects_rx)),
         ];
-        tracing::info!(endpoint = %cfg.endpoint, project = %cfg.project, database = %cfg.database, "using the Appwrite store");
+        tracing::info!(
+            endpoint = %cfg.endpoint, project = %cfg.project, database = %cfg.database,
+            leads = %format!("{}/{}", core.leads.db, core.leads.collection), "using the Appwrite store"
+        );
         Ok(Self { core, stream: docs::random_id(), tasks })
     }
 
@@ -109,12 +205,14 @@ impl AppwriteStore {
         doc_path(&self.core.db, collection, id)
     }
 
-    async fn get_optional(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError> {
-        match self.core.api.send(Call::get(self.path(collection, id)?)).await {
-            Ok(doc) => Ok(Some(doc)),
-            Err(e) if e.status() == Some(404) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    /// The document with this exact ID, read by a list: up to Appwrite 1.9.0 a GET may answer
+    /// from a cached copy that outlives the document (a signed-out session would live on).
+    async fn find_doc(&self, collection: &str, id: &str) -> Result<Option<Value>, StoreError> {
+        let call = Call::get(docs_path(&self.core.db, collection))
+            .query(json!({"method": "equal", "attribute": "$id", "values": [id]}))
+            .query(json!({"method": "limit", "values": [1]}));
+        let page = self.core.api.send(call).await?;
+        Ok(page["documents"].as_array().and_then(|docs| docs.iter().find(|d| d["$id"] == id).cloned()))
     }
 }
 
@@ -164,25 +262,11 @@ impl LeadStore for AppwriteStore {
 
     async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError> {
         let core = &self.core;
-        let path = docs_path(&core.db, LEADS);
-        let results: Vec<Result<bool, StoreError>> = futures::stream::iter(leads)
-            .map(|l| {
-                let path = path.clone();
-                async move {
-                    let body = json!({"documentId": l.id.as_str(), "data": {
-                        "name": l.name, "company": l.company, "value": l.value as i64,
-                        "assignee": null, "version": 1, "claimed_at": null, "updated_by": actor.as_str(),
-                    }});
-                    match core.api.send(Call::post(path, body)).await {
-                        Ok(doc) => {
-                            core.mirror.observe(&LeadDoc::from_json(&doc)?, Some(actor), now_ms());
-                            Ok(true)
-                        }
-                        Err(e) if e.is("document_already_exists") => Ok(false),
-                        Err(e) => Err(e.into()),
-                    }
-                }
-            })
+        let ids: Vec<&LeadId> = leads.iter().map(|l| &l.id).collect();
+        let earlier = core.earlier_versions(&ids).await?;
+        let earlier = &earlier;
+        let results: Vec<Result<bool, StoreError>> = futures::stream::iter(leads.clone())
+            .map(|l| async move { core.add_lead(&l, actor, earlier.get(&l.id).map_or(1, |v| v + 1)).await })
             .buffer_unordered(CREATE_CONCURRENCY)
             .collect()
             .await;
@@ -194,7 +278,7 @@ impl LeadStore for AppwriteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let call = Call::get(docs_path(&self.core.db, LEADS)).query(json!({"method": "limit", "values": [1]}));
+        let call = Call::get(self.core.leads.path()).query(json!({"method": "limit", "values": [1]}));
         self.core.api.once(&call).await.map(drop).map_err(StoreError::from)
     }
 }

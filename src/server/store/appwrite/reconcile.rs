@@ -14,65 +14,26 @@
 //! Each pass also re-reads every lead into the mirror, so events lost by Realtime are made up
 //! for within one interval.
 
-use super::client::Call;
-use super::docs::{docs_path, outside_actor, random_id, transition_id, Kind, LeadDoc, Transition, CLAIMS, LEADS};
+use super::docs::{outside_actor, random_id, transition_id, Kind, LeadDoc, Transition};
 use super::Core;
 use crate::domain::LeadId;
 use crate::server::now_ms;
 use crate::server::store::StoreError;
-use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Page size for listing leads.
-const PAGE: usize = 500;
-/// Leads checked per claims query (two document IDs each; Appwrite takes 100 values).
+/// Leads checked per claims query (two document IDs each; Appwrite 1.5 and 1.6 take 100 values).
 const BATCH: usize = 50;
 
+/// The claim documents that say where `doc` should be: out of its version, and the one before.
+fn chain_ids(doc: &LeadDoc) -> Vec<String> {
+    let (id, inc, v) = (&doc.lead.id, doc.incarnation.as_str(), doc.lead.version);
+    std::iter::once(transition_id(id, inc, v)).chain((v > 1).then(|| transition_id(id, inc, v - 1))).collect()
+}
+
 impl Core {
-    /// Every lead, paging with `cursorAfter` until a page comes back empty.
-    pub(crate) async fn list_leads(&self) -> Result<Vec<LeadDoc>, StoreError> {
-        let mut out = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut call = Call::get(docs_path(&self.db, LEADS)).query(json!({"method": "limit", "values": [PAGE]}));
-            if let Some(c) = &cursor {
-                call = call.query(json!({"method": "cursorAfter", "values": [c]}));
-            }
-            let page = self.api.send(call).await?;
-            let docs = page["documents"].as_array().cloned().unwrap_or_default();
-            if docs.is_empty() {
-                return Ok(out);
-            }
-            for d in &docs {
-                match LeadDoc::from_json(d) {
-                    Ok(doc) => out.push(doc),
-                    Err(e) => {
-                        tracing::warn!(id = ?d["$id"].as_str(), error = %e, "skipping a lead document Leadboard cannot read")
-                    }
-                }
-            }
-            cursor = docs.last().and_then(|d| d["$id"].as_str()).map(str::to_owned);
-        }
-    }
-
-    /// The claim documents with these IDs (those that exist).
-    async fn transitions(&self, ids: &[String]) -> Result<HashMap<String, Transition>, StoreError> {
-        let call = Call::get(docs_path(&self.db, CLAIMS))
-            .query(json!({"method": "equal", "attribute": "$id", "values": ids}))
-            .query(json!({"method": "limit", "values": [ids.len().max(1)]}));
-        let page = self.api.send(call).await?;
-        let mut found = HashMap::new();
-        for d in page["documents"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            if let (Some(id), Ok(t)) = (d["$id"].as_str(), Transition::from_json(d)) {
-                found.insert(id.to_owned(), t);
-            }
-        }
-        Ok(found)
-    }
-
     /// One full pass: re-read all leads into the mirror, then check each against its claim
     /// documents. Returns how many leads were repaired.
     pub(crate) async fn reconcile_all(&self) -> Result<usize, StoreError> {
@@ -80,14 +41,7 @@ impl Core {
         self.mirror.resync(&docs, now_ms());
         let mut repaired = 0;
         for chunk in docs.chunks(BATCH) {
-            let ids: Vec<String> = chunk
-                .iter()
-                .flat_map(|d| {
-                    let v = d.lead.version;
-                    std::iter::once(transition_id(&d.lead.id, v))
-                        .chain((v > 1).then(|| transition_id(&d.lead.id, v - 1)))
-                })
-                .collect();
+            let ids: Vec<String> = chunk.iter().flat_map(chain_ids).collect();
             let found = self.transitions(&ids).await?;
             for doc in chunk {
                 repaired += usize::from(self.repair(doc, &found).await?);
@@ -98,36 +52,28 @@ impl Core {
 
     /// Checks one lead now (the bridge saw it change without a new version).
     pub(crate) async fn reconcile_one(&self, id: &LeadId) -> Result<bool, StoreError> {
-        let doc = match self.get_lead(id).await {
+        let doc = match self.read_lead(id).await {
             Ok(doc) => doc,
             Err(StoreError::LeadNotFound(_)) => {
-                self.mirror.remove(id);
+                self.mirror.remove(id, None);
                 return Ok(false);
             }
             Err(e) => return Err(e),
         };
-        let v = doc.lead.version;
-        let mut ids = vec![transition_id(id, v)];
-        if v > 1 {
-            ids.push(transition_id(id, v - 1));
-        }
-        let found = self.transitions(&ids).await?;
+        let found = self.transitions(&chain_ids(&doc)).await?;
         self.repair(&doc, &found).await
     }
 
     async fn repair(&self, doc: &LeadDoc, found: &HashMap<String, Transition>) -> Result<bool, StoreError> {
         let lead = &doc.lead;
-        if let Some(pending) = found.get(&transition_id(&lead.id, lead.version)) {
+        let at = |v: u64| found.get(&transition_id(&lead.id, &doc.incarnation, v));
+        if let Some(pending) = at(lead.version) {
             tracing::info!(lead = %lead.id, version = lead.version, kind = pending.kind.as_str(), "applying a claim document the lead does not show yet");
             let after = self.apply(pending).await?;
             self.mirror.observe(&after, None, now_ms());
             return Ok(true);
         }
-        let expected = if lead.version <= 1 {
-            Some(None)
-        } else {
-            found.get(&transition_id(&lead.id, lead.version - 1)).map(|t| t.assignee.clone())
-        };
+        let expected = if lead.version <= 1 { Some(None) } else { at(lead.version - 1).map(|t| t.assignee.clone()) };
         if expected.as_ref() == Some(&lead.assignee) {
             return Ok(false);
         }
@@ -138,6 +84,7 @@ impl Core {
         );
         let t = Transition {
             lead_id: lead.id.clone(),
+            incarnation: doc.incarnation.clone(),
             version: lead.version,
             kind: Kind::Adopt,
             assignee: lead.assignee.clone(),

@@ -1,40 +1,82 @@
 //! The verified claim protocol, and release/reassign, over an API without compare-and-swap.
 //!
 //! Every change of a lead's assignee is a *transition* out of the lead's current `version`, and
-//! each transition has a claim document whose ID is derived from (lead, version). Appwrite's
-//! create is insert-if-absent: of any number of concurrent writers, exactly one creates the
-//! document (201); every other gets 409 `document_already_exists` and reads who did. A retry of
-//! our own create after a timeout finds our own `request_id` there and is recognised as ours.
+//! each transition has a claim document whose ID is derived from (lead, incarnation, version).
+//! Appwrite's create is insert-if-absent, on every version: of any number of concurrent
+//! writers, exactly one creates the document (201); every other gets 409
+//! `document_already_exists` and reads who did. A retry of our own create after a timeout finds
+//! our own `request_id` there and is recognised as ours.
 //!
-//! The claim document is the source of truth; the lead document follows it. Whoever finds a claim
-//! document for the lead's current version (the winner, a loser, the reconciler of any replica)
-//! applies it to the lead: assignee, `version + 1`, `claimed_at`, sent with
-//! `X-Appwrite-Timestamp` = the `$updatedAt` it read, so a write that came in between (another
-//! helper, a write from outside Leadboard) makes it fail with 409 `document_update_conflict`
-//! instead of being overwritten; then it re-reads and tries again. Applying the same document
-//! twice writes the same values, so helpers cannot disagree. A claim answers `won` only after
-//! reading the lead back and seeing it at the version after our own claim document, naming us.
+//! The claim documents are the source of truth; the lead document follows them. Whoever finds
+//! a claim document for the lead's current version (the winner, a loser, the reconciler of any
+//! replica) applies it to the lead: assignee, `version + 1`, `claimed_at`, sent with
+//! `X-Appwrite-Timestamp` = the `$updatedAt` it read. From Appwrite 1.9.5 that guard is checked
+//! against the row; up to 1.9.0 it may be checked against a stale cached copy, so an apply can
+//! overwrite a newer row and move the lead document back. Hence:
+//! - every read that decides is a list (`leads::read_lead`), which the cache cannot answer;
+//! - an answer taken from the lead document (`lost`, a refused release) is given only once no
+//!   claim document exists for the version it shows ([`Core::settled`]): a lead document that
+//!   lags is first moved forward, so no answer goes back behind one already given;
+//! - `won` is answered only after reading the lead at the version after our own claim
+//!   document, naming us.
+//!
+//! Transactions (1.8+) are not used: on 1.8 to 1.9.0 their commit checks through the same cached
+//! read, and reads inside them are not validated, so they would add nothing the claim documents
+//! do not already give.
 
 use super::client::Call;
-use super::docs::{doc_path, docs_path, random_id, Kind, LeadDoc, Transition, ATTEMPTS, CLAIMS, LEADS};
+use super::docs::{
+    doc_path, docs_path, outside_actor, random_id, transition_id, Kind, LeadDoc, Transition, ATTEMPTS, CLAIMS,
+};
 use super::Core;
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
 use crate::domain::{Account, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, RuleError, UserInfo, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Rounds of read-decide-write before giving up under contention (each round makes progress:
 /// some transition was applied).
 const ROUNDS: usize = 12;
 
 impl Core {
-    pub(crate) async fn get_lead(&self, id: &LeadId) -> Result<LeadDoc, StoreError> {
-        match self.api.send(Call::get(doc_path(&self.db, LEADS, id.as_str())?)).await {
-            Ok(doc) => Ok(LeadDoc::from_json(&doc)?),
-            Err(e) if e.status() == Some(404) => Err(StoreError::LeadNotFound(id.clone())),
-            Err(e) => Err(e.into()),
+    /// The claim documents with these IDs (those that exist), by a list: never a cached GET.
+    pub(crate) async fn transitions(&self, ids: &[String]) -> Result<HashMap<String, Transition>, StoreError> {
+        let call = Call::get(docs_path(&self.db, CLAIMS))
+            .query(json!({"method": "equal", "attribute": "$id", "values": ids}))
+            .query(json!({"method": "limit", "values": [ids.len().max(1)]}));
+        let page = self.api.send(call).await?;
+        let mut found = HashMap::new();
+        for d in page["documents"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            if let (Some(id), Ok(t)) = (d["$id"].as_str(), Transition::from_json(d)) {
+                found.insert(id.to_owned(), t);
+            }
         }
+        Ok(found)
+    }
+
+    /// The claim document out of `version` of the lead `doc` is, if there is one.
+    async fn transition_at(&self, doc: &LeadDoc, version: u64) -> Result<Option<Transition>, StoreError> {
+        let id = transition_id(&doc.lead.id, &doc.incarnation, version);
+        Ok(self.transitions(std::slice::from_ref(&id)).await?.remove(&id))
+    }
+
+    /// The lead at the head of its claim documents: read, and while a claim document exists for
+    /// the version shown (decided but not applied, or undone by a stale cached merge), apply it
+    /// and read again. What this returns may be answered from.
+    pub(crate) async fn settled(&self, id: &LeadId) -> Result<LeadDoc, StoreError> {
+        for _ in 0..ROUNDS {
+            let doc = self.read_lead(id).await?;
+            match self.transition_at(&doc, doc.lead.version).await? {
+                None => return Ok(doc),
+                Some(pending) => {
+                    tracing::debug!(lead = %id, version = doc.lead.version, "the lead lags its claim documents; moving it forward");
+                    self.apply(&pending).await?;
+                }
+            }
+        }
+        Err(StoreError::Unavailable(format!("lead {id} keeps changing; try again")))
     }
 
     /// Creates the claim document `t`, or reads the one already there. Returns the stored one:
@@ -48,9 +90,10 @@ impl Core {
                 Ok(t.clone())
             }
             Err(e) if e.is("document_already_exists") => {
-                let doc = self.api.send(Call::get(doc_path(&self.db, CLAIMS, &id)?)).await?;
-                let stored = Transition::from_json(&doc)?;
-                if stored.lead_id != t.lead_id || stored.version != t.version {
+                let stored = self.transitions(std::slice::from_ref(&id)).await?.remove(&id).ok_or_else(|| {
+                    StoreError::Unavailable(format!("claim document {id} exists but cannot be read yet; try again"))
+                })?;
+                if stored.lead_id != t.lead_id || stored.version != t.version || stored.incarnation != t.incarnation {
                     return Err(StoreError::Internal(format!("claim document {id} belongs to another lead")));
                 }
                 tracing::debug!(
@@ -63,34 +106,102 @@ impl Core {
         }
     }
 
-    /// Applies claim document `t` to its lead (idempotent; any replica may do it). Returns the
-    /// lead as it stands afterwards.
+    /// Applies claim document `t` to its lead, and any earlier ones the lead document does not
+    /// show (idempotent; any replica may do it). Returns the lead as read afterwards.
+    ///
+    /// A plain update from outside can land between a claim document and its apply, and up to
+    /// 1.9.0 it can also be merged into a stale cached row: either way the lead shows an
+    /// assignee that no claim document gave it. Applying over that would lose the outside
+    /// write, so it is first adopted after the newest claim document ([`Core::adopt_at_head`]);
+    /// telling costs one read of the claim document before.
     pub(crate) async fn apply(&self, t: &Transition) -> Result<LeadDoc, StoreError> {
-        let path = doc_path(&self.db, LEADS, t.lead_id.as_str())?;
+        let mut adopted = false;
+        let mut conflicted: Option<String> = None;
         for _ in 0..ROUNDS {
-            let doc = self.get_lead(&t.lead_id).await?;
-            if doc.lead.version > t.version {
-                return Ok(doc); // applied already (by us or a helper), or moved on since
+            let doc = self.read_lead(&t.lead_id).await?;
+            let v = doc.lead.version;
+            if doc.incarnation != t.incarnation || v > t.version {
+                return Ok(doc); // applied already (by us or a helper), moved on since, or re-added
             }
-            if doc.lead.version < t.version {
-                return Err(StoreError::Internal(format!(
-                    "lead {} is at version {} below its claim document's {}",
-                    t.lead_id, doc.lead.version, t.version
-                )));
+            let at = |v: u64| transition_id(&doc.lead.id, &doc.incarnation, v);
+            let mut ids = Vec::new();
+            if v < t.version {
+                ids.push(at(v));
             }
-            let call = Call::patch(path.clone(), json!({"data": t.lead_update()})).timestamp(&doc.updated_at_raw);
+            if v > 1 {
+                ids.push(at(v - 1));
+            }
+            let found = if ids.is_empty() { HashMap::new() } else { self.transitions(&ids).await? };
+            // A lead document moved back by a stale merge is brought forward one step at a time.
+            let next = if v == t.version {
+                t.clone()
+            } else {
+                found.get(&at(v)).cloned().ok_or_else(|| {
+                    StoreError::Internal(format!(
+                        "lead {} is at version {v} below its claim document's {}, with none between",
+                        t.lead_id, t.version
+                    ))
+                })?
+            };
+            // Applying `next` would overwrite an assignee that no claim document gave the lead.
+            let expected = if v == 1 { Some(None) } else { found.get(&at(v - 1)).map(|p| p.assignee.clone()) };
+            let overwrites = next.assignee != doc.lead.assignee && expected.is_some_and(|e| e != doc.lead.assignee);
+            if !adopted && overwrites {
+                self.adopt_at_head(&doc).await?;
+                adopted = true;
+            }
+            let path = doc_path(&self.leads.db, &self.leads.collection, &doc.doc_id)?;
+            let mut call = Call::patch(path, json!({"data": self.lead_update(&next).await?}));
+            // A conflict although the row is as we read it came from a cached copy that is
+            // newer than the row (up to 1.9.0, when clocks or a race left one there); it would
+            // refuse every guarded update for a day, so this one goes unguarded. Whatever it
+            // overwrites is repaired from the claim documents like any stale merge.
+            if conflicted.as_deref() != Some(doc.updated_at_raw.as_str()) {
+                call = call.timestamp(&doc.updated_at_raw);
+            }
             match self.api.send(call).await {
-                Ok(json) => {
-                    tracing::debug!(lead = %t.lead_id, version = t.version + 1, "applied the claim document");
-                    return Ok(LeadDoc::from_json(&json)?);
-                }
+                Ok(_) => tracing::debug!(lead = %t.lead_id, version = next.version + 1, "applied the claim document"),
                 Err(e) if e.is("document_update_conflict") => {
                     tracing::debug!(lead = %t.lead_id, "the lead changed since it was read; re-reading");
+                    conflicted = Some(doc.updated_at_raw.clone());
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(StoreError::Unavailable(format!("lead {} keeps changing; try again", t.lead_id)))
+    }
+
+    /// Records the assignee `doc` shows, written from outside Leadboard onto a lead document
+    /// that lags its claim documents, as an adoption after the newest of them.
+    async fn adopt_at_head(&self, doc: &LeadDoc) -> Result<(), StoreError> {
+        let mut head = doc.lead.version;
+        for _ in 0..ROUNDS {
+            let ids: Vec<String> = (head..head + 4).map(|v| transition_id(&doc.lead.id, &doc.incarnation, v)).collect();
+            let found = self.transitions(&ids).await?;
+            match ids.iter().position(|id| !found.contains_key(id)) {
+                Some(free) => head += free as u64,
+                None => {
+                    head += 4;
+                    continue;
+                }
+            }
+            tracing::info!(lead = %doc.lead.id, version = head, "adopting a write made outside Leadboard onto a lagging lead document");
+            let t = Transition {
+                lead_id: doc.lead.id.clone(),
+                incarnation: doc.incarnation.clone(),
+                version: head,
+                kind: Kind::Adopt,
+                assignee: doc.lead.assignee.clone(),
+                actor: outside_actor(),
+                request_id: random_id(),
+                at: now_ms(),
+            };
+            if self.create_transition(&t).await?.request_id == t.request_id {
+                return Ok(());
+            }
+            // Someone decided that version first: the outside write comes after it.
+        }
+        Err(StoreError::Unavailable(format!("lead {} keeps changing; try again", doc.lead.id)))
     }
 
     pub(crate) async fn claim(
@@ -100,22 +211,29 @@ impl Core {
         received_at: Millis,
     ) -> Result<ClaimReply, StoreError> {
         let request_id = random_id();
-        // The version whose claim document we created.
-        let mut mine: Option<u64> = None;
+        // The (incarnation, version) whose claim document we created.
+        let mut mine: Option<(String, u64)> = None;
         for _ in 0..ROUNDS {
-            let doc = self.get_lead(id).await?;
+            let doc = self.read_lead(id).await?;
             let lead = &doc.lead;
             if lead.assignee.is_some() {
+                let won = lead.is_held_by(by)
+                    && mine.as_ref().is_some_and(|(inc, v)| *inc == doc.incarnation && lead.version == v + 1);
+                if won {
+                    return Ok(self.decided(&request_id, by, received_at, now_ms(), ClaimOutcome::Won, doc).await);
+                }
+                // Answer from the lead only if it is not behind its claim documents.
+                if let Some(pending) = self.transition_at(&doc, lead.version).await? {
+                    self.apply(&pending).await?;
+                    continue;
+                }
                 let now = now_ms();
-                let outcome = if lead.is_held_by(by) && mine.is_some_and(|v| lead.version == v + 1) {
-                    ClaimOutcome::Won
-                } else {
-                    judge_unapplied(lead, by, now).expect("the lead is held")
-                };
+                let outcome = judge_unapplied(lead, by, now).expect("the lead is held");
                 return Ok(self.decided(&request_id, by, received_at, now, outcome, doc).await);
             }
             let t = Transition {
-                lead_id: id.clone(),
+                lead_id: lead.id.clone(),
+                incarnation: doc.incarnation.clone(),
                 version: lead.version,
                 kind: Kind::Claim,
                 assignee: Some(by.clone()),
@@ -125,7 +243,7 @@ impl Core {
             };
             let stored = self.create_transition(&t).await?;
             if stored.request_id == request_id {
-                mine = Some(t.version);
+                mine = Some((t.incarnation.clone(), t.version));
             }
             // Winner or not, make the lead show the claim document (helping a winner that may
             // have stopped), then read it back in the next round and decide from what is stored.
@@ -189,14 +307,23 @@ impl Core {
         to: Option<&Account>,
     ) -> Result<Lead, StoreError> {
         let request_id = random_id();
-        let doc = self.get_lead(id).await?;
-        let rule = match to {
+        let doc = self.read_lead(id).await?;
+        let check = |doc: &LeadDoc| match to {
             None => check_release(&doc.lead, seen_version, actor),
             Some(to) => check_reassign(&doc.lead, seen_version, to, actor),
         };
-        rule.map_err(|rule| StoreError::Rejected { rule, current: Box::new(doc.lead.clone()) })?;
+        // A refusal is answered only from a settled lead (the document may lag).
+        let doc = match check(&doc) {
+            Ok(()) => doc,
+            Err(_) => {
+                let doc = self.settled(id).await?;
+                check(&doc).map_err(|rule| StoreError::Rejected { rule, current: Box::new(doc.lead.clone()) })?;
+                doc
+            }
+        };
         let t = Transition {
-            lead_id: id.clone(),
+            lead_id: doc.lead.id.clone(),
+            incarnation: doc.incarnation.clone(),
             version: doc.lead.version,
             kind: if to.is_some() { Kind::Reassign } else { Kind::Release },
             assignee: to.map(|a| a.username.clone()),
@@ -205,22 +332,26 @@ impl Core {
             at: now_ms(),
         };
         let stored = self.create_transition(&t).await?;
-        let after = self.apply(&stored).await?;
+        self.apply(&stored).await?;
         if stored.request_id != request_id {
             // Someone else changed this version first (a claim, another manager).
-            self.mirror.observe(&after, None, now_ms());
+            let now = self.settled(id).await?;
+            self.mirror.observe(&now, None, now_ms());
             return Err(StoreError::Rejected {
-                rule: RuleError::StaleVersion { current: after.lead.version },
-                current: Box::new(after.lead),
+                rule: RuleError::StaleVersion { current: now.lead.version },
+                current: Box::new(now.lead),
             });
         }
-        // Verify: read back; the lead must be at least at the version our document made.
-        let back = self.get_lead(id).await?;
-        let shown = if stored.applied_in(&back.lead) { back } else { after };
-        if !stored.applied_in(&shown.lead) && shown.lead.version <= stored.version {
+        // Verify: read back; the lead must show our claim document, or have moved past it.
+        let back = self.read_lead(id).await?;
+        if back.incarnation != stored.incarnation || back.lead.version <= stored.version {
             return Err(StoreError::Internal(format!("lead {id} does not show its claim document")));
         }
-        self.mirror.observe(&shown, Some(&actor.username), now_ms());
-        Ok(shown.lead)
+        if stored.applied_in(&back.lead) {
+            self.mirror.observe(&back, Some(&actor.username), now_ms());
+            return Ok(back.lead);
+        }
+        self.mirror.observe(&back, None, now_ms());
+        Ok(stored.applied_to(&doc.lead))
     }
 }
