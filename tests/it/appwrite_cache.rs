@@ -111,15 +111,7 @@ async fn double_claim(aw: &Appwrite, me: &str) -> (Told, u64) {
         let told = if holder == me { Told::AlreadyYours } else { Told::Lost(holder.to_owned()) };
         return (told, version);
     }
-    let res = aw
-        .raw
-        .patch(format!("{}{}", aw.cfg.endpoint, lead_path(LEAD)))
-        .header("x-appwrite-timestamp", doc["$updatedAt"].as_str().unwrap())
-        .json(&json!({"data": {"assignee": me, "version": version + 1}}))
-        .send()
-        .await
-        .unwrap();
-    if res.status() == 200 {
+    if guarded_write(aw, &doc, json!({"assignee": me, "version": version + 1})).await {
         return (Told::Won, version + 1);
     }
     let (_, doc) = aw.call(Method::GET, &lead_path(LEAD), None).await;
@@ -132,11 +124,16 @@ async fn double_release(aw: &Appwrite, holder: &str) -> bool {
         return false;
     }
     let version = doc["version"].as_u64().unwrap();
+    guarded_write(aw, &doc, json!({"assignee": null, "version": version + 1})).await
+}
+
+/// An update guarded by the `$updatedAt` of `read`; true if it went through.
+async fn guarded_write(aw: &Appwrite, read: &Value, data: Value) -> bool {
     let res = aw
         .raw
         .patch(format!("{}{}", aw.cfg.endpoint, lead_path(LEAD)))
-        .header("x-appwrite-timestamp", doc["$updatedAt"].as_str().unwrap())
-        .json(&json!({"data": {"assignee": null, "version": version + 1}}))
+        .header("x-appwrite-timestamp", read["$updatedAt"].as_str().unwrap())
+        .json(&json!({"data": data}))
         .send()
         .await
         .unwrap();

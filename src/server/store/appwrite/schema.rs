@@ -266,17 +266,7 @@ impl Setup<'_> {
         if let (Some(found), true) = (&found, c.bridge_reads) {
             self.check_bridge_reads(c, found);
         }
-        let have = match &found {
-            Some(_) => self
-                .api
-                .send(Call::get(format!("{path}/attributes")))
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("attributes of {}: {e}", c.id)))?["attributes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let have = if found.is_some() { self.listed(&path, "attributes", &c.id).await? } else { Vec::new() };
         let find = |key: &str| have.iter().find(|a| a["key"] == key);
         let mut made = Vec::new();
         for a in &c.attrs {
@@ -298,17 +288,7 @@ impl Setup<'_> {
                 wait_available(&self.api, &format!("{path}/attributes/{key}"), &format!("{}.{key}", c.id)).await?;
             }
         }
-        let indexes = match &found {
-            Some(_) => self
-                .api
-                .send(Call::get(format!("{path}/indexes")))
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("indexes of {}: {e}", c.id)))?["indexes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let indexes = if found.is_some() { self.listed(&path, "indexes", &c.id).await? } else { Vec::new() };
         for ix in &c.indexes {
             // An index of the team's over the same attributes serves as well as ours.
             let covered = indexes.iter().any(|have| {
@@ -320,6 +300,16 @@ impl Setup<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The attributes or indexes (`what`) of the collection at `path`.
+    async fn listed(&self, path: &str, what: &str, id: &str) -> Result<Vec<Value>, StoreError> {
+        let list = self
+            .api
+            .send(Call::get(format!("{path}/{what}")))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("{what} of {id}: {e}")))?;
+        Ok(list[what].as_array().cloned().unwrap_or_default())
     }
 
     /// A team's attribute that a Leadboard field is mapped onto: it must be there, of a type
