@@ -9,7 +9,8 @@ mkdir -p "$TOOLS/bin"
 export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:$PATH"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step's line says how long the script has been running, so a slow step shows in any log.
+log() { printf '\033[1m==> [%ss] %s\033[0m\n' "$SECONDS" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The wasm-bindgen CLI must match the library version pinned in Cargo.toml exactly.
@@ -33,7 +34,7 @@ apt_ensure() {
 # Chooses how the wasm half is built. With a rustup wasm32 target: the normal toolchain. Without
 # one (a machine that cannot download targets): Debian's Rust, which ships the std source, and
 # std rebuilt for wasm32 (-Zbuild-std, allowed on a stable compiler by RUSTC_BOOTSTRAP).
-LEPTOS_LIB_ARGS=()
+WASM_CARGO_ARGS=()
 INSTALL_CARGO=(cargo)
 # Where `cargo clippy` and `cargo fmt` find the linters that match the compiler doing the build.
 LINT_PATH=$PATH
@@ -45,7 +46,7 @@ setup_rust() {
     log "Rust: no rustup wasm32 target; using Debian's Rust with -Zbuild-std"
     apt_ensure rustc-web cargo-web rust-web-src lld-22 rust-web-clippy rustfmt-web
     export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
-    LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
+    WASM_CARGO_ARGS=(-Zbuild-std=std,panic_abort)
     # rustc links wasm with `rust-lld`, which Debian's rustc does not ship; lld-22's multi-flavour
     # `lld` is the same linker (rustc passes `-flavor wasm`).
     [ -x "$TOOLS/bin/rust-lld" ] || ln -sf /usr/lib/llvm-22/bin/lld "$TOOLS/bin/rust-lld"
@@ -62,14 +63,9 @@ lint() {
   (cd "$ROOT" && PATH=$LINT_PATH cargo clippy -p leadboard --lib --no-default-features --features hydrate -- -D warnings)
 }
 
-# cargo-leptos without its downloader (it takes wasm-bindgen and wasm-opt from PATH), and the
-# wasm-bindgen CLI that matches Cargo.toml. Installed once into $TOOLS.
+# The wasm-bindgen CLI that matches Cargo.toml, installed once into $TOOLS.
 setup_build_tools() {
   setup_rust
-  if ! command -v cargo-leptos >/dev/null; then
-    log "installing cargo-leptos into $TOOLS (one time, ~25 min on 2 cores)"
-    "${INSTALL_CARGO[@]}" install cargo-leptos --locked --features no_downloads --root "$TOOLS"
-  fi
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $TOOLS (one time, ~4 min)"
     # Not --locked: its lock names a webpki-roots release that registries may no longer serve.
@@ -95,10 +91,30 @@ setup_e2e() {
   fi
 }
 
-leptos_build() {
-  (cd "$ROOT" && cargo leptos build "${LEPTOS_LIB_ARGS[@]}" "$@")
+# Builds the site into target/site and the server into target/{debug,release}/leadboard: the
+# browser's half (the lib with `hydrate`, for wasm32) through wasm-bindgen, the stylesheet and
+# public/ beside it, then the server's half (the binary with `ssr`). These are the steps
+# cargo-leptos takes; doing them here spares a first run compiling cargo-leptos, which takes
+# longer than all of them together. `--release` optimises both halves and shrinks the wasm.
+build_site() {
+  local server=(--profile dev) wasm_profile=wasm-dev
+  if [ "${1:-}" = --release ]; then server=(--release); wasm_profile=wasm-release; fi
+  local site=$ROOT/target/site pkg=$ROOT/target/site/pkg
+  (cd "$ROOT" && cargo build -p leadboard --lib --target wasm32-unknown-unknown --no-default-features \
+    --features hydrate --profile "$wasm_profile" "${WASM_CARGO_ARGS[@]}")
+  rm -rf "$pkg" && mkdir -p "$pkg"
+  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name leadboard \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/leadboard.wasm"
+  # With LEPTOS_OUTPUT_NAME set at compile time, the hydration script asks for leadboard.wasm.
+  mv "$pkg/leadboard_bg.wasm" "$pkg/leadboard.wasm"
+  if [ "$wasm_profile" = wasm-release ]; then
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/leadboard.wasm" -o "$pkg/leadboard.wasm"
+  fi
+  cp "$ROOT/style/main.css" "$pkg/leadboard.css"
+  cp -R "$ROOT/public/." "$site/"
+  (cd "$ROOT" && cargo build -p leadboard --bin leadboard --no-default-features --features ssr "${server[@]}")
 }
 
-# Leptos bakes the output name in at compile time; giving `cargo test` the same value as
-# cargo-leptos lets both share compiled dependencies instead of rebuilding them.
+# Leptos bakes the output name in at compile time (it names the site's files); every build gets
+# the same value, so the tests' and the site's builds share compiled dependencies.
 export LEPTOS_OUTPUT_NAME=leadboard
