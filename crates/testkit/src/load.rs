@@ -21,6 +21,7 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
         .pool_max_idle_per_host(1024)
+        .pool_idle_timeout(crate::server::POOL_IDLE)
         .tcp_nodelay(true)
         .build()
         .expect("an HTTP client")

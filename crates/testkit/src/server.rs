@@ -5,6 +5,13 @@ use leadboard::server::{seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How long a client keeps an idle connection for reuse: under the server's idle keep-alive
+/// timeout (`header_timeout_secs`, 10 s by default), so that a request is never sent on a
+/// connection the server is closing at that moment (reqwest does not resend a POST that met a
+/// closing connection; browsers do).
+pub const POOL_IDLE: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -116,7 +123,8 @@ impl Client {
     /// A client of the server at `addr`, with its own cookie jar.
     pub fn new(addr: SocketAddr) -> Client {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+        let http =
+            reqwest::Client::builder().cookie_provider(jar.clone()).pool_idle_timeout(POOL_IDLE).build().unwrap();
         Client { http, jar, base: format!("http://{addr}") }
     }
 
@@ -198,7 +206,7 @@ pub async fn send_msg(ws: &mut Socket, msg: Value) {
 }
 
 /// The next board message other than a heartbeat, or None if nothing comes within `wait`.
-pub async fn next_msg(ws: &mut Socket, wait: std::time::Duration) -> Option<leadboard::protocol::ServerMsg> {
+pub async fn next_msg(ws: &mut Socket, wait: Duration) -> Option<leadboard::protocol::ServerMsg> {
     use futures::StreamExt;
     use leadboard::protocol::ServerMsg;
     loop {
