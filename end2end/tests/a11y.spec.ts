@@ -43,5 +43,8 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
 
     const manager = await signIn(browser, 'maria', { baseURL: look.url, viewport });
     await expectAccessible(manager, 'manager board');
+    await manager.goto('/account');
+    await waitHydrated(manager);
+    await expectAccessible(manager, 'account');
   });
 }

@@ -29,11 +29,12 @@ test('a disabled user is signed out live', async ({ browser }) => {
   // The board's socket is closed at once and the page goes to sign-in.
   await employee.waitForURL(/\/login$/, { timeout: 10_000 });
   await expect(employee.locator('form[data-hydrated="true"]')).toBeVisible({ timeout: 30_000 });
-  // Signing in again is refused.
+  // Signing in again is refused, with the answer a wrong password gets: the right password on a
+  // disabled account must not confirm that it is right.
   await employee.getByLabel('Username').fill(user);
   await employee.getByLabel('Password').fill('demo1234');
   await employee.getByRole('button', { name: 'Sign in' }).click();
-  await expect(employee.getByRole('alert')).toContainText('disabled');
+  await expect(employee.getByRole('alert')).toContainText('wrong username or password');
   expect(violations).toEqual([]);
 });
 
