@@ -15,8 +15,14 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the app (the default). Seeds demo data into an empty store unless `demo_data = false`.
-    Serve,
+    /// Serve the app (the default). An empty store stays empty: create the first manager with
+    /// `users add NAME --role manager`.
+    Serve {
+        /// Seed demo accounts (public password "demo1234") and leads into an empty store, as
+        /// `demo_data = true` does. For trying Leadboard out, never on a network.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Add demo accounts and leads; what exists is kept.
     Seed {
         #[arg(long, default_value_t = 240)]
@@ -92,26 +98,17 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     leptos.site_addr = config.app.site_addr;
     let state = AppState::open(config, leptos)?;
 
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            if state.config.app.demo_data && state.accounts.users().await?.is_empty() {
-                let (accounts, leads) = seed::seed(&state, 240, 0).await?;
-                tracing::info!(accounts, leads, "seeded demo data into an empty store");
-            }
-            if state.config.app.demo_data {
-                println!(
-                    "Demo accounts (password \"{}\"): employees {}; manager {}",
-                    seed::DEMO_PASSWORD,
-                    seed::DEMO_EMPLOYEES.join(", "),
-                    seed::DEMO_MANAGER
-                );
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            if let Some(line) = seed::on_start(&state, demo || state.config.app.demo_data).await? {
+                println!("{line}");
             }
             println!("Leadboard on http://{}", state.config.app.site_addr);
             crate::site::serve(state).await?;
         }
         Command::Seed { leads, employees } => {
             let (accounts, leads) = seed::seed(&state, leads, employees).await?;
-            println!("added {accounts} accounts and {leads} leads");
+            println!("added {accounts} demo accounts (password \"{}\") and {leads} leads", seed::DEMO_PASSWORD);
         }
         Command::Appwrite { .. } => unreachable!("handled before the store is opened"),
         Command::Users { command: UsersCommand::Add { username, role, password } } => {

@@ -21,10 +21,16 @@ pub enum ApiError {
     /// The lead changed under the caller; carries the lead as it stands now.
     #[error("{message}")]
     Conflict { message: String, lead: Option<Box<Lead>> },
+    /// The request's body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The request named a host this server does not serve (`allowed_hosts`).
+    #[error("{0}")]
+    MisdirectedRequest(String),
     /// A rate limit was hit; the caller may try again after `retry_after_s` seconds.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_s: u64 },
@@ -42,8 +48,10 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Conflict { .. } => 409,
+            ApiError::RequestTimeout(_) => 408,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::MisdirectedRequest(_) => 421,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
@@ -57,8 +65,10 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::MisdirectedRequest(_) => "misdirected_request",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -98,8 +108,10 @@ impl TryFrom<ErrorBody> for ApiError {
             "forbidden" => ApiError::Forbidden(m),
             "not_found" => ApiError::NotFound(m),
             "conflict" => ApiError::Conflict { message: m, lead: b.lead },
+            "request_timeout" => ApiError::RequestTimeout(m),
             "payload_too_large" => ApiError::PayloadTooLarge(m),
             "unsupported_media_type" => ApiError::UnsupportedMediaType(m),
+            "misdirected_request" => ApiError::MisdirectedRequest(m),
             "too_many_requests" => {
                 ApiError::TooManyRequests { message: m, retry_after_s: b.retry_after_s.unwrap_or(1) }
             }

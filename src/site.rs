@@ -23,8 +23,27 @@ pub fn router(state: AppState) -> Router {
     http::router(state, pages)
 }
 
-/// Serves the site on its configured address until SIGTERM or SIGINT (see `http::serve`).
+/// Serves the site on its configured address until SIGTERM or SIGINT (see `http::serve`), every
+/// connection under the configured limits.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let (addr, hub) = (state.config.app.site_addr, state.hub.clone());
-    http::serve(addr, hub, router(state)).await
+    if let Some(metrics_addr) = state.config.app.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(metrics_addr).await?;
+        tracing::info!("metrics on http://{metrics_addr}/metrics");
+        let metrics = http::metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
+    let limits = http::ConnLimits::new(&state.config.security);
+    http::serve(addr, hub, router(state), limits).await
+}
+
+/// Serves the site on `listener` as [`serve`] does, until `stop` resolves (then drains within
+/// `http::SHUTDOWN_GRACE`): for tests and tools that pick their own port.
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<http::Drained> {
+    let (hub, limits) = (state.hub.clone(), http::ConnLimits::new(&state.config.security));
+    http::serve_on(listener, hub, router(state), limits, stop, http::SHUTDOWN_GRACE).await
 }

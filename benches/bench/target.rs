@@ -37,7 +37,13 @@ pub async fn start_server(bin: &std::path::Path, employees: usize, leads: usize)
             .env("LEADBOARD_STORE", "sqlite")
             .env("LEADBOARD_LOG", "warn")
             .env("LEADBOARD_DEMO_DATA", "false")
-            .env("LEADBOARD_CLAIMS_PER_MINUTE", "1000000000");
+            .env("LEADBOARD_CLAIMS_PER_MINUTE", "1000000000")
+            // 10,000 boards from one address, 40 per account: the caps must let them in.
+            .env("LEADBOARD_MAX_CONNECTIONS", "30000")
+            .env("LEADBOARD_MAX_CONNECTIONS_PER_ADDRESS", "30000")
+            .env("LEADBOARD_MAX_BOARDS_PER_USER", "30000")
+            .env("LEADBOARD_MAX_BOARDS_PER_ADDRESS", "30000")
+            .env("LEADBOARD_SNAPSHOTS_PER_MINUTE", "1000000");
     };
     let t = Instant::now();
     let mut seed = std::process::Command::new(bin);

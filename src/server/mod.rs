@@ -59,8 +59,8 @@ impl AppState {
         let metrics = Arc::new(Metrics::new(matches!(config.store, StoreConfig::Appwrite(_))));
         let hub = Arc::new(Hub::with_metrics(metrics.clone()));
         let (leads, accounts): (Arc<dyn LeadStore>, Arc<dyn AccountStore>) = match &config.store {
-            StoreConfig::Sqlite { path } => {
-                let store = Arc::new(store::sqlite::SqliteStore::open(path, hub.clone())?);
+            StoreConfig::Sqlite(cfg) => {
+                let store = Arc::new(store::sqlite::SqliteStore::open_with(cfg, hub.clone())?);
                 (store.clone(), store)
             }
             StoreConfig::Appwrite(cfg) => {

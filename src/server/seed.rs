@@ -67,6 +67,32 @@ pub async fn ensure_user(
     }
 }
 
+/// What an empty store gets on start, and the line that says so. With `demo`, the demo accounts
+/// and leads (the line names them and their public password); without, nothing: the first manager
+/// is made with `leadboard users add`. The line names only accounts this start created, so a
+/// store that already had accounts is never said to have demo ones.
+pub async fn on_start(state: &AppState, demo: bool) -> Result<Option<String>, ApiError> {
+    let empty = state.accounts.users().await?.is_empty();
+    Ok(Some(match (empty, demo) {
+        (true, true) => {
+            let (accounts, leads) = seed(state, 240, 0).await?;
+            tracing::info!(accounts, leads, "seeded demo data into an empty store");
+            format!(
+                "DEMO MODE: demo accounts with the public password \"{DEMO_PASSWORD}\": employees {}; manager \
+                 {DEMO_MANAGER}. Anyone who knows this README can sign in: do not put this on a network.",
+                DEMO_EMPLOYEES.join(", ")
+            )
+        }
+        (true, false) => {
+            "No accounts yet. Create the first manager (the password is read from LEADBOARD_PASSWORD):\n  \
+                          leadboard users add NAME --role manager"
+                .to_owned()
+        }
+        (false, true) => "Demo data not added: the store already has accounts.".to_owned(),
+        (false, false) => return Ok(None),
+    }))
+}
+
 /// Seeds the demo accounts, `employees` generated employees and `leads` leads. Idempotent: what
 /// exists is kept. Returns (accounts added, leads added).
 pub async fn seed(state: &AppState, leads: usize, employees: usize) -> Result<(usize, usize), ApiError> {

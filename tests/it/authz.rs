@@ -191,7 +191,8 @@ async fn failed_sign_ins_are_limited_per_account_and_per_address() {
     for _ in 0..3 {
         assert_eq!(anon.post("/api/login", login("alice", "wrong")).await.0, 401);
     }
-    // Over the account's limit even the right password is refused, with when to retry.
+    // Over the limit of this account from this address even the right password is refused, with
+    // when to retry (from another address it gets in: `guessing.rs`).
     let res = anon.http.post(server.url("/api/login")).json(&login("alice", "demo1234")).send().await.unwrap();
     assert_eq!(res.status(), 429);
     let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
@@ -284,9 +285,10 @@ async fn disabling_an_account_ends_its_sessions_and_boards_at_once() {
     assert_eq!(closed, Some(leadboard::protocol::Close::SignedOut.code()));
     assert_eq!(alice.post("/api/leads", json!({})).await.0, 401);
     assert!(connect_board(&server, &alice).await.is_err());
+    // The right password of a disabled account is answered as a wrong one (`guessing.rs`).
     let (s, body) =
         Client::anonymous(&server).post("/api/login", json!({"username": "alice", "password": "demo1234"})).await;
-    assert_eq!((s, body["message"].as_str()), (403, Some("this account is disabled")));
+    assert_eq!((s, body["message"].as_str()), (401, Some("wrong username or password")));
     // Managers cannot lock themselves out.
     let (s, _) =
         maria.post("/api/users/update", json!({"username": "maria", "change": {"set": "disabled", "to": true}})).await;

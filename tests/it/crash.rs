@@ -3,6 +3,7 @@
 //! reconnect and converge), and SIGTERM (in-flight claims are answered, boards are told to
 //! reconnect with close 1012, the process exits 0 within its grace period).
 
+use super::process::{free_port, seed, Server};
 use futures::future::join_all;
 use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Change, Lead, LeadId};
@@ -14,106 +15,15 @@ use leadboard_testkit::server::{send_msg, Client, Socket};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-const START: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(10);
 /// The server's shutdown grace period (`http::SHUTDOWN_GRACE`).
 const GRACE: Duration = leadboard::server::http::SHUTDOWN_GRACE;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The `leadboard` binary with a test's settings, run from the package root.
-fn leadboard(db: &Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leadboard"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("LEADBOARD_CONFIG")
-        .env("LEADBOARD_STORE", "sqlite")
-        .env("LEADBOARD_SQLITE_PATH", db)
-        .env("LEADBOARD_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEADBOARD_DEMO_DATA", "false")
-        .env("LEADBOARD_CLAIMS_PER_MINUTE", "1000000")
-        .env("LEADBOARD_LOG", "warn");
-    cmd
-}
-
-/// `leadboard seed` into `db`: the demo accounts, `employees` employees, `leads` leads.
-fn seed(db: &Path, leads: usize, employees: usize) {
-    let out = leadboard(db, 1)
-        .args(["seed", "--leads", &leads.to_string(), "--employees", &employees.to_string()])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "seed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// A running `leadboard serve`; killed if the test ends without stopping it.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Server {
-    async fn start(dir: &Path, db: &Path, port: u16, run: usize) -> Server {
-        let log = dir.join(format!("server-{run}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = leadboard(db, port)
-            .arg("serve")
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap();
-        let mut server = Server { child, addr: format!("127.0.0.1:{port}").parse().unwrap(), log };
-        let deadline = Instant::now() + START;
-        loop {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("the server exited ({status}) before it was ready:\n{}", server.log_text());
-            }
-            if let Ok(res) = reqwest::get(format!("http://{}/readyz", server.addr)).await {
-                if res.status() == 200 {
-                    return server;
-                }
-            }
-            assert!(Instant::now() < deadline, "not ready within {START:?}:\n{}", server.log_text());
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn sigterm(&self) {
-        let ok = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap().success();
-        assert!(ok, "kill -TERM");
-    }
-
-    /// Waits for the process to exit; returns its status and how long that took.
-    async fn wait_exit(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (status, started.elapsed());
-            }
-            assert!(started.elapsed() < within, "still running after {within:?}:\n{}", self.log_text());
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// POSTs JSON; None when no answer came (the server died or closed the connection).
 async fn post(client: &Client, addr: SocketAddr, path: &str, body: Value) -> Option<(u16, Value)> {

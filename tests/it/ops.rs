@@ -310,6 +310,7 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
         listener,
         server.state.hub.clone(),
         leadboard::site::router(server.state.clone()),
+        http::ConnLimits::new(&server.state.config.security),
         async move { stopped.await.unwrap() },
         grace,
     ));
@@ -352,6 +353,7 @@ async fn shutdown_tells_boards_to_reconnect_and_is_bounded_by_the_grace_period()
         listener,
         server.state.hub.clone(),
         leadboard::site::router(server.state.clone()),
+        http::ConnLimits::new(&server.state.config.security),
         async move { stopped.await.unwrap() },
         grace,
     ));

@@ -1,6 +1,6 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
 
-use leadboard::server::config::{AppConfig, Config, SecurityConfig, StoreConfig};
+use leadboard::server::config::{AppConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
 use leadboard::server::{seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
@@ -21,11 +21,19 @@ impl TestServer {
     /// Starts a server with the given rate limits.
     pub async fn start_with(leads: usize, employees: usize, security: SecurityConfig) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
-        let config =
-            Config { app: test_app(), store: StoreConfig::Sqlite { path: dir.path().join("test.db") }, security };
+        let config = Config {
+            app: test_app(),
+            store: StoreConfig::Sqlite(SqliteConfig::at(dir.path().join("test.db"))),
+            security,
+        };
         let state = open_state(config);
         seed::seed(&state, leads, employees).await.unwrap();
         let (addr, _) = serve(&state).await;
+        TestServer { addr, state, _dir: dir }
+    }
+
+    /// A server of a test's own making (its settings, its seed), served at `addr` from `dir`.
+    pub fn from_parts(addr: SocketAddr, state: AppState, dir: tempfile::TempDir) -> TestServer {
         TestServer { addr, state, _dir: dir }
     }
 
@@ -45,7 +53,7 @@ impl TestServer {
 
 /// The site settings of every test server: a free loopback port, quiet logs, no demo data.
 pub fn test_app() -> AppConfig {
-    AppConfig { site_addr: "127.0.0.1:0".parse().unwrap(), log: "warn".into(), secure_cookies: false, demo_data: false }
+    AppConfig { site_addr: "127.0.0.1:0".parse().unwrap(), log: "warn".into(), ..AppConfig::default() }
 }
 
 pub fn open_state(config: Config) -> AppState {
@@ -53,13 +61,13 @@ pub fn open_state(config: Config) -> AppState {
     AppState::open(config, leptos).unwrap()
 }
 
-/// Serves `state` on a free loopback port as the binary does (with peer addresses, which the
-/// rate limits count by).
+/// Serves `state` on a free loopback port as the binary does (its connection limits, and the
+/// peer addresses the rate limits count by).
 pub async fn serve(state: &AppState) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = leadboard::site::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    (addr, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+    let serving = leadboard::site::serve_on(state.clone(), listener, std::future::pending());
+    (addr, tokio::spawn(async move { serving.await.map(drop).unwrap() }))
 }
 
 /// Checks a claim race's replies (`users[i]` sent `replies[i]`): all answered 200, exactly one

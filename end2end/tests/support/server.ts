@@ -50,6 +50,8 @@ export class OwnServer {
       LEADBOARD_SITE_ADDR: `127.0.0.1:${this.port}`,
       LEADBOARD_SQLITE_PATH: path.join(this.dir, 'e2e.db'),
       LEADBOARD_LOG: 'warn',
+      // The specs sign in as the demo accounts.
+      LEADBOARD_DEMO_DATA: 'true',
     };
     if (this.sqlite) env.LEADBOARD_STORE = 'sqlite';
     this.log = '';

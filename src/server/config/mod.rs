@@ -30,9 +30,17 @@ pub struct AppConfig {
     pub site_addr: SocketAddr,
     /// A `tracing` filter, e.g. `info` or `leadboard=debug,info`.
     pub log: String,
-    /// Mark the session cookie `Secure` (when served over HTTPS).
-    pub secure_cookies: bool,
-    /// Seed demo accounts and leads into an empty store on start.
+    /// Mark the session cookie `Secure` (and name it `__Host-lb_session`), for sites served over
+    /// HTTPS. Unset: on unless `site_addr` is a loopback address.
+    pub secure_cookies: Option<bool>,
+    /// The host names the site answers to (the `Host` header, port aside); any other gets 421,
+    /// so a page on a rebinding domain cannot reach it. IP addresses and `localhost` always pass.
+    #[serde(deserialize_with = "values::host_names")]
+    pub allowed_hosts: Vec<String>,
+    /// Serve `/metrics` on this address only (say, an internal interface), not on the site's.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Seed demo accounts and leads (with a published password) into an empty store on start.
+    /// Off unless asked for: a fresh install must not have an account anyone knows the password of.
     pub demo_data: bool,
 }
 
@@ -41,27 +49,75 @@ impl Default for AppConfig {
         Self {
             site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             log: "info".into(),
-            secure_cookies: false,
-            demo_data: true,
+            secure_cookies: None,
+            allowed_hosts: Vec::new(),
+            metrics_addr: None,
+            demo_data: false,
         }
     }
 }
 
-/// `[security]`: rate limits, counted in memory per replica.
+impl AppConfig {
+    /// Whether the session cookie is `Secure`: as set, or when the site is not on loopback.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies.unwrap_or(!self.site_addr.ip().is_loopback())
+    }
+}
+
+/// `[security]`: who the clients are, and rate limits, counted in memory per replica (see
+/// `security::limits` for how the sign-in limits fit together).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
-    /// Failed sign-ins per account within `login_window_secs` before it is refused (429).
+    /// Failed sign-ins per account and client within `login_window_secs` before that pair is
+    /// refused (429); past as many failures from anywhere, the account's sign-ins are slowed.
     #[serde(deserialize_with = "values::positive")]
     pub login_failures_per_account: u32,
-    /// Failed sign-ins per client IP within `login_window_secs`.
+    /// Failed sign-ins per client (an IPv4 address or an IPv6 network) within the window.
     #[serde(deserialize_with = "values::positive")]
     pub login_failures_per_ip: u32,
+    /// Failed sign-ins on this replica within the window past which clients that failed are refused.
+    #[serde(deserialize_with = "values::positive")]
+    pub login_failures_global: u32,
     #[serde(deserialize_with = "values::positive")]
     pub login_window_secs: u64,
+    /// The longest an account's sign-ins are slowed down after failures from anywhere.
+    pub login_max_delay_ms: u64,
     /// Claim attempts per user per minute.
     #[serde(deserialize_with = "values::positive")]
     pub claims_per_minute: u32,
+    /// Proxies (addresses or networks) whose `Forwarded` / `X-Forwarded-For` names the client.
+    /// Empty: the TCP peer is the client and those headers are ignored.
+    #[serde(deserialize_with = "values::ip_networks")]
+    pub trusted_proxies: Vec<String>,
+    /// IPv6 clients are counted per network of this many leading bits.
+    #[serde(deserialize_with = "values::ipv6_prefix")]
+    pub ipv6_prefix: u8,
+    /// How long a client may take to send a request's head; also how long an idle kept-alive
+    /// connection stays open.
+    #[serde(deserialize_with = "values::positive")]
+    pub header_timeout_secs: u64,
+    /// How long an API request's whole body may take to arrive (408 after).
+    #[serde(deserialize_with = "values::positive")]
+    pub body_timeout_secs: u64,
+    /// Connections open at once, boards included (keep it under the open-file limit); past it new
+    /// connections wait in the listen queue.
+    #[serde(deserialize_with = "values::positive")]
+    pub max_connections: usize,
+    /// Connections open at once from one client address (not counting trusted proxies); past it
+    /// a new one is closed at once.
+    #[serde(deserialize_with = "values::positive")]
+    pub max_connections_per_address: usize,
+    /// Boards (websockets) one user may have open on this replica.
+    #[serde(deserialize_with = "values::positive")]
+    pub max_boards_per_user: usize,
+    /// Boards open at once from one client (an address, or an IPv6 network).
+    #[serde(deserialize_with = "values::positive")]
+    pub max_boards_per_address: usize,
+    /// Full snapshots one user's boards may ask for per minute (by resuming from too far back or
+    /// from another stream); past it the board is closed (1008) and must wait to reconnect.
+    #[serde(deserialize_with = "values::positive")]
+    pub snapshots_per_minute: u32,
 }
 
 impl Default for SecurityConfig {
@@ -69,8 +125,19 @@ impl Default for SecurityConfig {
         Self {
             login_failures_per_account: 5,
             login_failures_per_ip: 20,
+            login_failures_global: 500,
             login_window_secs: 900,
+            login_max_delay_ms: 2000,
             claims_per_minute: 120,
+            trusted_proxies: Vec::new(),
+            ipv6_prefix: 64,
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            max_connections: 10_000,
+            max_connections_per_address: 500,
+            max_boards_per_user: 20,
+            max_boards_per_address: 500,
+            snapshots_per_minute: 20,
         }
     }
 }
@@ -80,9 +147,7 @@ impl Default for SecurityConfig {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
-    Sqlite {
-        path: PathBuf,
-    },
+    Sqlite(SqliteConfig),
     /// An Appwrite project (`store.kind = "appwrite"`, the `[store.appwrite]` table).
     Appwrite(AppwriteConfig),
 }
@@ -90,7 +155,7 @@ pub enum StoreConfig {
 impl StoreConfig {
     pub fn kind(&self) -> StoreKind {
         match self {
-            StoreConfig::Sqlite { .. } => StoreKind::Sqlite,
+            StoreConfig::Sqlite(_) => StoreKind::Sqlite,
             StoreConfig::Appwrite(_) => StoreKind::Appwrite,
         }
     }
@@ -117,26 +182,44 @@ struct Settings {
 #[serde(default, deny_unknown_fields)]
 struct StoreSection {
     kind: StoreKind,
-    sqlite: SqliteSection,
+    sqlite: SqliteConfig,
     #[serde(skip_serializing)]
     appwrite: Option<AppwriteConfig>,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
-        Self { kind: StoreKind::Sqlite, sqlite: SqliteSection::default(), appwrite: None }
+        Self { kind: StoreKind::Sqlite, sqlite: SqliteConfig::default(), appwrite: None }
     }
 }
 
-#[derive(Serialize, Deserialize)]
+/// `[store.sqlite]`: the embedded store's file, how long it keeps its logs, and how large it may grow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-struct SqliteSection {
-    path: PathBuf,
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// How long the event log and the claim attempts are kept (days; fractions allowed). Older
+    /// rows are pruned in the background; a board resuming from before that gets a snapshot.
+    #[serde(deserialize_with = "values::positive")]
+    pub retention_days: f64,
+    /// How often the pruning runs.
+    #[serde(deserialize_with = "values::positive")]
+    pub prune_every_secs: u64,
+    /// The largest the database file may grow (MB; 0: no limit). Past it writes are refused (503)
+    /// and `/readyz` says so, as on a full disk, before the disk itself is full.
+    pub max_size_mb: f64,
 }
 
-impl Default for SqliteSection {
+impl SqliteConfig {
+    /// The defaults, for the file at `path`.
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into(), ..Self::default() }
+    }
+}
+
+impl Default for SqliteConfig {
     fn default() -> Self {
-        Self { path: "data/leadboard.db".into() }
+        Self { path: "data/leadboard.db".into(), retention_days: 90.0, prune_every_secs: 3600, max_size_mb: 0.0 }
     }
 }
 
@@ -206,7 +289,7 @@ impl Config {
             .extract_lossy()
             .map_err(ConfigError::from_figment)?;
         let store = match (settings.store.kind, settings.store.appwrite) {
-            (StoreKind::Sqlite, _) => StoreConfig::Sqlite { path: settings.store.sqlite.path },
+            (StoreKind::Sqlite, _) => StoreConfig::Sqlite(settings.store.sqlite),
             (StoreKind::Appwrite, Some(aw)) => StoreConfig::Appwrite(aw),
             (StoreKind::Appwrite, None) => return Err(ConfigError::Invalid {
                 key: "store.appwrite".into(),

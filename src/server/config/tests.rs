@@ -11,7 +11,7 @@ fn load(toml: &str) -> Result<Config, ConfigError> {
 fn the_file_is_read_and_typos_are_rejected() {
     let cfg = load("[app]\nsite_addr = \"127.0.0.1:4000\"\n[store.sqlite]\npath = \"x.db\"").unwrap();
     assert_eq!(cfg.app.site_addr.port(), 4000);
-    assert!(matches!(cfg.store, StoreConfig::Sqlite { ref path } if path == Path::new("x.db")));
+    assert!(matches!(cfg.store, StoreConfig::Sqlite(ref s) if s.path == Path::new("x.db") && s.retention_days == 90.0));
     let typo = load("[app]\nsite_adr = \"x\"").unwrap_err().to_string();
     assert!(typo.contains("site_adr"), "{typo}");
     let bad = load("[app]\nsite_addr = \"nowhere\"").unwrap_err().to_string();

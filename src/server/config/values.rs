@@ -103,3 +103,57 @@ pub(super) fn timeout_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Erro
         Err(serde::de::Error::custom("must be at least 100 (milliseconds)"))
     }
 }
+
+/// A list, written as a list in the file or as one text of items separated by commas or spaces
+/// (how an environment variable spells it).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    let items = match OneOrMany::deserialize(d)? {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(s) => s.split([',', ' ']).map(str::to_owned).collect(),
+    };
+    Ok(items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+}
+
+/// Host names (lower case), as the `Host` header carries them without the port.
+pub(super) fn host_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    list(d)?
+        .into_iter()
+        .map(|s| {
+            let host = s.to_ascii_lowercase();
+            let ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            if ok {
+                Ok(host)
+            } else {
+                Err(invalid(&s, "host names without scheme or port, e.g. leads.example.com"))
+            }
+        })
+        .collect()
+}
+
+/// IP addresses or networks (`10.0.0.1`, `10.0.0.0/8`, `fd00::/8`), as networks.
+pub(super) fn ip_networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    list(d)?
+        .into_iter()
+        .map(|s| match (s.parse::<ipnet::IpNet>(), s.parse::<std::net::IpAddr>()) {
+            (Ok(net), _) => Ok(net.to_string()),
+            (_, Ok(ip)) => Ok(ipnet::IpNet::from(ip).to_string()),
+            _ => Err(invalid(&s, "IP addresses or networks, e.g. 10.0.0.1 or 10.0.0.0/8")),
+        })
+        .collect()
+}
+
+/// An IPv6 prefix length: 1 to 128.
+pub(super) fn ipv6_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+    let n = u8::deserialize(d)?;
+    if (1..=128).contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom("must be a prefix length from 1 to 128 (64 groups a household or a host)"))
+    }
+}

@@ -23,10 +23,18 @@ pub struct Frame {
     pub json: Bytes,
 }
 
+/// Boards that must close now.
+#[derive(Clone, Debug)]
+pub enum Kick {
+    /// Every board of an account (disabled, or its password changed).
+    Account(Username),
+    /// The boards of one session (signed out), by the hash of its token.
+    Session(String),
+}
+
 pub struct Hub {
     tx: broadcast::Sender<Frame>,
-    /// Accounts whose boards must close now (disabled, or their password reset).
-    kicked: broadcast::Sender<Username>,
+    kicked: broadcast::Sender<Kick>,
     boards: AtomicUsize,
     /// Woken when the last board disconnects.
     idle: Notify,
@@ -68,10 +76,15 @@ impl Hub {
 
     /// Closes every board `user` has open on this replica.
     pub fn kick(&self, user: &Username) {
-        let _ = self.kicked.send(user.clone());
+        let _ = self.kicked.send(Kick::Account(user.clone()));
     }
 
-    pub fn kicks(&self) -> broadcast::Receiver<Username> {
+    /// Closes the boards opened with the session whose token hashes to `session`.
+    pub fn end_session(&self, session: &str) {
+        let _ = self.kicked.send(Kick::Session(session.to_owned()));
+    }
+
+    pub fn kicks(&self) -> broadcast::Receiver<Kick> {
         self.kicked.subscribe()
     }
 

@@ -1,5 +1,6 @@
 //! An [`ApiError`] as the response of a plain axum handler (the websocket upgrade, the API
-//! boundary): its JSON body, and the status and header of [`ApiError::response_head`]. Server
+//! boundary): its JSON body, and the status and header of [`ApiError::response_head`]; an error
+//! that leaves the request's body unread also closes the connection. Server
 //! functions' errors get the same through `FromServerFnError::ser` (src/error.rs).
 
 use crate::error::ApiError;
@@ -14,6 +15,11 @@ impl IntoResponse for ApiError {
         let (status, header) = self.response_head();
         parts.status = status;
         parts.headers.extend(header);
+        // The request's body was not read to its end: the connection cannot carry another
+        // request, and a client that reuses it must know before it tries.
+        if matches!(self, ApiError::PayloadTooLarge(_) | ApiError::RequestTimeout(_)) {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         Response::from_parts(parts, body)
     }
 }

@@ -3,22 +3,26 @@
 //! boundary and the security headers on every response, and serving with graceful shutdown
 //! (`shutdown`). The pages are the `ui`'s, put together with these routes in `crate::site`.
 
+mod conn;
+mod deadline;
 mod error;
 mod health;
 mod shutdown;
 pub mod ws;
 
+pub use conn::{ConnLimits, ConnSlot};
 pub use shutdown::{serve, serve_on, Drained, SHUTDOWN_GRACE};
 
 use super::{security, AppState};
 use crate::error::ApiError;
 use axum::body::{to_bytes, Body};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
 
 /// Request bodies larger than this are refused.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -26,15 +30,31 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// Everything the server answers: its own routes, then `pages` (the site's pages, server
 /// functions and static files), all behind the API boundary and the security headers.
 pub fn router(state: AppState, pages: Router<AppState>) -> Router {
-    Router::new()
+    let mut own = Router::new()
         .route("/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .merge(pages)
-        .layer(middleware::from_fn(api_boundary))
+        .route("/readyz", get(health::readyz));
+    if state.config.app.metrics_addr.is_none() {
+        own = own.route("/metrics", get(health::metrics));
+    }
+    own.merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), api_boundary))
+        .layer(middleware::from_fn_with_state(state.clone(), known_host))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// `/metrics` alone, for `metrics_addr`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
+}
+
+/// Every request must name a host this site serves (`security::check_host`).
+async fn known_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match security::check_host(req.headers(), &state.config.app.allowed_hosts) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Security headers on every response. A page's policy names the nonce on its inline scripts,
@@ -56,9 +76,10 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// Around every `/api/` call, what must be checked before a body is decoded: cross-site and
-/// non-JSON requests are refused, and bodies over [`MAX_BODY`]. Errors of the server functions
-/// themselves carry their status already (`FromServerFnError::ser` in src/error.rs).
-async fn api_boundary(req: Request, next: Next) -> Response {
+/// non-JSON requests are refused, and bodies over [`MAX_BODY`] or that take longer than
+/// `body_timeout_secs` to arrive. Errors of the server functions themselves carry their status
+/// already (`FromServerFnError::ser` in src/error.rs).
+async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
@@ -71,14 +92,20 @@ async fn api_boundary(req: Request, next: Next) -> Response {
         return too_large();
     }
     // Bodies without a declared length (chunked) are read here, up to the limit: cut off inside
-    // the server function, they would only be an undecodable body (400).
+    // the server function, they would only be an undecodable body (400). The whole body has one
+    // deadline: a client that trickles it in holds a connection no longer than that.
+    let deadline = Duration::from_secs(state.config.security.body_timeout_secs);
     let (parts, body) = req.into_parts();
-    let bytes = match to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => bytes,
-        Err(e) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
+    let bytes = match tokio::time::timeout(deadline, to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
             return too_large();
         }
-        Err(e) => return ApiError::BadRequest(format!("could not read the request body: {e}")).into_response(),
+        Ok(Err(e)) => return ApiError::BadRequest(format!("could not read the request body: {e}")).into_response(),
+        Err(_) => {
+            let why = format!("the request body did not arrive within {} s", deadline.as_secs());
+            return ApiError::RequestTimeout(why).into_response();
+        }
     };
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

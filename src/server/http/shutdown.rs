@@ -1,20 +1,23 @@
-//! Serving, and the graceful shutdown on SIGTERM/SIGINT: drain requests, tell boards to reconnect,
-//! exit within a bounded grace period.
+//! Serving (the accept loop, under the caps of `conn`), and the graceful shutdown on
+//! SIGTERM/SIGINT: drain requests, tell boards to reconnect, exit within a bounded grace period.
 
+use super::conn::{is_connection_error, serve_connection, Caps, ConnLimits, Phase};
 use crate::server::fanout::Hub;
-use axum::serve::ListenerExt;
 use axum::Router;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// How long shutdown waits for in-flight requests and open boards before exiting anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The pause after an accept fails for a reason of the process's (out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves until SIGINT or SIGTERM, then shuts down gracefully (see [`serve_on`]) within
 /// [`SHUTDOWN_GRACE`]. A second signal while draining ends it at once.
-pub async fn serve(addr: SocketAddr, hub: Arc<Hub>, app: Router) -> std::io::Result<()> {
+pub async fn serve(addr: SocketAddr, hub: Arc<Hub>, app: Router, limits: ConnLimits) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
@@ -30,7 +33,7 @@ pub async fn serve(addr: SocketAddr, hub: Arc<Hub>, app: Router) -> std::io::Res
         tracing::warn!("second signal: exiting without waiting for the drain");
     };
     tokio::select! {
-        drained = serve_on(listener, hub, app, first, SHUTDOWN_GRACE) => drained.map(drop),
+        drained = serve_on(listener, hub, app, limits, first, SHUTDOWN_GRACE) => drained.map(drop),
         () = second => Ok(()),
     }
 }
@@ -43,7 +46,8 @@ pub struct Drained {
     pub took: Duration,
 }
 
-/// Serves on `listener` until `signal` resolves, then drains, all at once:
+/// Serves on `listener` until `signal` resolves, each connection under `limits`
+/// (`conn::ConnLimits`), then drains, all at once:
 /// - `/readyz` answers 503 and new boards are refused;
 /// - every open board is closed with 1012 "service restart" (the browser reconnects, to
 ///   another replica or to this one once it is back, and resumes where it was, so the events
@@ -56,56 +60,59 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     hub: Arc<Hub>,
     app: Router,
+    limits: ConnLimits,
     signal: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<Drained> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // The peer address keys the per-IP sign-in limit.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    // Board events are small writes that must leave at once, not wait for the previous one's ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = stop_rx.await;
-    });
-    let mut server = tokio::spawn(server.into_future());
-    tokio::select! {
-        () = signal => {}
-        result = &mut server => {
-            // The server ended by itself (it does not, short of a panic).
-            return result.map_err(std::io::Error::other)?.map(|()| Drained { clean: true, took: Duration::ZERO });
-        }
+    let (phase, _) = watch::channel(Phase::Serving);
+    let caps = Caps::new(limits);
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let permit = tokio::select! {
+            permit = caps.slots.clone().acquire_owned() => permit.map_err(std::io::Error::other)?,
+            () = signal.as_mut() => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors, say: accepting again at once would spin.
+                    tracing::warn!(error = %e, "cannot accept a connection; retrying shortly");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = signal.as_mut() => break,
+        };
+        // Over its address's cap, a connection is closed at once: it costs no slot.
+        let Some(slot) = caps.admit(permit, peer.ip()) else { continue };
+        let header_timeout = caps.limits.header_timeout;
+        tokio::spawn(serve_connection(tcp, peer, slot, app.clone(), header_timeout, phase.subscribe()));
     }
+    drop(listener);
     let started = Instant::now();
     tracing::info!(boards = hub.boards(), grace_s = grace.as_secs_f64(), "shutting down: draining requests and boards");
     hub.shut_down();
-    let _ = stop_tx.send(());
-    // Upgraded connections (boards) are not the HTTP server's any more: wait for them apart.
+    phase.send_replace(Phase::Draining);
+    // Boards hold their connection's slot, so this waits for them too.
     let drained = tokio::time::timeout(grace, async {
-        let served = (&mut server).await;
+        caps.all_closed().await;
         hub.all_boards_gone().await;
-        served
     })
     .await;
     let took = started.elapsed();
-    match drained {
-        Ok(served) => {
-            tracing::info!(took_ms = took.as_millis() as u64, "shut down cleanly");
-            served.map_err(std::io::Error::other)?.map(|()| Drained { clean: true, took })
-        }
-        Err(_) => {
-            server.abort();
-            tracing::warn!(
-                took_ms = took.as_millis() as u64,
-                boards = hub.boards(),
-                "shutdown grace period over: closing what is still open"
-            );
-            Ok(Drained { clean: false, took })
-        }
+    if drained.is_ok() {
+        tracing::info!(took_ms = took.as_millis() as u64, "shut down cleanly");
+        return Ok(Drained { clean: true, took });
     }
+    phase.send_replace(Phase::Cut);
+    tracing::warn!(
+        took_ms = took.as_millis() as u64,
+        boards = hub.boards(),
+        "shutdown grace period over: closing what is still open"
+    );
+    Ok(Drained { clean: false, took })
 }
 
 async fn shutdown_signal() {

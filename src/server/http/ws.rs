@@ -2,14 +2,17 @@
 //! (events, or a snapshot when too far behind), then relays live events, skipping any it already
 //! sent, so the board sees every event exactly once and in order.
 
+use super::deadline::WriteDeadline;
+use super::ConnSlot;
 use crate::domain::UserInfo;
 use crate::error::ApiError;
 use crate::protocol::{ClientMsg, Close, ServerMsg};
-use crate::server::fanout::Frame;
+use crate::server::fanout::{Frame, Kick};
 use crate::server::metrics::{Metrics, SnapshotReason};
 use crate::server::{auth, store::LeadStore, AppState};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -28,28 +31,41 @@ const MAX_MESSAGES: u32 = 30;
 const MESSAGE_WINDOW: Duration = Duration::from_secs(10);
 /// How long a board may take to accept the closing frame at shutdown.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// How long a write to a board may wait for room before the board is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const UNREADABLE: &str = "unreadable or oversized message (4 KiB at most)";
+const TOO_MANY_SNAPSHOTS: &str = "too many snapshots asked for; reconnect later";
 
-pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn handler(ws: WebSocketUpgrade, State(state): State<AppState>, request: Parts) -> Response {
+    let headers = request.headers;
     if let Err(e) = crate::server::security::check_same_origin(&headers) {
         return e.into_response();
     }
     if state.hub.is_closing() {
         return ApiError::Unavailable("the server is restarting".into()).into_response();
     }
-    match auth::user_from_headers(&state, &headers).await {
-        Ok(Some(user)) => ws
-            .max_message_size(MAX_FRAME)
-            .max_frame_size(MAX_FRAME)
-            // Tungstenite zero-fills as much of its read buffer as it may read (128 KiB by
-            // default) every time the socket is polled, and a board's socket is polled after
-            // every event it is sent: with 10,000 boards that is cold memory each time. Boards
-            // send a few small messages; a larger one (up to 4 KiB) just takes several reads.
-            .read_buffer_size(READ_BUFFER)
-            .on_upgrade(move |socket| serve_board(socket, state, user, headers)),
-        Ok(None) => ApiError::Unauthorized("sign in first".into()).into_response(),
-        Err(e) => e.into_response(),
-    }
-    .into_response()
+    let user = match auth::user_from_headers(&state, &headers).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return ApiError::Unauthorized("sign in first".into()).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let client = state.limits.clients.client_key(auth::peer_of(&request.extensions), &headers);
+    let place = match state.limits.boards.admit(&user.username, &client) {
+        // The connection's slot goes with the board: an open board counts as a connection.
+        Ok(ticket) => (ticket, request.extensions.get::<ConnSlot>().cloned()),
+        Err(e) => return e.into_response(),
+    };
+    ws.max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        // Tungstenite zero-fills as much of its read buffer as it may read (128 KiB by
+        // default) every time the socket is polled, and a board's socket is polled after
+        // every event it is sent: with 10,000 boards that is cold memory each time. Boards
+        // send a few small messages; a larger one (up to 4 KiB) just takes several reads.
+        .read_buffer_size(READ_BUFFER)
+        .on_upgrade(move |socket| async move {
+            let _place = place;
+            serve_board(socket, state, user, headers).await;
+        })
 }
 
 fn close(code: Close, reason: &'static str) -> Message {
@@ -78,7 +94,8 @@ impl Budget {
 async fn serve_board(socket: WebSocket, state: AppState, user: UserInfo, headers: HeaderMap) {
     let hub = state.hub.clone();
     let _connected = hub.connected();
-    let (mut tx, mut rx) = socket.split();
+    let (tx, mut rx) = socket.split();
+    let mut tx = WriteDeadline::new(tx, WRITE_TIMEOUT);
     tracing::debug!(user = %user.username, "board connected");
     let restart = tokio::select! {
         biased;
@@ -114,7 +131,9 @@ where
     // Subscribe before reading the backlog, so nothing falls between the two.
     let mut live = state.hub.subscribe();
     let mut kicks = state.hub.kicks();
+    let session = auth::session_of(state, headers);
     let mut budget = Budget { started: tokio::time::Instant::now(), used: 0 };
+    let board = Board { store: &*state.leads, metrics, state, user };
 
     let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
     let after = match first {
@@ -132,9 +151,13 @@ where
         }
         _ => None,
     };
-    let Ok(mut last) = catch_up(tx, &*state.leads, metrics, after).await else {
-        let _ = tx.send(close(Close::Unavailable, "cannot read the board; reconnect later")).await;
-        return;
+    let mut last = match board.catch_up(tx, after).await {
+        Ok(seq) => seq,
+        Err(Stop::TooManySnapshots) => return board.refuse(tx, TOO_MANY_SNAPSHOTS).await,
+        Err(Stop::Broken) => {
+            let _ = tx.send(close(Close::Unavailable, "cannot read the board; reconnect later")).await;
+            return;
+        }
     };
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -160,13 +183,14 @@ where
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(user = %user.username, missed, "board fell behind; sending a snapshot");
                     metrics.events_dropped.add(missed);
-                    snapshot(tx, &*state.leads, metrics, SnapshotReason::Lagged).await.map(|seq| last = seq)
+                    board.snapshot(tx, SnapshotReason::Lagged).await.map(|seq| last = seq).map_err(drop)
                 }
                 Err(RecvError::Closed) => break,
             },
             kicked = kicks.recv() => {
                 let ours = match kicked {
-                    Ok(name) => name == user.username,
+                    Ok(Kick::Account(name)) => name == user.username,
+                    Ok(Kick::Session(hash)) => session.as_deref() == Some(hash.as_str()),
                     // Kicks missed in a burst may have included ours: ask the store.
                     Err(RecvError::Lagged(_)) => matches!(auth::user_from_headers(state, headers).await, Ok(None)),
                     Err(RecvError::Closed) => break,
@@ -180,13 +204,23 @@ where
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(_) | Message::Binary(_))) if !budget.spend() => {
                     let _ = tx.send(error_frame("too many messages; reconnect later".into())).await;
-                    let _ = tx.send(close(Close::Policy, "too many messages")).await;
+                    board.refuse(tx, "too many messages").await;
                     break;
                 }
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
                     Ok(resume) => {
                         let from = resume_point(&*state.leads, resume);
-                        catch_up(tx, &*state.leads, metrics, from).await.map(|seq| last = last.max(seq))
+                        match board.catch_up(tx, from).await {
+                            Ok(seq) => {
+                                last = last.max(seq);
+                                Ok(())
+                            }
+                            Err(Stop::TooManySnapshots) => {
+                                board.refuse(tx, TOO_MANY_SNAPSHOTS).await;
+                                break;
+                            }
+                            Err(Stop::Broken) => Err(()),
+                        }
                     }
                     Err(e) => tx.send(error_frame(format!("bad message: {e}"))).await.map_err(drop),
                 },
@@ -221,9 +255,9 @@ fn resume_point(store: &dyn LeadStore, msg: ClientMsg) -> Option<u64> {
 }
 
 /// Tells a board whose message could not be read (too large, not UTF-8, not a websocket frame)
-/// why it is being closed.
+/// why it is being closed. Not a penalty: a board that just went away (reset) ends here too.
 async fn unreadable<S: futures::Sink<Message> + Unpin>(tx: &mut S) {
-    let _ = tx.send(close(Close::Policy, "unreadable or oversized message (4 KiB at most)")).await;
+    let _ = tx.send(close(Close::Policy, UNREADABLE)).await;
 }
 
 fn error_frame(message: String) -> Message {
@@ -239,40 +273,74 @@ fn event_text(json: bytes::Bytes) -> Message {
     Message::Text(Utf8Bytes::try_from(json).expect("the hub's frames are JSON text"))
 }
 
-/// Sends what a board missed after `after` (or a snapshot when `after` is None or too far back).
-/// Returns the last sequence sent.
-async fn catch_up<S>(tx: &mut S, store: &dyn LeadStore, metrics: &Metrics, after: Option<u64>) -> Result<u64, ()>
-where
-    S: futures::Sink<Message> + Unpin,
-{
-    if let Some(after) = after {
-        match store.events_after(after, MAX_CATCH_UP + 1).await {
-            // A board ahead of the store (say, the database was replaced) must start over.
-            Ok(Some(events)) if events.is_empty() && store.latest_seq().await.is_ok_and(|latest| after > latest) => {}
-            Ok(Some(events)) if events.len() <= MAX_CATCH_UP => {
-                let mut last = after;
-                for ev in events {
-                    last = ev.seq;
-                    tx.send(text(&ServerMsg::Event(ev))).await.map_err(drop)?;
-                    metrics.event_deliveries.inc();
-                }
-                return Ok(last);
-            }
-            Ok(_) => {} // too far behind, or no longer replayable
-            Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
-        }
-    }
-    snapshot(tx, store, metrics, SnapshotReason::Resume).await
+/// Why a board's catch-up stopped.
+enum Stop {
+    /// The socket or the store failed.
+    Broken,
+    /// The board's user asked for more snapshots than `snapshots_per_minute`.
+    TooManySnapshots,
 }
 
-/// Sends the whole board, counting it under `reason` once sent; returns the sequence it reflects.
-async fn snapshot<S>(tx: &mut S, store: &dyn LeadStore, metrics: &Metrics, reason: SnapshotReason) -> Result<u64, ()>
-where
-    S: futures::Sink<Message> + Unpin,
-{
-    let snap = store.snapshot().await.map_err(|e| tracing::error!(error = %e, "cannot read a snapshot"))?;
-    let seq = snap.seq;
-    tx.send(text(&ServerMsg::Snapshot(snap))).await.map_err(drop)?;
-    metrics.snapshot_sent(reason);
-    Ok(seq)
+/// One board's view of the server: the store it reads, and whose board it is.
+struct Board<'a> {
+    store: &'a dyn LeadStore,
+    metrics: &'a Metrics,
+    state: &'a AppState,
+    user: &'a UserInfo,
+}
+
+impl Board<'_> {
+    /// Closes the board for misbehaving (1008, with `why`: flooding, too many snapshots); its
+    /// user must wait before opening another (`security::limits::BOARD_PENALTY`), so a script that reconnects at once gets 429s.
+    async fn refuse<S: futures::Sink<Message> + Unpin>(&self, tx: &mut S, why: &'static str) {
+        self.state.limits.boards.penalize(&self.user.username);
+        tracing::info!(user = %self.user.username, why, "board closed for misbehaving");
+        let _ = tx.send(close(Close::Policy, why)).await;
+    }
+
+    /// Sends what the board missed after `after` (or a snapshot when `after` is None or too far
+    /// back, within the user's snapshot allowance). Returns the last sequence sent.
+    async fn catch_up<S>(&self, tx: &mut S, after: Option<u64>) -> Result<u64, Stop>
+    where
+        S: futures::Sink<Message> + Unpin,
+    {
+        if let Some(after) = after {
+            let store = self.store;
+            match store.events_after(after, MAX_CATCH_UP + 1).await {
+                // A board ahead of the store (say, the database was replaced) must start over.
+                Ok(Some(events))
+                    if events.is_empty() && store.latest_seq().await.is_ok_and(|latest| after > latest) => {}
+                Ok(Some(events)) if events.len() <= MAX_CATCH_UP => {
+                    let mut last = after;
+                    for ev in events {
+                        last = ev.seq;
+                        tx.send(text(&ServerMsg::Event(ev))).await.map_err(|_| Stop::Broken)?;
+                        self.metrics.event_deliveries.inc();
+                    }
+                    return Ok(last);
+                }
+                Ok(_) => {} // too far behind, or no longer replayable
+                Err(e) => tracing::warn!(error = %e, "cannot read missed events; sending a snapshot"),
+            }
+        }
+        if !self.state.limits.boards.take_snapshot(&self.user.username) {
+            return Err(Stop::TooManySnapshots);
+        }
+        self.snapshot(tx, SnapshotReason::Resume).await
+    }
+
+    /// Sends the whole board, counting it under `reason` once sent; returns the sequence it reflects.
+    async fn snapshot<S>(&self, tx: &mut S, reason: SnapshotReason) -> Result<u64, Stop>
+    where
+        S: futures::Sink<Message> + Unpin,
+    {
+        let snap = self.store.snapshot().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read a snapshot");
+            Stop::Broken
+        })?;
+        let seq = snap.seq;
+        tx.send(text(&ServerMsg::Snapshot(snap))).await.map_err(|_| Stop::Broken)?;
+        self.metrics.snapshot_sent(reason);
+        Ok(seq)
+    }
 }

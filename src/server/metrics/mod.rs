@@ -66,6 +66,7 @@ pub enum StoreOp {
     Ping,
     AddUser,
     VerifyPassword,
+    LoginKey,
     User,
     Users,
     UpdateUser,

@@ -1,7 +1,7 @@
 //! A store port (`dyn LeadStore` or `dyn AccountStore`) wrapped to count its failures, by
 //! operation, in `leadboard_store_errors_total{op}`. Rule refusals are answers, not failures.
 
-use super::{AccountStore, LeadStore, StoreError};
+use super::{AccountStore, LeadStore, StoreError, Verified};
 use crate::domain::{
     Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
 };
@@ -73,8 +73,11 @@ impl AccountStore for Metered<dyn AccountStore> {
     async fn add_user(&self, username: &Username, role: Role, password: &Password) -> Result<(), StoreError> {
         self.count(StoreOp::AddUser, self.inner.add_user(username, role, password).await)
     }
-    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Verified>, StoreError> {
         self.count(StoreOp::VerifyPassword, self.inner.verify_password(login, password).await)
+    }
+    async fn login_key(&self, login: &str) -> Result<String, StoreError> {
+        self.count(StoreOp::LoginKey, self.inner.login_key(login).await)
     }
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
         self.count(StoreOp::User, self.inner.user(username).await)
@@ -88,10 +91,10 @@ impl AccountStore for Metered<dyn AccountStore> {
     async fn create_session(
         &self,
         token_hash: &str,
-        username: &Username,
+        verified: &Verified,
         expires_at: Millis,
     ) -> Result<(), StoreError> {
-        self.count(StoreOp::CreateSession, self.inner.create_session(token_hash, username, expires_at).await)
+        self.count(StoreOp::CreateSession, self.inner.create_session(token_hash, verified, expires_at).await)
     }
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
         self.count(StoreOp::SessionUser, self.inner.session_user(token_hash, now).await)

@@ -81,6 +81,16 @@ impl StoreError {
     }
 }
 
+/// A password check that passed: the account, and its credentials as the check saw them.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub account: Account,
+    /// The account's credential version when its password was read (bumped by every password
+    /// change and disable). A session is only created while it still holds, so a reset or
+    /// disable that commits during a sign-in wins. `None` where the store keeps no version.
+    pub credentials: Option<u64>,
+}
+
 /// Receives every committed event, in sequence order, after it commits.
 pub trait EventSink: Send + Sync {
     fn publish(&self, event: &BoardEvent);
@@ -128,12 +138,20 @@ pub trait AccountStore: Send + Sync {
     /// The account `login` names, if `password` is its password; disabled accounts included, so
     /// that the caller can say why they cannot sign in. `login` is a username (or, where the
     /// store has them, an email address). An unknown login takes as long as a wrong password.
-    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError>;
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Verified>, StoreError>;
+    /// What the sign-in limits count `login` under: the same for every login of one account (its
+    /// username and its email address, where the store has them).
+    async fn login_key(&self, login: &str) -> Result<String, StoreError> {
+        Ok(login.to_owned())
+    }
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError>;
     async fn users(&self) -> Result<Vec<Account>, StoreError>;
     /// Changes an account; disabling it or setting a password also deletes its sessions.
     async fn update_user(&self, username: &Username, change: AccountChange) -> Result<Account, StoreError>;
-    async fn create_session(&self, token_hash: &str, username: &Username, expires_at: Millis)
+    /// Opens a session for the account a password check passed for, unless its credentials
+    /// changed since (`StoreError::Conflict`), checked in the same write where the store has
+    /// transactions.
+    async fn create_session(&self, token_hash: &str, verified: &Verified, expires_at: Millis)
         -> Result<(), StoreError>;
     /// The user of an unexpired session of an enabled account.
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError>;

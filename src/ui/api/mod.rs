@@ -7,4 +7,4 @@ mod session;
 
 pub use accounts::{add_user, list_users, update_user};
 pub use leads::{add_lead, claim, list_leads, reassign, recent_activity, release};
-pub use session::{login, logout, me};
+pub use session::{change_password, login, logout, me};

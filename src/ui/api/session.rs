@@ -1,6 +1,6 @@
 //! Signing in and out, and who is signed in.
 
-use crate::domain::UserInfo;
+use crate::domain::{Password, UserInfo};
 use crate::error::ApiError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -21,6 +21,18 @@ pub async fn logout() -> Result<(), ApiError> {
     use crate::server::{auth, AppState};
     let state = AppState::current()?;
     let cookie = auth::sign_out(&state, &auth::request()?.headers).await?;
+    expect_context::<leptos_axum::ResponseOptions>().insert_header(axum::http::header::SET_COOKIE, cookie);
+    Ok(())
+}
+
+/// `POST /api/password {"current","new"}`: changes the signed-in user's own password. 403 when
+/// `current` is wrong; every other session of the account ends, this one is renewed.
+#[server(prefix = "/api", endpoint = "password", input = Json)]
+pub async fn change_password(current: String, new: Password) -> Result<(), ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    let state = AppState::current()?;
+    let cookie = auth::change_own_password(&state, &auth::request()?, &user, &current, &new).await?;
     expect_context::<leptos_axum::ResponseOptions>().insert_header(axum::http::header::SET_COOKIE, cookie);
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The page chrome: the app name, navigation for managers, the connection badge (and a notice
-//! while the link is down), who is signed in, and sign-out.
+//! while the link is down), who is signed in (a link to their account page), and sign-out.
 
 use crate::domain::UserInfo;
 use crate::ui::api::logout;
@@ -32,7 +32,8 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
             <span class="spacer"></span>
             <ConnectionBadge/>
             <span class="who">
-                <span class="who-name" data-testid="me">{user.username.to_string()}</span>
+                <a class="who-name" href="/account" rel="external" data-testid="me"
+                    title="Your account: change your password">{user.username.to_string()}</a>
                 <span class="role">{user.role.as_str()}</span>
             </span>
             <SignOut/>
@@ -43,14 +44,15 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
 
 #[component]
 fn ConnectionBadge() -> impl IntoView {
-    let sync = use_context::<BoardSync>();
-    let state = move || sync.map(|l| l.conn.get()).unwrap_or(Conn::Connecting);
-    view! {
+    // Pages without a board (the account page) have no link to show.
+    let sync = use_context::<BoardSync>()?;
+    let state = move || sync.conn.get();
+    Some(view! {
         <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
             <span class="conn-dot" aria-hidden="true"></span>
             {move || state().label()}
         </span>
-    }
+    })
 }
 
 /// Says what a dropped link means for the person looking at the board.

@@ -1,6 +1,7 @@
 //! One module per page. Pages never import each other: what two pages share lives in
-//! `components`, the server functions in `api`, the live board state in `live`.
+//! `components`, the server functions in `api`, the live board state in `sync`.
 
+pub mod account;
 pub mod board;
 pub mod login;
 pub mod manager;

@@ -11,7 +11,7 @@ use super::client::{AwError, Call};
 use super::docs::{docs_path, SESSIONS};
 use super::AppwriteStore;
 use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
-use crate::server::store::{AccountStore, StoreError};
+use crate::server::store::{AccountStore, StoreError, Verified};
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -194,7 +194,7 @@ impl AccountStore for AppwriteStore {
         self.set_manager(username, role == Role::Manager).await
     }
 
-    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Verified>, StoreError> {
         let Some((username, user)) = self.find_login(login).await? else {
             self.check_decoy().await;
             return Ok(None);
@@ -218,7 +218,15 @@ impl AccountStore for AppwriteStore {
         };
         let mut account = self.account(&username, &user).await?;
         account.disabled |= blocked;
-        Ok(Some(account))
+        // No credential version: a session made during a reset is not fenced here (README).
+        Ok(Some(Verified { account, credentials: None }))
+    }
+
+    async fn login_key(&self, login: &str) -> Result<String, StoreError> {
+        if !login.contains('@') {
+            return Ok(login.to_owned());
+        }
+        Ok(self.find_login(login).await?.map_or_else(|| login.to_owned(), |(username, _)| username.to_string()))
     }
 
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
@@ -274,9 +282,10 @@ impl AccountStore for AppwriteStore {
     async fn create_session(
         &self,
         token_hash: &str,
-        username: &Username,
+        verified: &Verified,
         expires_at: Millis,
     ) -> Result<(), StoreError> {
+        let username = &verified.account.username;
         let body = json!({"documentId": session_id(token_hash), "data": {
             "token_hash": token_hash, "username": username.as_str(), "expires_at": expires_at,
         }});

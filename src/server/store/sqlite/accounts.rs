@@ -6,7 +6,7 @@ use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
 use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
 use crate::server::now_ms;
-use crate::server::store::{passwords, AccountStore, StoreError};
+use crate::server::store::{passwords, AccountStore, StoreError, Verified};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -45,15 +45,18 @@ impl AccountStore for SqliteStore {
         .await
     }
 
-    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Account>, StoreError> {
+    async fn verify_password(&self, login: &str, password: &str) -> Result<Option<Verified>, StoreError> {
         let found = match Username::parse(login) {
             Ok(username) => {
                 self.read(move |conn| {
                     let row = query_row(
                         conn,
-                        &format!("SELECT {ACCOUNT_COLS}, password_hash FROM users WHERE username = ?1"),
+                        &format!("SELECT {ACCOUNT_COLS}, credentials, password_hash FROM users WHERE username = ?1"),
                         [username.as_str()],
-                        |r| Ok((account_row(r)?, r.get::<_, String>(3)?)),
+                        |r| {
+                            let verified = Verified { account: account_row(r)?, credentials: Some(r.get(3)?) };
+                            Ok((verified, r.get::<_, String>(4)?))
+                        },
                     )
                     .optional()?;
                     Ok(row)
@@ -62,9 +65,9 @@ impl AccountStore for SqliteStore {
             }
             Err(_) => None,
         };
-        let (account, hash) = found.unzip();
+        let (verified, hash) = found.unzip();
         let ok = passwords::verify(hash, password).await;
-        Ok(account.filter(|_| ok))
+        Ok(verified.filter(|_| ok))
     }
 
     async fn user(&self, username: &Username) -> Result<Option<Account>, StoreError> {
@@ -117,6 +120,8 @@ impl AccountStore for SqliteStore {
                 }
             }
             if ends_sessions {
+                // A sign-in past its password check now finds other credentials, and opens no session.
+                exec(conn, "UPDATE users SET credentials = credentials + 1 WHERE username = ?1", [username.as_str()])?;
                 exec(conn, "DELETE FROM sessions WHERE username = ?1", [username.as_str()])?;
             }
             let account = account_named(conn, &username)?.ok_or(StoreError::UserNotFound(username))?;
@@ -128,17 +133,23 @@ impl AccountStore for SqliteStore {
     async fn create_session(
         &self,
         token_hash: &str,
-        username: &Username,
+        verified: &Verified,
         expires_at: Millis,
     ) -> Result<(), StoreError> {
-        let (token_hash, username) = (token_hash.to_owned(), username.clone());
+        let (token_hash, username) = (token_hash.to_owned(), verified.account.username.clone());
+        let credentials = verified.credentials.and_then(|c| i64::try_from(c).ok()).unwrap_or(-1);
         self.write(move |conn| {
             exec(conn, "DELETE FROM sessions WHERE expires_at < ?1", [now_ms()])?;
-            exec(
+            // Only while the account still has the credentials the check saw, and is enabled.
+            let n = exec(
                 conn,
-                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
-                params![token_hash, username.as_str(), expires_at],
+                "INSERT INTO sessions (token_hash, username, expires_at)
+                 SELECT ?1, username, ?3 FROM users WHERE username = ?2 AND credentials = ?4 AND disabled = 0",
+                params![token_hash, username.as_str(), expires_at, credentials],
             )?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("{username}'s password changed or the account was disabled")));
+            }
             Ok(((), Vec::new()))
         })
         .await

@@ -31,11 +31,24 @@ pub(super) fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     query_row(conn, "SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
 }
 
-/// Up to `limit` events after `after_seq`, oldest first.
-pub(super) fn events_after(conn: &Connection, after_seq: u64, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+/// Up to `limit` events after `after_seq`, oldest first; None when some of them were pruned
+/// (`prune`), so that the board gets a snapshot instead of a gap.
+pub(super) fn events_after(
+    conn: &Connection,
+    after_seq: u64,
+    limit: usize,
+) -> Result<Option<Vec<BoardEvent>>, StoreError> {
     // A point past any i64 is past every event (it must not wrap to a negative one).
     let after = i64::try_from(after_seq).unwrap_or(i64::MAX);
-    decode(conn, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, limit as i64])
+    // One read transaction, so that a prune cannot slip in between the horizon and the events.
+    let tx = conn.unchecked_transaction()?;
+    let oldest: Option<i64> = query_row(&tx, "SELECT MIN(seq) FROM events", [], |r| r.get(0))?;
+    if oldest.is_some_and(|oldest| after < oldest - 1) {
+        return Ok(None);
+    }
+    let events =
+        decode(&tx, "SELECT body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2", params![after, limit as i64])?;
+    Ok(Some(events))
 }
 
 /// The newest `limit` events, oldest first.

@@ -197,8 +197,7 @@ impl LeadStore for SqliteStore {
     }
 
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
-        // The file keeps every event, so any point can be replayed.
-        self.read(move |conn| events_after(conn, after_seq, limit)).await.map(Some)
+        self.read(move |conn| events_after(conn, after_seq, limit)).await
     }
 
     async fn latest_seq(&self) -> Result<u64, StoreError> {
@@ -215,6 +214,6 @@ impl LeadStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|conn| Ok(query_row(conn, "SELECT 1", [], |_| Ok(()))?)).await
+        self.probe().await
     }
 }

@@ -3,6 +3,8 @@
 //! - `schema`: the numbered migrations (`PRAGMA user_version`);
 //! - `writer`: every write goes through one connection, committed in groups;
 //! - `checkpoint`: the WAL is copied back on a thread of its own;
+//! - `prune`: events and claim attempts past the retention are deleted in the background;
+//! - `health`: the readiness probe (can the store still write?);
 //! - `leads`, `events`, `accounts`: the statements, and the store port's two traits.
 //!
 //! Reads use a small pool of separate connections, which WAL lets run beside the writer. The
@@ -12,15 +14,18 @@
 mod accounts;
 mod checkpoint;
 mod events;
+mod health;
 mod leads;
+mod prune;
 mod schema;
 mod sql;
 mod writer;
 
 use super::{EventSink, StoreError};
 use crate::domain::BoardEvent;
+use crate::server::config::SqliteConfig;
 use rusqlite::{Connection, OpenFlags};
-use sql::lock;
+use sql::{lock, query_row};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,10 +60,15 @@ fn open_conn(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file, brings its schema up to date and starts the
-    /// checkpointer thread.
+    /// Opens the database file with the default settings (`SqliteConfig::at`).
     pub fn open(path: impl AsRef<Path>, sink: Arc<dyn EventSink>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_with(&SqliteConfig::at(path.as_ref()), sink)
+    }
+
+    /// Opens (creating if needed) the database file, brings its schema up to date, starts the
+    /// checkpointer thread and (inside a tokio runtime) the pruning.
+    pub fn open_with(cfg: &SqliteConfig, sink: Arc<dyn EventSink>) -> Result<Self, StoreError> {
+        let path = cfg.path.clone();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
@@ -73,8 +83,20 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, StoreError>>()?;
         // Checkpoints run on their own thread (`checkpoint`), never inside a commit.
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 33554432;")?;
+        if cfg.max_size_mb > 0.0 {
+            let page: f64 = query_row(&writer_conn, "PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (cfg.max_size_mb * 1024.0 * 1024.0 / page).ceil() as i64;
+            // Never below the file's size (SQLite keeps the larger of the two).
+            writer_conn.pragma_update(None, "max_page_count", pages.max(1))?;
+        }
         let checkpoint_conn = open_conn(&path, OpenFlags::default())?;
         let writer = Writer::new(writer_conn, sink);
+        // Tools that open a file outside a runtime (and tests reading one) do not prune.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let keep = std::time::Duration::from_secs_f64(cfg.retention_days * 86_400.0);
+            let every = std::time::Duration::from_secs(cfg.prune_every_secs);
+            runtime.spawn(prune::prune_loop(Arc::downgrade(&writer), keep, every));
+        }
         let wal = writer.wal();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())

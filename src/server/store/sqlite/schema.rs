@@ -15,6 +15,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial },
     Migration { name: "lead IDs compared ignoring case", apply: lead_ids_nocase },
+    Migration { name: "account credential versions", apply: credential_versions },
 ];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
@@ -81,6 +82,12 @@ fn lead_ids_nocase(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("CREATE INDEX IF NOT EXISTS leads_id_nocase ON leads (id COLLATE NOCASE)")
 }
 
+/// Every password change and disable bumps the account's `credentials`; a session is created
+/// only if it is still the version the password check read (`accounts::create_session`).
+fn credential_versions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE users ADD COLUMN credentials INTEGER NOT NULL DEFAULT 0")
+}
+
 /// The schema version this build writes.
 pub(super) const LATEST: usize = MIGRATIONS.len();
 
@@ -140,6 +147,26 @@ mod tests {
         assert_eq!((name.as_str(), disabled), ("maria", false));
         migrate(&mut conn).unwrap();
         assert_eq!(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get::<_, i64>(0)).unwrap(), 1, "idempotent");
+    }
+
+    #[test]
+    fn a_file_at_each_earlier_version_reaches_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        for at in 1..LATEST {
+            let mut conn = Connection::open(dir.path().join(format!("v{at}.db"))).unwrap();
+            for (n, m) in MIGRATIONS.iter().enumerate().take(at) {
+                let tx = conn.transaction().unwrap();
+                (m.apply)(&tx).unwrap();
+                tx.pragma_update(None, "user_version", n + 1).unwrap();
+                tx.commit().unwrap();
+            }
+            migrate(&mut conn).unwrap();
+            let version: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, LATEST, "from version {at}");
+            let has = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, bool>(0)).unwrap();
+            assert!(has("SELECT COUNT(*) FROM pragma_index_list('leads') WHERE name = 'leads_id_nocase'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'credentials'"), "from {at}");
+        }
     }
 
     #[test]

@@ -37,6 +37,15 @@ impl From<rusqlite::Error> for StoreError {
             rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
                 StoreError::Unavailable("the database is locked".into())
             }
+            // Nothing was written; the caller may retry once there is room.
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                StoreError::Unavailable("the store is full (the disk, or its size limit): nothing was written".into())
+            }
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::ReadOnly) =>
+            {
+                StoreError::Unavailable(format!("the store cannot write: {e}"))
+            }
             other => StoreError::Internal(other.to_string()),
         }
     }

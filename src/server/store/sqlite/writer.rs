@@ -144,11 +144,15 @@ fn run_group(conn: &Connection, jobs: Vec<Job>, staged: &mut Vec<Staged>) -> Res
         for job in jobs.by_ref() {
             exec(conn, "SAVEPOINT job", [])?;
             let s = job(conn);
-            if s.failed {
+            let failed = s.failed;
+            // Staged before the rollback: a full disk makes SQLite roll back the whole
+            // transaction itself, the savepoint is gone, and the failed job must still be
+            // answered with its own error (the reason), not dropped.
+            staged.push(s);
+            if failed {
                 exec(conn, "ROLLBACK TO job", [])?;
             }
             exec(conn, "RELEASE job", [])?;
-            staged.push(s);
         }
         exec(conn, "COMMIT", []).map(drop)
     })()

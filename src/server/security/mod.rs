@@ -1,12 +1,14 @@
 //! Guards around every request: security headers, the same-origin check for state-changing
-//! requests and websockets, and in-memory rate limits.
+//! requests and websockets, the `Host` allow-list; in-memory rate limits (`limits`) and who the
+//! client is (`client`).
 
-use super::config::SecurityConfig;
+pub mod client;
+pub mod limits;
+
+pub use limits::{too_many, Limits, RateLimiter};
+
 use crate::error::ApiError;
 use axum::http::{header, HeaderMap, HeaderValue};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 /// The Content-Security-Policy of every response. Scripts come only from this site; the inline
 /// scripts Leptos writes into pages (hydration, streamed resources) carry the page's `nonce`.
@@ -55,6 +57,30 @@ pub fn add_headers(request_headers: &HeaderMap, headers: &mut HeaderMap, nonce: 
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// Refuses a request for a host this site does not serve. DNS rebinding points a name the
+/// attacker owns at this server, so that the attacker's page talks to it as same-origin; the
+/// `Host` header still carries that name. IP addresses and `localhost` cannot be rebound and
+/// always pass; other names must be in `allowed`.
+pub fn check_host(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(host) = host(headers) else {
+        return Err(ApiError::BadRequest("the request has no Host header".into()));
+    };
+    // Without the port: `[::1]:3000`, `10.0.0.1:3000`, `leads.example.com:443`.
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    }
+    .to_ascii_lowercase();
+    let ok = name.parse::<std::net::IpAddr>().is_ok() || name == "localhost" || allowed.contains(&name);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::MisdirectedRequest(format!(
+            "this server does not serve {name:?}; add it to app.allowed_hosts (LEADBOARD_ALLOWED_HOSTS)"
+        )))
+    }
+}
+
 /// Refuses a request that a browser sent on behalf of another site. The rule:
 /// - with an `Origin` header, its host must be this request's `Host` (`null` never matches);
 /// - without one, a browser's `Sec-Fetch-Site` must be `same-origin` or `none` (typed by the user);
@@ -90,110 +116,6 @@ pub fn check_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Keys tracked before expired windows are swept out, so a flood of new keys costs bounded memory.
-const SWEEP_AT: usize = 10_000;
-
-/// Counts events per key in fixed windows: at most `limit` per `window`. In memory, so each
-/// replica counts on its own.
-pub struct RateLimiter {
-    limit: u32,
-    window: Duration,
-    hits: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(limit: u32, window: Duration) -> Self {
-        Self { limit, window, hits: Mutex::new(HashMap::new()) }
-    }
-
-    fn hits(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u32)>> {
-        self.hits.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// `Err(seconds to wait)` when `key` has used up its allowance.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        self.hits().get(key).map_or(Ok(()), |&(start, n)| self.allows(start, n))
-    }
-
-    fn allows(&self, start: Instant, n: u32) -> Result<(), u64> {
-        let elapsed = start.elapsed();
-        if n >= self.limit && elapsed < self.window {
-            Err(self.window.saturating_sub(elapsed).as_secs() + 1)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Counts one event against `key`.
-    pub fn hit(&self, key: &str) {
-        let _ = self.count(key, false);
-    }
-
-    /// Counts one event against `key` unless it has used up its allowance (then `Err(seconds to
-    /// wait)`). Checked and counted under one lock, so that concurrent callers cannot all pass
-    /// the check before any of them is counted.
-    pub fn take(&self, key: &str) -> Result<(), u64> {
-        self.count(key, true)
-    }
-
-    fn count(&self, key: &str, within_allowance: bool) -> Result<(), u64> {
-        let mut hits = self.hits();
-        if hits.len() >= SWEEP_AT {
-            hits.retain(|_, (start, _)| start.elapsed() < self.window);
-        }
-        let entry = hits.entry(key.to_owned()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.window {
-            *entry = (Instant::now(), 0);
-        }
-        if within_allowance {
-            self.allows(entry.0, entry.1)?;
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-
-    /// Gives back one event taken in the current window (one that turned out not to count).
-    pub fn refund(&self, key: &str) {
-        if let Some((start, n)) = self.hits().get_mut(key) {
-            if start.elapsed() < self.window {
-                *n = n.saturating_sub(1);
-            }
-        }
-    }
-
-    pub fn forget(&self, key: &str) {
-        self.hits().remove(key);
-    }
-}
-
-/// The limits a replica enforces, from `[security]`.
-pub struct Limits {
-    /// Sign-ins, keyed by the username as typed (lower case): each is counted before its
-    /// password is checked and given back if it succeeds.
-    pub login_account: RateLimiter,
-    /// Failed sign-ins, keyed by client IP.
-    pub login_ip: RateLimiter,
-    /// Sign-ins being checked at once: a password check holds 19 MiB (Argon2) and the blocking
-    /// pool has hundreds of threads; and between its check and its count, the per-IP limit can
-    /// be passed by no more sign-ins than this.
-    pub sign_ins: tokio::sync::Semaphore,
-}
-
-impl Limits {
-    pub fn new(cfg: &SecurityConfig) -> Self {
-        let window = Duration::from_secs(cfg.login_window_secs);
-        Self {
-            login_account: RateLimiter::new(cfg.login_failures_per_account, window),
-            login_ip: RateLimiter::new(cfg.login_failures_per_ip, window),
-            sign_ins: tokio::sync::Semaphore::new(2 * std::thread::available_parallelism().map_or(1, |n| n.get())),
-        }
-    }
-}
-
-pub fn too_many(what: &str, retry_after_s: u64) -> ApiError {
-    ApiError::TooManyRequests { message: format!("too many {what}; try again in {retry_after_s} s"), retry_after_s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +135,22 @@ mod tests {
     }
 
     #[test]
+    fn only_allowed_names_and_addresses_pass_the_host_check() {
+        let allowed = vec!["leads.example.com".to_owned()];
+        for ok in ["leads.example.com", "LEADS.example.com:443", "127.0.0.1:3000", "[::1]:3000", "localhost:3000"] {
+            assert!(
+                check_host(&HeaderMap::from_iter([(header::HOST, HeaderValue::from_static(ok))]), &allowed).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["evil.example", "leads.example.com.evil.example", "attacker:3000"] {
+            let e = check_host(&HeaderMap::from_iter([(header::HOST, HeaderValue::from_static(bad))]), &allowed);
+            assert_eq!(e.map_err(|e| e.status()), Err(421), "{bad}");
+        }
+        assert_eq!(check_host(&HeaderMap::new(), &allowed).map_err(|e| e.status()), Err(400));
+    }
+
+    #[test]
     fn the_policy_names_the_nonce_and_skips_odd_hosts() {
         let csp = content_security_policy(Some("a.test:3000"), Some("abc"));
         assert!(csp.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval'"), "{csp}");
@@ -226,22 +164,5 @@ mod tests {
         assert_eq!(page_nonce(page).as_deref(), Some("Ab+9/="));
         assert_eq!(page_nonce(b"<td>nonce=&quot;evil&quot;</td>"), None);
         assert_eq!(page_nonce(br#"<script nonce="a b"></script>"#), None);
-    }
-
-    #[test]
-    fn a_limiter_allows_the_limit_then_names_the_wait() {
-        let l = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(l.take("k").is_ok() && l.take("k").is_ok());
-        let wait = l.take("k").unwrap_err();
-        assert!((1..=60).contains(&wait), "{wait}");
-        assert!(l.check("other").is_ok());
-        l.refund("k");
-        assert!(l.take("k").is_ok(), "a refunded event frees its place");
-        assert!(l.check("k").is_err());
-        l.forget("k");
-        assert!(l.check("k").is_ok());
-        l.hit("k");
-        l.hit("k");
-        assert!(l.take("k").is_err());
     }
 }
