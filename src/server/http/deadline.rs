@@ -96,7 +96,7 @@ mod tests {
         let mut sink = WriteDeadline::new(tx, Duration::from_millis(50));
         let reader = tokio::spawn(async move {
             let mut n = 0;
-            while let Some(_) = futures::StreamExt::next(&mut rx).await {
+            while futures::StreamExt::next(&mut rx).await.is_some() {
                 n += 1;
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
