@@ -140,9 +140,10 @@ async fn disabling_blocks_the_appwrite_user_and_ends_every_session(v: Version) {
     let (_, user) = aw.call(Method::GET, "/users/carol", None).await;
     assert_eq!(user["status"], false, "blocked in Appwrite");
     assert_eq!(me(&carol).await, Value::Null, "the open session ended");
+    // The right password of a disabled account is answered as a wrong one (README, Security).
     let (status, body, _) = login(&a, "carol", "demo1234").await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(login(&a, "Carol@users.leadboard.invalid", "demo1234").await.0, 403, "by email too");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(login(&a, "Carol@users.leadboard.invalid", "demo1234").await.0, 401, "by email too");
     assert_eq!(
         login(&a, "carol", "wrong-password").await.0,
         401,

@@ -29,7 +29,7 @@ pub(super) async fn readyz(State(state): State<AppState>) -> Response {
     }
     match tokio::time::timeout(READY_TIMEOUT, state.leads.ping()).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return not_ready(format!("the store cannot serve: {e}")),
+        Ok(Err(e)) => return not_ready(format!("the store is unreachable or cannot write: {e}")),
         Err(_) => return not_ready(format!("the store did not answer within {} ms", READY_TIMEOUT.as_millis())),
     }
     if let Some(bridge) = &state.metrics.bridge {
