@@ -1,6 +1,7 @@
 //! Accounts in the Appwrite mode: employees are Appwrite users, Appwrite checks their passwords,
 //! managers are the members of the configured team, and Leadboard stores no password.
 
+use leadboard::server::config::SecurityConfig;
 use leadboard_testkit::appwrite::{Appwrite, Replica, Version, DB};
 use leadboard_testkit::server::Client;
 use reqwest::Method;
@@ -14,6 +15,8 @@ per_version!(sign_in_goes_through_appwrite_by_username_or_email, [V1_5, V1_8, V1
 per_version!(team_membership_is_the_manager_role_and_it_is_read_live, [V1_5, V1_8, V1_9_6]);
 per_version!(disabling_blocks_the_appwrite_user_and_ends_every_session, [V1_5, V1_8, V1_9_6]);
 per_version!(a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400, [V1_5, V1_8, V1_9_6]);
+per_version!(your_own_password_changes_in_appwrite_and_your_other_sessions_end, [V1_5, V1_8, V1_9_6]);
+per_version!(a_username_and_its_email_share_one_sign_in_budget, [V1_5, V1_9_6]);
 
 const TEAM: &str = "leadboard-managers";
 
@@ -186,4 +189,34 @@ async fn a_password_reset_goes_to_appwrite_and_appwrite_rules_come_back_as_400(v
         maria.post("/api/users/add", json!({"username": "yuri", "role": "employee", "password": long})).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains("Appwrite refused it"), "{body}");
+}
+
+async fn your_own_password_changes_in_appwrite_and_your_other_sessions_end(v: Version) {
+    let aw = Appwrite::start_version(v).await;
+    let a = Replica::start(&aw).await;
+    aw.seed(&a, 3, 0).await;
+    let here = a.client("carol").await;
+    let (status, body, elsewhere) = login(&a, "carol@users.leadboard.invalid", "demo1234").await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = here.post("/api/password", json!({"current": "not-mine-1", "new": "carols-own-pass"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = here.post("/api/password", json!({"current": "demo1234", "new": "carols-own-pass"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(me(&here).await["username"], "carol", "this browser stays signed in");
+    assert_eq!(me(&elsewhere).await, Value::Null, "the session signed in by email ended");
+    assert_eq!(login(&a, "carol", "demo1234").await.0, 401);
+    assert_eq!(login(&a, "carol@users.leadboard.invalid", "carols-own-pass").await.0, 200, "checked by Appwrite");
+}
+
+async fn a_username_and_its_email_share_one_sign_in_budget(v: Version) {
+    let aw = Appwrite::start_version(v).await;
+    let security = SecurityConfig { login_failures_per_account: 2, login_max_delay_ms: 0, ..SecurityConfig::default() };
+    let a = Replica::start_with(&aw, security).await;
+    aw.seed(&a, 3, 0).await;
+    assert_eq!(login(&a, "Carol@users.leadboard.invalid", "wrong-password").await.0, 401);
+    assert_eq!(login(&a, "carol@users.leadboard.invalid", "wrong-password").await.0, 401);
+    let (status, body, _) = login(&a, "carol", "demo1234").await;
+    assert_eq!(status, 429, "the email's failures count against the username: {body}");
+    assert_eq!(login(&a, "alice", "demo1234").await.0, 200, "other accounts are not held up");
 }
