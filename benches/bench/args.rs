@@ -20,7 +20,8 @@ pub enum Section {
 )]
 struct Cli {
     /// Benchmark a running server instead of starting one (it needs the accounts of `leadboard seed
-    /// --employees N` (the demo password), enough open leads, and a high LEADBOARD_CLAIMS_PER_MINUTE)
+    /// --employees N` (the demo password), enough open leads, a high LEADBOARD_CLAIMS_PER_MINUTE,
+    /// and connection, board and snapshot caps above the boards asked for; README, Benchmarks)
     #[arg(long, value_name = "URL")]
     url: Option<String>,
     /// With --url: the server's process, for RSS figures
