@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { signIn, waitHydrated } from './support/helpers';
+import { signIn, signInOn, waitHydrated } from './support/helpers';
 
 test('changing your own password needs the current one and signs your other sessions out', async ({ browser }) => {
   // A fresh account, so the other specs' demo users keep their password.
@@ -52,11 +52,5 @@ test('changing your own password needs the current one and signs your other sess
   // This browser stays signed in.
   await laptop.goto('/');
   await expect(laptop).toHaveURL(/\/$/);
-  const fresh = await (await browser.newContext()).newPage();
-  await fresh.goto('/login');
-  await waitHydrated(fresh);
-  await fresh.getByLabel('Username').fill(user);
-  await fresh.getByLabel('Password').fill('correct horse');
-  await fresh.getByRole('button', { name: 'Sign in' }).click();
-  await fresh.waitForURL((url) => url.pathname !== '/login');
+  await signInOn(await (await browser.newContext()).newPage(), user, 'correct horse');
 });

@@ -10,13 +10,13 @@ export async function signIn(browser: Browser, user: string, options: BrowserCon
   return page;
 }
 
-/** Signs `user` in on `page` and waits for a live board. */
-export async function signInOn(page: Page, user: string) {
+/** Signs `user` in on `page` (the demo password unless given) and waits for a live board. */
+export async function signInOn(page: Page, user: string, password = 'demo1234') {
   page.on('pageerror', (e) => console.log(`[${user}] page error: ${e.message}`));
   await page.goto('/login');
   await waitHydrated(page);
   await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo1234');
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((url) => url.pathname !== '/login');
   await waitLive(page);
