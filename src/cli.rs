@@ -2,7 +2,7 @@
 
 use crate::domain::{Password, Role, Username};
 use crate::server::config::{Config, StoreConfig};
-use crate::server::{seed, store, AppState};
+use crate::server::{seed, store, transfer, AppState};
 use clap::{Parser, Subcommand};
 use leptos::prelude::get_configuration;
 
@@ -30,6 +30,29 @@ enum Command {
         /// Generated employees `user001`, `user002`, ... (password `demo1234`), besides alice, bob and carol.
         #[arg(long, default_value_t = 0)]
         employees: usize,
+    },
+    /// Add leads from a CSV file (columns mapped from its header, as the import page guesses).
+    /// Prints rows added, skipped and refused; fails only when the file cannot be read.
+    Import {
+        file: std::path::PathBuf,
+        /// The column (by header) that identifies rows without lead IDs across imports.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Write the board as CSV to standard output, or with `--history` the claims, lost claims,
+    /// releases and reassigns of a period.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        #[arg(long)]
+        history: bool,
+        /// The period's first day (`2026-03-01`; default: 7 days before `--to`).
+        #[arg(long, requires = "history")]
+        from: Option<String>,
+        /// The period's last day, included (default: now).
+        #[arg(long, requires = "history")]
+        to: Option<String>,
     },
     /// Manage accounts.
     Users {
@@ -110,6 +133,23 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let (accounts, leads) = seed::seed(&state, leads, employees).await?;
             println!("added {accounts} demo accounts (password \"{}\") and {leads} leads", seed::DEMO_PASSWORD);
         }
+        Command::Import { file, key } => {
+            let report = transfer_cli::import(&state, &file, key.as_deref()).await?;
+            println!("{}", report.summary());
+            for issue in report.skipped.iter().chain(&report.refused).take(50) {
+                println!("  row {}: {}", issue.row, issue.reason);
+            }
+        }
+        Command::Export { out, history, from, to } => {
+            let text = match history {
+                true => transfer_cli::history(&state, from.as_deref(), to.as_deref()).await?,
+                false => transfer::write::leads(&state.leads.snapshot().await?.leads),
+            };
+            match out {
+                Some(path) => std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?,
+                None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?,
+            }
+        }
         Command::Appwrite { .. } => unreachable!("handled before the store is opened"),
         Command::Users { command: UsersCommand::Add { username, role, password } } => {
             let username = Username::parse(username)?;
@@ -121,4 +161,34 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// `import` and `export --history`, as the CSV endpoints do them.
+mod transfer_cli {
+    use crate::domain::import::{ImportReport, Mapping};
+    use crate::domain::Username;
+    use crate::server::transfer::{read, time, write};
+    use crate::server::AppState;
+
+    /// Who the board's feed names for leads the command line imported.
+    const ACTOR: &str = "cli";
+
+    pub async fn import(state: &AppState, file: &std::path::Path, key: Option<&str>) -> Result<ImportReport, String> {
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let table = read::read(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+        let key = match key {
+            Some(k) => Some(table.headers.iter().position(|h| h == k).ok_or_else(|| format!("no column {k:?}"))?),
+            None => None,
+        };
+        let mapping = Mapping { key, ..Mapping::guess(&table.headers) };
+        let plan = state.importer.plan(&table, &mapping).await.map_err(|e| e.to_string())?;
+        let actor = Username::parse(ACTOR).expect("a valid username");
+        Ok(state.importer.run(plan, &actor, |_, _| {}).await)
+    }
+
+    pub async fn history(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<String, String> {
+        let (from, to) = time::period(from, to, crate::server::now_ms())?;
+        let events = state.leads.history(from, to, write::MAX_HISTORY).await.map_err(|e| e.to_string())?;
+        Ok(write::history(&events))
+    }
 }

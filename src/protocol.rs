@@ -21,6 +21,11 @@ pub struct Snapshot {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     Event(BoardEvent),
+    /// Consecutive events committed together (an import's batch of new leads): one message, so a
+    /// board takes them in as one update.
+    Events {
+        events: Vec<BoardEvent>,
+    },
     /// Sent when a board is too far behind to catch up by events, or resumes from another stream.
     Snapshot(Snapshot),
     /// Sent every few seconds so a board can tell a silent link from a dead one, and spot a gap.

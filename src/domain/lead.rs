@@ -1,4 +1,4 @@
-use super::{check_len, validated_string, Millis, ParseError, Username};
+use super::{check_len, validated_string, FieldErrors, LeadDetails, LeadInput, Millis, ParseError, Username};
 use serde::{Deserialize, Serialize};
 
 /// A lead's identifier. The alphabet and length are Appwrite's document-ID rules, so the same
@@ -63,6 +63,8 @@ pub struct Lead {
     /// When the current assignee got the lead (None while open).
     pub claimed_at: Option<Millis>,
     pub updated_at: Millis,
+    /// Contact, source, tags and created time: nothing the claim rules look at.
+    pub details: LeadDetails,
 }
 
 impl Lead {
@@ -85,10 +87,34 @@ impl Lead {
             || self.company.to_lowercase().contains(query)
             || self.id.as_str().to_lowercase().contains(query)
             || self.assignee.as_ref().is_some_and(|a| a.as_str().contains(query))
+            || self.details.matches(query)
     }
 }
 
-/// The JSON shape of a lead: the struct plus its derived `status`, which is checked on the way in.
+/// What a board shows of its leads: those matching the search text, of one status, held by one
+/// person ("Mine only"). The manager's export applies the same filter as the board.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    query: String,
+    status: Option<LeadStatus>,
+    holder: Option<Username>,
+}
+
+impl LeadFilter {
+    pub fn new(query: &str, status: Option<LeadStatus>, holder: Option<Username>) -> Self {
+        Self { query: query.trim().to_lowercase(), status, holder }
+    }
+
+    pub fn admits(&self, lead: &Lead) -> bool {
+        self.status.is_none_or(|s| lead.status() == s)
+            && self.holder.as_ref().is_none_or(|h| lead.is_held_by(h))
+            && lead.matches(&self.query)
+    }
+}
+
+/// The JSON shape of a lead: the struct plus its derived `status`, which is checked on the way in,
+/// with the details beside the other fields (absent ones left out, so events written before leads
+/// had details still read).
 #[derive(Serialize, Deserialize)]
 struct LeadWire {
     id: LeadId,
@@ -100,6 +126,8 @@ struct LeadWire {
     version: u64,
     claimed_at: Option<Millis>,
     updated_at: Millis,
+    #[serde(flatten)]
+    details: LeadDetails,
 }
 
 impl From<Lead> for LeadWire {
@@ -114,6 +142,7 @@ impl From<Lead> for LeadWire {
             version: l.version,
             claimed_at: l.claimed_at,
             updated_at: l.updated_at,
+            details: l.details,
         }
     }
 }
@@ -130,6 +159,7 @@ impl TryFrom<LeadWire> for Lead {
             version: w.version,
             claimed_at: w.claimed_at,
             updated_at: w.updated_at,
+            details: w.details,
         };
         if lead.status() != w.status {
             return Err(ParseError::Invalid(format!(
@@ -150,6 +180,7 @@ pub struct NewLead {
     pub name: String,
     pub company: String,
     pub value: u64,
+    pub details: LeadDetails,
 }
 
 impl NewLead {
@@ -158,19 +189,69 @@ impl NewLead {
     /// overflow SQLite's signed integers before long).
     pub const MAX_VALUE: u64 = (1 << 53) - 1;
 
+    /// A lead without details.
     pub fn parse(id: &str, name: &str, company: &str, value: u64) -> Result<Self, ParseError> {
-        let name = name.trim();
-        let company = company.trim();
-        check_len("name", name, 1, Self::MAX_TEXT)?;
-        check_len("company", company, 1, Self::MAX_TEXT)?;
-        if name.chars().chain(company.chars()).any(char::is_control) {
-            return Err(ParseError::Invalid("name and company must not contain control characters".into()));
-        }
-        if value > Self::MAX_VALUE {
-            return Err(ParseError::Invalid(format!("value must be at most {}", Self::MAX_VALUE)));
-        }
-        Ok(NewLead { id: LeadId::parse(id)?, name: name.into(), company: company.into(), value })
+        let (name, company) = (Self::text("name", name)?, Self::text("company", company)?);
+        Ok(NewLead {
+            id: LeadId::parse(id)?,
+            name,
+            company,
+            value: Self::check_value(value)?,
+            details: Default::default(),
+        })
     }
+
+    /// A lead from outside, every field checked: all the reasons it is refused, by field. `id`,
+    /// `name` and `company` are required; `value` is a whole number (`1,200` and `1200.00` read as
+    /// 1200), 0 when absent.
+    pub fn from_input(input: &LeadInput) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let required = |s: &Option<String>| s.clone().unwrap_or_default();
+        let id = errors.note("id", LeadId::parse(required(&input.id).trim()));
+        let name = errors.note("name", Self::text("name", &required(&input.name)));
+        let company = errors.note("company", Self::text("company", &required(&input.company)));
+        let value = errors.note("value", parse_value(input.value.as_deref().unwrap_or("")));
+        let details = input.details(&mut errors);
+        match (id, name, company, value) {
+            (Some(id), Some(name), Some(company), Some(value)) if errors.is_empty() => {
+                Ok(NewLead { id, name, company, value, details })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    fn text(field: &'static str, s: &str) -> Result<String, ParseError> {
+        let s = s.trim();
+        check_len(field, s, 1, Self::MAX_TEXT)?;
+        if s.chars().any(char::is_control) {
+            return Err(ParseError::Field { field, message: "must not contain control characters".into() });
+        }
+        Ok(s.to_owned())
+    }
+
+    fn check_value(value: u64) -> Result<u64, ParseError> {
+        if value > Self::MAX_VALUE {
+            return Err(ParseError::Field { field: "value", message: format!("must be at most {}", Self::MAX_VALUE) });
+        }
+        Ok(value)
+    }
+}
+
+/// A deal value as written in a spreadsheet: digits with `,`, `_` or space grouping and an
+/// optional fraction (rounded to the nearest whole unit); empty is 0.
+fn parse_value(s: &str) -> Result<u64, ParseError> {
+    let bad = || ParseError::Field { field: "value", message: format!("{s:?} is not a whole number like 1200") };
+    let cleaned: String = s.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    if cleaned.is_empty() {
+        return Ok(0);
+    }
+    let (whole, fraction) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+    if whole.is_empty() || !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| NewLead::check_value(u64::MAX).unwrap_err())?;
+    let round_up = fraction.starts_with(['5', '6', '7', '8', '9']);
+    NewLead::check_value(whole.saturating_add(u64::from(round_up)))
 }
 
 #[cfg(test)]
@@ -186,6 +267,7 @@ impl Lead {
             version,
             claimed_at: assignee.map(|_| 1_000),
             updated_at: 1_000,
+            details: LeadDetails::default(),
         }
     }
 }
@@ -225,5 +307,54 @@ mod tests {
         assert!(NewLead::parse("L1", &"x".repeat(201), "Acme", 1).is_err());
         assert!(NewLead::parse("L1", "Ada", "Acme", NewLead::MAX_VALUE).is_ok());
         assert!(NewLead::parse("L1", "Ada", "Acme", u64::MAX).is_err());
+    }
+
+    fn input(pairs: &[(&str, &str)]) -> LeadInput {
+        let get = |k: &str| pairs.iter().find(|(f, _)| *f == k).map(|(_, v)| v.to_string());
+        LeadInput {
+            id: get("id"),
+            name: get("name"),
+            company: get("company"),
+            value: get("value"),
+            email: get("email"),
+            phone: get("phone"),
+            ..LeadInput::default()
+        }
+    }
+
+    #[test]
+    fn a_lead_from_outside_reports_every_bad_field() {
+        let ok =
+            NewLead::from_input(&input(&[("id", "L1"), ("name", "Ada"), ("company", "Acme"), ("value", "1,200.50")]));
+        assert_eq!(ok.unwrap().value, 1201);
+        let bad =
+            NewLead::from_input(&input(&[("id", "x y"), ("company", "Acme"), ("value", "12k"), ("email", "ada@")]))
+                .unwrap_err();
+        let fields: Vec<&str> = bad.0.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["id", "name", "value", "email"]);
+        assert!(bad.to_string().contains("name must not be empty"), "{bad}");
+        assert!(bad.to_string().contains("\"12k\" is not a whole number"), "{bad}");
+    }
+
+    #[test]
+    fn values_read_as_spreadsheets_write_them() {
+        assert_eq!(parse_value(""), Ok(0));
+        assert_eq!(parse_value("1 200"), Ok(1200));
+        assert_eq!(parse_value("1200.49"), Ok(1200));
+        assert!(parse_value("-5").is_err());
+        assert!(parse_value(".5").is_err());
+        assert!(parse_value("99999999999999999999999").is_err());
+        assert!(parse_value(&NewLead::MAX_VALUE.to_string()).is_ok());
+    }
+
+    #[test]
+    fn leads_without_details_still_decode() {
+        let mut json = serde_json::to_value(Lead::sample(None, 1)).unwrap();
+        assert!(json.get("email").is_none(), "absent details are left out: {json}");
+        json["email"] = "ada@example.com".into();
+        json["tags"] = serde_json::json!(["vip"]);
+        let lead: Lead = serde_json::from_value(json).unwrap();
+        assert_eq!(lead.details.email.unwrap().as_str(), "ada@example.com");
+        assert_eq!(lead.details.tags.len(), 1);
     }
 }

@@ -3,14 +3,19 @@
 
 pub mod board;
 pub mod claim;
+pub mod contact;
 pub mod event;
+pub mod import;
 pub mod lead;
+pub mod token;
 pub mod user;
 
 pub use board::{Applied, BoardState};
 pub use claim::{ClaimOutcome, ClaimReply, RuleError};
+pub use contact::{Email, FieldErrors, LeadDetails, LeadInput, Phone, Tag};
 pub use event::{BoardEvent, Change};
-pub use lead::{Lead, LeadId, LeadStatus, NewLead};
+pub use lead::{Lead, LeadFilter, LeadId, LeadStatus, NewLead};
+pub use token::{ApiToken, NewToken};
 pub use user::{Account, AccountChange, Password, Role, UserInfo, Username};
 
 /// Why a value from outside could not become a domain value.
@@ -24,6 +29,9 @@ pub enum ParseError {
     TooShort { field: &'static str, min: usize },
     #[error("{field} may contain only {allowed}")]
     BadChars { field: &'static str, allowed: &'static str },
+    /// A field's value that breaks a rule other than length or alphabet.
+    #[error("{field}: {message}")]
+    Field { field: &'static str, message: String },
     #[error("{0}")]
     Invalid(String),
 }

@@ -14,6 +14,7 @@ pub mod noop;
 pub mod security;
 pub mod seed;
 pub mod store;
+pub mod transfer;
 
 use crate::domain::Millis;
 use crate::error::ApiError;
@@ -21,11 +22,13 @@ use admin::AccountAdmin;
 use claims::Claims;
 use config::{Config, StoreConfig};
 use fanout::Hub;
+use intake::tokens::Tokens;
 use intake::LeadIntake;
 use leptos::prelude::*;
 use metrics::Metrics;
 use std::sync::Arc;
-use store::{AccountStore, ErrorKind, LeadStore, Metered, StoreError};
+use store::{AccountStore, ErrorKind, LeadStore, Metered, NoTokens, StoreError, TokenStore};
+use transfer::Importer;
 
 pub fn now_ms() -> Millis {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
@@ -39,6 +42,9 @@ pub struct AppState {
     pub claims: Arc<Claims>,
     pub admin: Arc<AccountAdmin>,
     pub intake: Arc<LeadIntake>,
+    pub importer: Arc<Importer>,
+    /// Intake API tokens.
+    pub tokens: Arc<Tokens>,
     pub hub: Arc<Hub>,
     /// What `GET /metrics` reports; this server's own.
     pub metrics: Arc<Metrics>,
@@ -58,15 +64,16 @@ impl AppState {
     pub fn open(config: Config, leptos: LeptosOptions) -> Result<Self, StoreError> {
         let metrics = Arc::new(Metrics::new(matches!(config.store, StoreConfig::Appwrite(_))));
         let hub = Arc::new(Hub::with_metrics(metrics.clone()));
-        let (leads, accounts): (Arc<dyn LeadStore>, Arc<dyn AccountStore>) = match &config.store {
+        type Stores = (Arc<dyn LeadStore>, Arc<dyn AccountStore>, Arc<dyn TokenStore>);
+        let (leads, accounts, tokens): Stores = match &config.store {
             StoreConfig::Sqlite(cfg) => {
                 let store = Arc::new(store::sqlite::SqliteStore::open_with(cfg, hub.clone())?);
-                (store.clone(), store)
+                (store.clone(), store.clone(), store)
             }
             StoreConfig::Appwrite(cfg) => {
                 let bridge = metrics.bridge.clone().unwrap_or_default();
                 let store = Arc::new(store::appwrite::AppwriteStore::open(cfg, hub.clone(), bridge)?);
-                (store.clone(), store)
+                (store.clone(), store, Arc::new(NoTokens))
             }
         };
         let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));
@@ -79,6 +86,8 @@ impl AppState {
             )),
             admin: Arc::new(AccountAdmin::new(accounts.clone(), hub.clone())),
             intake: Arc::new(LeadIntake::new(leads.clone())),
+            importer: Arc::new(Importer::new(leads.clone())),
+            tokens: Arc::new(Tokens::new(tokens)),
             leads,
             accounts,
             hub,

@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 // /manager) is decided before the first byte is sent; streaming would send 200 first.
                 <Route path=path!("/") view=pages::board::BoardPage ssr=SsrMode::Async/>
                 <Route path=path!("/manager") view=pages::manager::ManagerPage ssr=SsrMode::Async/>
+                <Route path=path!("/manager/data") view=pages::data::DataPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
             </Routes>

@@ -75,6 +75,13 @@ async fn read_board(mut ws: Socket, mut board: BoardState, until: Option<u64>) -
                     board.apply(&ev);
                     seen.events.push(ev);
                 }
+                ServerMsg::Events { events } => {
+                    for ev in events {
+                        assert_eq!(ev.seq, board.seq + 1, "a board sees events without gaps or repeats");
+                        board.apply(&ev);
+                        seen.events.push(ev);
+                    }
+                }
                 ServerMsg::Snapshot(leadboard::protocol::Snapshot { stream, seq, leads }) => {
                     seen.snapshots += 1;
                     board = BoardState::new(stream, seq, leads);

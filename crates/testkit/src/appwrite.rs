@@ -265,6 +265,12 @@ impl Board {
                     self.state.apply(ev);
                     self.events.push(ev.clone());
                 }
+                ServerMsg::Events { events } => {
+                    for ev in events {
+                        self.state.apply(ev);
+                        self.events.push(ev.clone());
+                    }
+                }
                 ServerMsg::Error { .. } => {}
             }
             return Some(msg);

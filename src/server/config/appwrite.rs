@@ -81,6 +81,21 @@ pub struct LeadsMapping {
     pub updated_by: String,
     #[serde(deserialize_with = "values::appwrite_id")]
     pub incarnation: String,
+    /// The lead's details, all optional: the team's attributes when it has them (each must be a
+    /// single string, `created_at` a number of Unix milliseconds), else added by `appwrite setup`.
+    /// `tags` holds them comma-separated. A lead without `created_at` shows its `$createdAt`.
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub contact: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub email: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub phone: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub source: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub tags: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub created_at: String,
 }
 
 /// How the assignee attribute names a person. Leadboard usernames are Appwrite user IDs, so
@@ -117,6 +132,12 @@ impl Default for LeadsMapping {
             claimed_at: "claimed_at".into(),
             updated_by: "updated_by".into(),
             incarnation: "incarnation".into(),
+            contact: "contact".into(),
+            email: "email".into(),
+            phone: "phone".into(),
+            source: "source".into(),
+            tags: "tags".into(),
+            created_at: "created_at".into(),
         }
     }
 }

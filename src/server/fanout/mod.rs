@@ -152,9 +152,20 @@ pub fn frame(msg: &ServerMsg) -> Bytes {
 
 impl EventSink for Hub {
     fn publish(&self, event: &BoardEvent) {
-        let frame = Frame { seq: event.seq, json: frame(&ServerMsg::Event(event.clone())) };
-        self.metrics.events_published.inc();
+        self.publish_all(std::slice::from_ref(event));
+    }
+
+    /// One frame for events committed together, numbered by the last: a board task sends it
+    /// whole (a board ignores events it already has), and an import of thousands of leads takes
+    /// a few places in the buffer, not thousands.
+    fn publish_all(&self, events: &[BoardEvent]) {
+        let (msg, seq) = match events {
+            [] => return,
+            [one] => (ServerMsg::Event(one.clone()), one.seq),
+            [.., last] => (ServerMsg::Events { events: events.to_vec() }, last.seq),
+        };
+        self.metrics.events_published.add(events.len() as u64);
         // No receivers is fine: nobody is watching.
-        let _ = self.tx.send(frame);
+        let _ = self.tx.send(Frame { seq, json: frame(&msg) });
     }
 }

@@ -33,7 +33,9 @@ pub fn router(state: AppState, pages: Router<AppState>) -> Router {
     let mut own = Router::new()
         .route("/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .merge(super::transfer::routes::routes())
+        .merge(super::intake::api::routes());
     if state.config.app.metrics_addr.is_none() {
         own = own.route("/metrics", get(health::metrics));
     }

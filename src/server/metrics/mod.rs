@@ -63,6 +63,7 @@ pub enum StoreOp {
     LatestSeq,
     RecentEvents,
     AddLeads,
+    History,
     Ping,
     AddUser,
     VerifyPassword,

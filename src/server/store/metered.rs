@@ -63,6 +63,9 @@ impl LeadStore for Metered<dyn LeadStore> {
     async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError> {
         self.count(StoreOp::AddLeads, self.inner.add_leads(leads, actor).await)
     }
+    async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.count(StoreOp::History, self.inner.history(from, to, limit).await)
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.count(StoreOp::Ping, self.inner.ping().await)
     }

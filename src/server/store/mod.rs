@@ -9,8 +9,8 @@ mod passwords;
 pub mod sqlite;
 
 use crate::domain::{
-    Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError, UserInfo,
-    Username,
+    Account, AccountChange, ApiToken, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError,
+    UserInfo, Username,
 };
 pub use metered::Metered;
 
@@ -94,6 +94,10 @@ pub struct Verified {
 /// Receives every committed event, in sequence order, after it commits.
 pub trait EventSink: Send + Sync {
     fn publish(&self, event: &BoardEvent);
+    /// Events committed together, in sequence order; a sink may pass them on as one.
+    fn publish_all(&self, events: &[BoardEvent]) {
+        events.iter().for_each(|ev| self.publish(ev));
+    }
 }
 
 #[async_trait]
@@ -126,6 +130,12 @@ pub trait LeadStore: Send + Sync {
     /// Creates leads (skipping IDs that exist); returns how many were created. An ID that
     /// differs only in case from an existing lead's is refused (`StoreError::LeadIdTaken`).
     async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError>;
+    /// Up to `limit` events that happened in `from..to` (milliseconds), oldest first: the history
+    /// an export hands on. Stores that keep only recent events answer from those.
+    async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        let recent = self.recent_events(limit).await?;
+        Ok(recent.into_iter().filter(|e| (from..to).contains(&e.at)).collect())
+    }
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;
 }
@@ -156,4 +166,41 @@ pub trait AccountStore: Send + Sync {
     /// The user of an unexpired session of an enabled account.
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+}
+
+/// Intake API tokens, kept as hashes of their secrets.
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn create_token(&self, token: &ApiToken, secret_hash: &str) -> Result<(), StoreError>;
+    /// Every token, revoked ones included, newest first.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes a live token; false when there is no live token `id`.
+    async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool, StoreError>;
+    /// The live token whose secret hashes to `secret_hash`, recorded as used at `now`.
+    async fn use_token(&self, secret_hash: &str, now: Millis) -> Result<Option<ApiToken>, StoreError>;
+}
+
+/// Where tokens cannot be kept (the Appwrite store, for now): every call says so.
+pub struct NoTokens;
+
+#[async_trait]
+impl TokenStore for NoTokens {
+    async fn create_token(&self, _: &ApiToken, _: &str) -> Result<(), StoreError> {
+        Err(Self::unsupported())
+    }
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn revoke_token(&self, _: &str, _: Millis) -> Result<bool, StoreError> {
+        Err(Self::unsupported())
+    }
+    async fn use_token(&self, _: &str, _: Millis) -> Result<Option<ApiToken>, StoreError> {
+        Ok(None)
+    }
+}
+
+impl NoTokens {
+    fn unsupported() -> StoreError {
+        StoreError::Invalid("intake API tokens are kept only by the SQLite store so far".into())
+    }
 }

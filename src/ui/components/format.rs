@@ -20,6 +20,11 @@ pub fn clock(ms: i64) -> String {
     format!("{h:02}:{m:02}:{s:02}.{milli:03}")
 }
 
+/// `YYYY-MM-DD HH:MM` UTC of a millisecond timestamp.
+pub fn day_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +42,6 @@ mod tests {
     fn clock_formats_utc_milliseconds() {
         assert_eq!(clock(0), "00:00:00.000");
         assert_eq!(clock(86_400_000 + 3_723_004), "01:02:03.004");
+        assert_eq!(day_time(86_400_000 + 3_723_004), "1970-01-02 01:02");
     }
 }

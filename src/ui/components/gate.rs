@@ -1,6 +1,7 @@
 //! Waiting for what a page needs: data (`Loaded`) and a signed-in user (`SignedIn`), each with a
 //! loading state and an error state a person can act on.
 
+use super::MessagePage;
 use crate::domain::UserInfo;
 use crate::error::ApiError;
 use leptos::prelude::*;
@@ -53,6 +54,30 @@ where
             }}
         </Suspense>
     }
+}
+
+/// Renders `page` for a signed-in manager; anyone else gets a 403 saying `what` is for managers.
+#[component]
+pub fn ManagersOnly<F, V>(what: &'static str, page: F) -> impl IntoView
+where
+    F: Fn(UserInfo) -> V + Send + Sync + Clone + 'static,
+    V: IntoView + 'static,
+{
+    let page = move |user: UserInfo| {
+        if user.is_manager() {
+            page(user).into_any()
+        } else {
+            #[cfg(feature = "ssr")]
+            expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
+            view! {
+                <MessagePage title="Managers only">
+                    {what}" is for managers. "<a href="/" rel="external">"Back to your board"</a>
+                </MessagePage>
+            }
+            .into_any()
+        }
+    };
+    view! { <SignedIn page/> }
 }
 
 #[component]

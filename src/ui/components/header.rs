@@ -13,7 +13,13 @@ pub fn go(path: &str) {
 }
 
 #[component]
-pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl IntoView {
+pub fn Header(
+    user: UserInfo,
+    #[prop(optional)] manager_page: bool,
+    /// On "Leads in and out" (`/manager/data`).
+    #[prop(optional)]
+    data_page: bool,
+) -> impl IntoView {
     let manager = user.is_manager();
     let current = |on: bool| if on { Some("page") } else { None };
     view! {
@@ -25,8 +31,9 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
             </a>
             <Show when=move || manager>
                 <nav aria-label="Main">
-                    <a href="/" rel="external" aria-current=current(!manager_page)>"Board"</a>
+                    <a href="/" rel="external" aria-current=current(!manager_page && !data_page)>"Board"</a>
                     <a href="/manager" rel="external" aria-current=current(manager_page)>"Live board"</a>
+                    <a href="/manager/data" rel="external" aria-current=current(data_page)>"In & out"</a>
                 </nav>
             </Show>
             <span class="spacer"></span>
@@ -42,16 +49,17 @@ pub fn Header(user: UserInfo, #[prop(optional)] manager_page: bool) -> impl Into
     }
 }
 
+/// The board's link. Pages without a board (the account page, Leads in and out) have none to show.
 #[component]
 fn ConnectionBadge() -> impl IntoView {
-    // Pages without a board (the account page) have no link to show.
-    let sync = use_context::<BoardSync>()?;
-    let state = move || sync.conn.get();
-    Some(view! {
-        <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
-            <span class="conn-dot" aria-hidden="true"></span>
-            {move || state().label()}
-        </span>
+    use_context::<BoardSync>().map(|sync| {
+        let state = move || sync.conn.get();
+        view! {
+            <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
+                <span class="conn-dot" aria-hidden="true"></span>
+                {move || state().label()}
+            </span>
+        }
     })
 }
 

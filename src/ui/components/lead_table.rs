@@ -5,7 +5,7 @@
 use super::lead_row::LeadRow;
 use super::pager::{clamp_page, page_count, page_range, Pager};
 use super::shortcuts::{self, HelpDialog, SEARCH_ID};
-use crate::domain::{LeadStatus, UserInfo, Username};
+use crate::domain::{LeadFilter, LeadStatus, UserInfo, Username};
 use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 
@@ -25,12 +25,16 @@ impl StatusFilter {
         }
     }
 
-    fn admits(self, status: LeadStatus) -> bool {
+    fn status(self) -> Option<LeadStatus> {
         match self {
-            StatusFilter::All => true,
-            StatusFilter::Open => status == LeadStatus::Open,
-            StatusFilter::Claimed => status == LeadStatus::Claimed,
+            StatusFilter::All => None,
+            StatusFilter::Open => Some(LeadStatus::Open),
+            StatusFilter::Claimed => Some(LeadStatus::Claimed),
         }
+    }
+
+    fn as_str(self) -> &'static str {
+        self.status().map_or("all", LeadStatus::as_str)
     }
 }
 
@@ -43,6 +47,9 @@ pub fn LeadTable(
     /// Accounts a manager can reassign to (empty on the employee board).
     #[prop(optional)]
     employees: Vec<Username>,
+    /// Offer "Export CSV" of the leads the filters show (the manager's board).
+    #[prop(optional)]
+    export: bool,
 ) -> impl IntoView {
     let sync = board_sync();
     let search = RwSignal::new(String::new());
@@ -53,17 +60,15 @@ pub fn LeadTable(
     Effect::watch(move || (search.get(), status.get(), mine.get()), move |_, _, _| page.set(0), false);
     let me = user.username.clone();
     let visible = Memo::new(move |_| {
-        let q = search.get().trim().to_lowercase();
-        let (status, mine) = (status.get(), mine.get());
-        sync.board.with(|b| {
-            b.leads()
-                .filter(|l| status.admits(l.status()))
-                .filter(|l| !mine || l.is_held_by(&me))
-                .filter(|l| l.matches(&q))
-                .map(|l| l.id.clone())
-                .collect::<Vec<_>>()
-        })
+        let filter = LeadFilter::new(&search.get(), status.get().status(), mine.get().then(|| me.clone()));
+        sync.board.with(|b| b.leads().filter(|l| filter.admits(l)).map(|l| l.id.clone()).collect::<Vec<_>>())
     });
+    // The same filters, applied by the server to the whole board (`/csv/leads`).
+    let export_href = move || {
+        let (q, mine) = (search.get(), if mine.get() { "true" } else { "false" });
+        let query = [("q", q.as_str()), ("status", status.get().as_str()), ("mine", mine)];
+        format!("/csv/leads?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    };
     let len = Signal::derive(move || visible.with(Vec::len));
     let rows = move || visible.with(|v| v[page_range(page.get(), v.len())].to_vec());
     let total = move || sync.board.with(|b| b.len());
@@ -104,11 +109,7 @@ pub fn LeadTable(
                 </label>
                 <label class="status-filter">
                     <span class="sr-only">"Status"</span>
-                    <select prop:value=move || match status.get() {
-                        StatusFilter::All => "all",
-                        StatusFilter::Open => "open",
-                        StatusFilter::Claimed => "claimed",
-                    } on:change=move |ev| status.set(StatusFilter::parse(&event_target_value(&ev)))>
+                    <select prop:value=move || status.get().as_str() on:change=move |ev| status.set(StatusFilter::parse(&event_target_value(&ev)))>
                         <option value="all">"All statuses"</option>
                         <option value="open">"Open"</option>
                         <option value="claimed">"Claimed"</option>
@@ -119,6 +120,9 @@ pub fn LeadTable(
                     "Mine only"
                 </label>
                 <span class="count" data-testid="count">{move || format!("{} of {}", len.get(), total())}</span>
+                {export.then(|| view! {
+                    <a class="button" href=export_href download rel="external" data-testid="export-leads">"Export CSV"</a>
+                })}
                 <button class="ghost help-button" aria-haspopup="dialog" aria-keyshortcuts="?"
                     on:click=move |_| shortcuts::open_help(help)>
                     <kbd aria-hidden="true">"?"</kbd>" Shortcuts"

@@ -10,8 +10,8 @@ mod message;
 mod pager;
 mod shortcuts;
 
-pub use format::clock;
-pub use gate::{CurrentUser, Loaded, SignedIn};
+pub use format::{clock, day_time};
+pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
 pub use lead_table::LeadTable;
 pub use message::MessagePage;

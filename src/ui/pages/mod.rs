@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod board;
+pub mod data;
 pub mod login;
 pub mod manager;
 pub mod not_found;

@@ -10,8 +10,6 @@ use crate::protocol::Snapshot;
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
-const FEED_LEN: usize = 200;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conn {
     Connecting,
@@ -63,7 +61,7 @@ pub struct BoardSync {
     pub conn: RwSignal<Conn>,
     pub flags: RwSignal<HashMap<LeadId, LostFlag>>,
     /// Newest first.
-    pub feed: RwSignal<VecDeque<BoardEvent>>,
+    pub feed: RwSignal<VecDeque<FeedItem>>,
 }
 
 pub fn board_sync() -> BoardSync {
@@ -82,7 +80,10 @@ impl BoardSync {
             board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
             conn: RwSignal::new(Conn::Connecting),
             flags: RwSignal::new(HashMap::new()),
-            feed: RwSignal::new(feed.into_iter().rev().collect()),
+            feed: RwSignal::new(feed.into_iter().fold(VecDeque::new(), |mut f, ev| {
+                feed::add(&mut f, ev);
+                f
+            })),
         };
         provide_context(sync);
         // Effects run only in the browser, after hydration.
@@ -150,47 +151,13 @@ impl BoardSync {
         } else if ev.lead.is_held_by(&me) {
             self.unflag(&ev.lead.id);
         }
-        self.feed.update(|f| add_to_feed(f, ev));
+        self.feed.update(|f| feed::add(f, ev));
         applied
     }
 }
 
-/// Adds `ev` to a feed kept newest first, once: an event reported ahead of a gap comes again
-/// with the catch-up, and the first page of the feed may already hold events the socket replays.
-fn add_to_feed(feed: &mut VecDeque<BoardEvent>, ev: BoardEvent) {
-    if feed.iter().any(|e| e.seq == ev.seq) {
-        return;
-    }
-    let at = feed.iter().position(|e| e.seq < ev.seq).unwrap_or(feed.len());
-    feed.insert(at, ev);
-    feed.truncate(FEED_LEN);
-}
-
+mod feed;
 #[cfg(feature = "hydrate")]
 mod socket;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_feed_holds_each_event_once_newest_first() {
-        let ev = |seq| BoardEvent {
-            seq,
-            at: 0,
-            actor: Username::parse("bob").unwrap(),
-            lead: Lead::sample(Some("bob"), seq),
-            change: Change::Claimed,
-        };
-        let mut feed = VecDeque::new();
-        // 5 arrives ahead of a gap; the catch-up then sends 3, 4 and 5 again.
-        for seq in [1, 2, 5, 3, 4, 5, 2] {
-            add_to_feed(&mut feed, ev(seq));
-        }
-        assert_eq!(feed.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 4, 3, 2, 1]);
-        for seq in 6..6 + FEED_LEN as u64 {
-            add_to_feed(&mut feed, ev(seq));
-        }
-        assert_eq!((feed.len(), feed[0].seq), (FEED_LEN, 5 + FEED_LEN as u64));
-    }
-}
+pub use feed::FeedItem;

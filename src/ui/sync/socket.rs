@@ -178,6 +178,13 @@ fn handle(s: &Rc<Socket>, msg: ServerMsg) {
                 resume(s, false);
             }
         }
+        // Applied in one go: the board redraws once for the whole batch.
+        ServerMsg::Events { events } => {
+            let gaps = events.into_iter().map(|ev| s.sync.apply_event(ev)).filter(|a| *a == Applied::Gap).count();
+            if gaps > 0 {
+                resume(s, false);
+            }
+        }
         ServerMsg::Snapshot(Snapshot { stream, seq, leads }) => s.sync.board.set(BoardState::new(stream, seq, leads)),
         ServerMsg::Heartbeat { seq } => {
             if seq > s.sync.board.with_untracked(|b| b.seq) {

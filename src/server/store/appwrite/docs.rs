@@ -2,7 +2,7 @@
 //! Appwrite's JSON documents and domain values.
 
 use super::client::{id_segment, AwError};
-use crate::domain::{Lead, LeadId, Millis, Username};
+use crate::domain::{Email, Lead, LeadDetails, LeadId, Millis, Phone, Tag, Username};
 use crate::server::config::{LeadsMapping, OptionalField};
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
@@ -97,6 +97,7 @@ impl LeadDoc {
             // Documents from before Leadboard (an adopted collection) have no version yet.
             version: opt_int(doc, &map.version).unwrap_or(1).max(1) as u64,
             updated_at: parse_time(&updated_at_raw).unwrap_or(0),
+            details: details_from_json(doc, map),
         };
         Ok(LeadDoc {
             doc_id: text(doc, "$id")?.to_owned(),
@@ -106,6 +107,32 @@ impl LeadDoc {
             incarnation,
         })
     }
+}
+
+/// A lead's details as read through the mapping. Attributes written from outside that do not
+/// validate (or are missing, on a project set up before leads had details) are left out, not
+/// fatal. A lead without a created time of its own was created when its document was.
+fn details_from_json(doc: &Value, map: &LeadsMapping) -> LeadDetails {
+    let s = |key: &str| doc[key].as_str().filter(|s| !s.is_empty());
+    let created = |key: &str| opt_int(doc, key).or_else(|| s(key).and_then(parse_time));
+    LeadDetails {
+        contact: s(&map.contact).map(str::to_owned),
+        email: s(&map.email).and_then(|e| Email::parse(e).ok()),
+        phone: s(&map.phone).and_then(|p| Phone::parse(p).ok()),
+        source: s(&map.source).map(str::to_owned),
+        tags: s(&map.tags).and_then(|t| Tag::parse_list(t).ok()).unwrap_or_default(),
+        created_at: created(&map.created_at).or_else(|| created("$createdAt")),
+    }
+}
+
+/// A new lead's details as attributes named by the mapping (absent ones null), added to `data`.
+pub fn insert_details(data: &mut serde_json::Map<String, Value>, map: &LeadsMapping, d: &LeadDetails, now: Millis) {
+    data.insert(map.contact.clone(), json!(d.contact));
+    data.insert(map.email.clone(), json!(d.email.as_ref().map(Email::as_str)));
+    data.insert(map.phone.clone(), json!(d.phone.as_ref().map(Phone::as_str)));
+    data.insert(map.source.clone(), json!(d.source));
+    data.insert(map.tags.clone(), json!(Some(Tag::join(&d.tags)).filter(|t| !t.is_empty())));
+    data.insert(map.created_at.clone(), json!(d.created_at.unwrap_or(now)));
 }
 
 /// What a transition does to a lead.

@@ -6,9 +6,10 @@
 //!
 //! A leads collection that exists (a team's own, named in `[store.appwrite.leads]`) is never
 //! changed beyond adding what Leadboard keeps on each lead (its optional `version`,
-//! `claimed_at`, `updated_by` and `incarnation` attributes) and indexes it queries by. Nothing
-//! is dropped, renamed or retyped; a mapped attribute that is missing or of the wrong type is an
-//! error, and missing read access for the service user is reported with the fix.
+//! `claimed_at`, `updated_by` and `incarnation` attributes, and the lead details the collection
+//! has no attribute for) and indexes it queries by. Nothing is dropped, renamed or retyped; a
+//! mapped attribute that is missing, or any attribute of the wrong type, is an error, and missing
+//! read access for the service user is reported with the fix.
 //!
 //! Permissions of the collections setup creates: only the service user may read the leads and
 //! `attempts` (so its Realtime socket gets their events); `claims` and `sessions` have none at
@@ -106,6 +107,13 @@ fn leads_collection(cfg: &AppwriteConfig) -> Collection {
         Attr::int(&m.claimed_at, false, None),
         Attr::str(&m.updated_by, 32, false),
         Attr::str(&m.incarnation, 40, false),
+        // The details: the team's attributes when it has them, else added like Leadboard's own.
+        Attr::str(&m.contact, 200, false),
+        Attr::str(&m.email, 254, false),
+        Attr::str(&m.phone, 32, false),
+        Attr::str(&m.source, 200, false),
+        Attr::str(&m.tags, 700, false),
+        Attr::int(&m.created_at, false, None),
     ];
     let mut indexes = vec![index("by_assignee", "key", &[m.assignee.as_str()])];
     if !m.id_is_document_id() {
@@ -275,6 +283,9 @@ impl Setup<'_> {
                 self.check_mapped(c, a, *optional, find(a.key()))?;
                 continue;
             }
+            if let Some(have) = find(a.key()) {
+                check_type(c, a, have)?;
+            }
             let a = if adopted { a.clone().optional() } else { a.clone() };
             let (kind, body) = a.create();
             let what = format!("attribute {}.{}", c.id, a.key());
@@ -332,19 +343,7 @@ impl Setup<'_> {
                 c.id
             )));
         };
-        let kind = have["type"].as_str().unwrap_or_default();
-        let fits = match want {
-            Attr::Str { .. } => kind == "string" || kind == "email",
-            Attr::Int { .. } => kind == "integer" || kind == "double" || kind == "float",
-        };
-        if !fits || have["array"] == true {
-            return Err(StoreError::Invalid(format!(
-                "{}.{key} is a{} {kind} attribute; Leadboard needs a single {}",
-                c.id,
-                if have["array"] == true { "n array of" } else { "" },
-                if matches!(want, Attr::Str { .. }) { "string" } else { "number" }
-            )));
-        }
+        check_type(c, want, have)?;
         self.report.existing.push(format!("attribute {}.{key} (the team's)", c.id));
         Ok(())
     }
@@ -366,6 +365,25 @@ impl Setup<'_> {
             ));
         }
     }
+}
+
+/// An attribute that is there already must be of a type Leadboard reads and writes for `want`.
+fn check_type(c: &Collection, want: &Attr, have: &Value) -> Result<(), StoreError> {
+    let key = want.key();
+        let kind = have["type"].as_str().unwrap_or_default();
+        let fits = match want {
+            Attr::Str { .. } => kind == "string" || kind == "email",
+            Attr::Int { .. } => kind == "integer" || kind == "double" || kind == "float",
+        };
+        if !fits || have["array"] == true {
+            return Err(StoreError::Invalid(format!(
+                "{}.{key} is a{} {kind} attribute; Leadboard needs a single {}",
+                c.id,
+                if have["array"] == true { "n array of" } else { "" },
+                if matches!(want, Attr::Str { .. }) { "string" } else { "number" }
+            )));
+        }
+    Ok(())
 }
 
 /// Creates everything that is missing and waits until every attribute it made is `available`.

@@ -7,7 +7,8 @@ use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
 use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, NewLead, RuleError, UserInfo, Username,
+    BoardEvent, Change, ClaimOutcome, ClaimReply, Email, Lead, LeadDetails, LeadId, Millis, NewLead, Phone, RuleError,
+    Tag, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::now_ms;
@@ -15,7 +16,21 @@ use crate::server::store::{LeadStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at";
+const LEAD_COLS: &str =
+    "id, name, company, value, assignee, version, claimed_at, updated_at, contact, email, phone, source, tags, created_at";
+
+/// The details columns (8 onwards); a value that no longer validates is a corrupt row.
+fn details_from_row(row: &Row<'_>) -> rusqlite::Result<LeadDetails> {
+    let opt = |i: usize| row.get::<_, Option<String>>(i);
+    Ok(LeadDetails {
+        contact: opt(8)?,
+        email: parsed(9, opt(9)?.map(Email::parse).transpose())?,
+        phone: parsed(10, opt(10)?.map(Phone::parse).transpose())?,
+        source: opt(11)?,
+        tags: parsed(12, Tag::parse_list(&row.get::<_, String>(12)?))?,
+        created_at: row.get(13)?,
+    })
+}
 
 fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
     let value: i64 = row.get(3)?;
@@ -28,6 +43,7 @@ fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
         version: row.get::<_, i64>(5)? as u64,
         claimed_at: row.get(6)?,
         updated_at: row.get(7)?,
+        details: details_from_row(row)?,
     })
 }
 
@@ -122,13 +138,16 @@ fn fenced_update(
     Ok((lead, vec![event]))
 }
 
-/// Creates the leads whose IDs are free, each with its `created` event.
+/// Creates the leads whose IDs are free, each with its `created` event. An ID that differs only
+/// in case from an existing one refuses the whole batch (the job rolls back).
 fn add_leads(conn: &Connection, leads: Vec<NewLead>, actor: &Username) -> Result<(usize, Vec<BoardEvent>), StoreError> {
     let now = now_ms();
     let mut events = Vec::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, NULL, 1, NULL, ?5) ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLS}"
+    let mut insert = conn.prepare_cached(&format!(
+        "INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at,
+                            contact, email, phone, source, tags, created_at)
+         VALUES (?1, ?2, ?3, ?4, NULL, 1, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLS}"
     ))?;
     let mut variant = conn.prepare_cached("SELECT id FROM leads WHERE id = ?1 COLLATE NOCASE AND id != ?1 LIMIT 1")?;
     for l in leads {
@@ -136,13 +155,37 @@ fn add_leads(conn: &Connection, leads: Vec<NewLead>, actor: &Username) -> Result
             let existing = parsed(0, LeadId::parse(existing))?;
             return Err(StoreError::LeadIdTaken { id: l.id, existing });
         }
-        let created =
-            stmt.query_row(params![l.id.as_str(), l.name, l.company, l.value as i64, now], lead_from_row).optional()?;
+        let d = &l.details;
+        let created = insert
+            .query_row(
+                params![
+                    l.id.as_str(),
+                    l.name,
+                    l.company,
+                    l.value as i64,
+                    now,
+                    d.contact,
+                    d.email.as_ref().map(Email::as_str),
+                    d.phone.as_ref().map(Phone::as_str),
+                    d.source,
+                    Tag::join(&d.tags),
+                    d.created_at.unwrap_or(now),
+                ],
+                lead_from_row,
+            )
+            .optional()?;
         if let Some(lead) = created {
             events.push(append_event(conn, now, actor, &lead, Change::Created)?);
         }
     }
     Ok((events.len(), events))
+}
+
+/// The events of `from..to` (milliseconds), oldest first, at most `limit`.
+fn history(conn: &Connection, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM events WHERE at >= ?1 AND at < ?2 ORDER BY seq LIMIT ?3")?;
+    let bodies = stmt.query_map(params![from, to, limit as i64], |r| r.get::<_, String>(0))?;
+    bodies.map(|b| serde_json::from_str(&b?).map_err(|e| StoreError::Internal(format!("corrupt event: {e}")))).collect()
 }
 
 #[async_trait]
@@ -211,6 +254,10 @@ impl LeadStore for SqliteStore {
     async fn add_leads(&self, leads: Vec<NewLead>, actor: &Username) -> Result<usize, StoreError> {
         let actor = actor.clone();
         self.write(move |conn| add_leads(conn, leads, &actor)).await
+    }
+
+    async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.read(move |conn| history(conn, from, to, limit)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

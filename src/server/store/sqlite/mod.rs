@@ -5,7 +5,7 @@
 //! - `checkpoint`: the WAL is copied back on a thread of its own;
 //! - `prune`: events and claim attempts past the retention are deleted in the background;
 //! - `health`: the readiness probe (can the store still write?);
-//! - `leads`, `events`, `accounts`: the statements, and the store port's two traits.
+//! - `leads`, `events`, `accounts`, `tokens`: the statements, and the store port's traits.
 //!
 //! Reads use a small pool of separate connections, which WAL lets run beside the writer. The
 //! claim itself is one conditional `UPDATE ... WHERE assignee IS NULL`, so the file stays correct
@@ -19,6 +19,7 @@ mod leads;
 mod prune;
 mod schema;
 mod sql;
+mod tokens;
 mod writer;
 
 use super::{EventSink, StoreError};

@@ -16,6 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial },
     Migration { name: "lead IDs compared ignoring case", apply: lead_ids_nocase },
     Migration { name: "account credential versions", apply: credential_versions },
+    Migration { name: "lead details, intake tokens, events by time", apply: details_and_tokens },
 ];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
@@ -86,6 +87,35 @@ fn lead_ids_nocase(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// only if it is still the version the password check read (`accounts::create_session`).
 fn credential_versions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE users ADD COLUMN credentials INTEGER NOT NULL DEFAULT 0")
+}
+
+/// Leads gain their contact details and created time (taken from each lead's `created` event
+/// where the log has one); intake API tokens are kept as hashes; history exports read events by
+/// time. (Lead IDs are compared ignoring case by migration 2's index.)
+fn details_and_tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE leads ADD COLUMN contact TEXT;
+        ALTER TABLE leads ADD COLUMN email TEXT;
+        ALTER TABLE leads ADD COLUMN phone TEXT;
+        ALTER TABLE leads ADD COLUMN source TEXT;
+        ALTER TABLE leads ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+        ALTER TABLE leads ADD COLUMN created_at INTEGER;
+        UPDATE leads SET created_at = c.at
+            FROM (SELECT lead_id, MIN(at) AS at FROM events WHERE kind = 'created' GROUP BY lead_id) AS c
+            WHERE c.lead_id = leads.id;
+        CREATE INDEX events_by_time ON events (at);
+        CREATE TABLE api_tokens (
+            id           TEXT PRIMARY KEY,
+            name         TEXT NOT NULL,
+            token_hash   TEXT NOT NULL UNIQUE,
+            created_by   TEXT NOT NULL,
+            created_at   INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at   INTEGER
+        );
+        ",
+    )
 }
 
 /// The schema version this build writes.
@@ -166,7 +196,38 @@ mod tests {
             let has = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, bool>(0)).unwrap();
             assert!(has("SELECT COUNT(*) FROM pragma_index_list('leads') WHERE name = 'leads_id_nocase'"), "from {at}");
             assert!(has("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'credentials'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_table_info('leads') WHERE name = 'created_at'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_tokens'"), "from {at}");
         }
+    }
+
+    #[test]
+    fn a_file_of_the_first_release_keeps_its_leads_and_gains_created_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let mut v1 = Connection::open(&path).unwrap();
+            let tx = v1.transaction().unwrap();
+            initial(&tx).unwrap();
+            tx.pragma_update(None, "user_version", 1).unwrap();
+            tx.execute_batch(
+                "INSERT INTO leads VALUES ('L1', 'Ada', 'Acme', 5, NULL, 1, NULL, 200);
+                 INSERT INTO leads VALUES ('L2', 'Bob', 'Beta', 6, NULL, 1, NULL, 300);
+                 INSERT INTO events VALUES (1, 150, 'created', 'L1', '{}');",
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, Option<i64>, String)> = conn
+            .prepare("SELECT id, created_at, tags FROM leads ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [("L1".to_string(), Some(150), String::new()), ("L2".to_string(), None, String::new())]);
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl Writer {
         }
         for s in staged {
             if committed.is_ok() && !s.failed {
-                s.events.iter().for_each(|ev| self.sink.publish(ev));
+                self.sink.publish_all(&s.events);
             }
             (s.finish)(committed.clone().map_err(StoreError::Unavailable));
         }

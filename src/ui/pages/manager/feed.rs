@@ -1,14 +1,19 @@
-//! The live feed: every claim, lost claim, release and reassign as it happens, newest first.
+//! The live feed: every claim, lost claim, release and reassign as it happens, newest first;
+//! leads added together (an import) on one line.
 
-use crate::domain::{BoardEvent, Change};
+use crate::domain::Change;
 use crate::ui::components::clock;
-use crate::ui::sync::board_sync;
+use crate::ui::sync::{board_sync, FeedItem};
 use leptos::prelude::*;
 
 /// What happened, and for a lost claim by how much (shown apart, as on the lost-claim flag).
-fn describe(ev: &BoardEvent) -> (String, Option<String>) {
+fn describe(item: &FeedItem) -> (String, Option<String>) {
+    let ev = &item.event;
     let lead = &ev.lead.id;
     let text = match &ev.change {
+        Change::Created if item.count > 1 => {
+            format!("{} added {} leads ({}–{lead})", ev.actor, item.count, item.first_lead)
+        }
         Change::Created => format!("{} added {lead}", ev.actor),
         Change::Claimed => format!("{} claimed {lead}", ev.actor),
         Change::ClaimLost { winner, margin_ms } => {
@@ -35,9 +40,10 @@ pub fn Feed() -> impl IntoView {
             // Scrolls on its own, so it must take keyboard focus to be scrolled without a mouse.
             <ol class="feed" data-testid="feed" aria-live="polite" aria-relevant="additions" tabindex="0"
                 aria-label="Events, newest first">
-                <For each=move || sync.feed.get() key=|ev| ev.seq let:ev>
+                <For each=move || sync.feed.get() key=|item| (item.first_seq, item.event.seq) let:item>
                     {
-                        let (text, detail) = describe(&ev);
+                        let (text, detail) = describe(&item);
+                        let ev = item.event;
                         view! {
                             <li class=format!("feed-{}", ev.change.kind()) data-kind=ev.change.kind()>
                                 <time>{clock(ev.at)}</time>

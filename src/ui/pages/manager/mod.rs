@@ -10,7 +10,7 @@ use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
 use crate::error::ApiError;
 use crate::protocol::Snapshot;
 use crate::ui::api::{list_leads, list_users, recent_activity};
-use crate::ui::components::{Header, LeadTable, Loaded, MessagePage, SignedIn};
+use crate::ui::components::{Header, LeadTable, Loaded, ManagersOnly};
 use crate::ui::sync::BoardSync;
 use leptos::prelude::*;
 
@@ -22,22 +22,7 @@ pub fn ManagerPage() -> impl IntoView {
     // manager it just answers 403 and is never shown.
     let data: ManagerData =
         Resource::new(|| (), |_| async { Ok((list_leads().await?, recent_activity().await?, list_users().await?)) });
-    view! {
-        <SignedIn page=move |user: UserInfo| {
-            if user.is_manager() {
-                view! { <ManagerBoard user data/> }.into_any()
-            } else {
-                #[cfg(feature = "ssr")]
-                expect_context::<leptos_axum::ResponseOptions>().set_status(axum::http::StatusCode::FORBIDDEN);
-                view! {
-                    <MessagePage title="Managers only">
-                        "The live board is for managers. "<a href="/" rel="external">"Back to your board"</a>
-                    </MessagePage>
-                }
-                .into_any()
-            }
-        }/>
-    }
+    view! { <ManagersOnly what="The live board" page=move |user: UserInfo| view! { <ManagerBoard user data/> }/> }
 }
 
 #[component]
@@ -56,11 +41,12 @@ fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec
         <main class="page manager" id="main">
             <div class="page-head">
                 <h1>"Live board"</h1>
+                <a class="button" href="/manager/data" rel="external">"Import leads"</a>
             </div>
             <totals::Totals/>
             <div class="manager-grid">
                 <div class="manager-main">
-                    <LeadTable user title="All leads" employees=employees.clone()/>
+                    <LeadTable user title="All leads" employees=employees.clone() export=true/>
                 </div>
                 <aside class="side" aria-label="Team activity">
                     <holdings::Holdings employees/>

@@ -10,7 +10,7 @@ pub fn Totals() -> impl IntoView {
     let open = move || sync.board.with(|b| b.leads().filter(|l| l.assignee.is_none()).count());
     let claimed = move || sync.board.with(|b| b.len()) - open();
     let conflicts =
-        move || sync.feed.with(|f| f.iter().filter(|e| matches!(e.change, Change::ClaimLost { .. })).count());
+        move || sync.feed.with(|f| f.iter().filter(|i| matches!(i.event.change, Change::ClaimLost { .. })).count());
     view! {
         <section class="totals" aria-label="Totals">
             <p class="tile"><strong data-testid="open-count">{open}</strong><span>"open"</span></p>
