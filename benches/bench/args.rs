@@ -8,6 +8,7 @@ use std::path::PathBuf;
 pub enum Section {
     Claims,
     Fanout,
+    Import,
     Naive,
     Long,
 }
@@ -112,7 +113,7 @@ impl Args {
         let q = c.quick;
         let target =
             std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
-        let mut sections = c.only.unwrap_or_else(|| vec![Section::Claims, Section::Fanout, Section::Naive]);
+        let mut sections = c.only.unwrap_or_else(|| vec![Section::Claims, Section::Fanout, Section::Import, Section::Naive]);
         if c.long && !sections.contains(&Section::Long) {
             sections.push(Section::Long);
         }
@@ -169,6 +170,9 @@ impl Args {
         if self.runs(Section::Fanout) {
             let per_board_count: f64 = self.stream_rates.iter().map(|r| r * self.stream_secs as f64 + 2.0).sum();
             n += self.boards.len() * per_board_count as usize;
+        }
+        if self.runs(Section::Import) {
+            n += crate::import::LEADS_NEEDED;
         }
         if self.runs(Section::Long) {
             n += 4;

@@ -12,6 +12,7 @@
 //!   server's RSS per board; and the machine's floor for as many connections (`floor.rs`).
 //! - The old way: the naive read-then-`updateDocument` claim against the in-process Appwrite
 //!   test server, next to Leadboard's verified protocol on the same server.
+//! - Import: a 10,000-row CSV imported while employees claim; rows/s and claim latency (`import.rs`).
 //! - `--long`: a long mixed load, recorded and checked for linearizability.
 //!
 //! Run through `scripts/bench` (which builds the server and this binary and passes
@@ -20,6 +21,7 @@ mod args;
 mod claims;
 mod fanout;
 mod floor;
+mod import;
 mod long;
 mod measure;
 mod naive;
@@ -99,6 +101,10 @@ async fn run() -> Result<(), String> {
             }
             out["fanout"] = fanouts.iter().map(FanoutResult::json).collect();
             out["fanout_stream_seconds"] = json!(args.stream_secs);
+        }
+        if args.runs(Section::Import) {
+            eprintln!("import:");
+            out["import"] = import::section(&apis, &maria, &pool).await?;
         }
         if args.runs(Section::Long) {
             eprintln!("long linearizability run, {} s:", args.long_secs);

@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { signIn, waitHydrated } from './support/helpers';
+import { LOOK_CSV, signIn, waitHydrated, waitHydratedData } from './support/helpers';
 import { DESKTOP, PHONE, expect, test } from './support/look';
 
 /** Fails on any serious or critical WCAG 2.x A/AA or best-practice violation. */
@@ -41,10 +41,24 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
     await board.goto('/manager');
     await expectAccessible(board, 'managers only (403)');
 
+    await board.goto('/manager/data');
+    await expectAccessible(board, 'leads in and out, managers only (403)');
+
     const manager = await signIn(browser, 'maria', { baseURL: look.url, viewport });
     await expectAccessible(manager, 'manager board');
     await manager.goto('/account');
     await waitHydrated(manager);
     await expectAccessible(manager, 'account');
+    await manager.goto('/manager/data');
+    await expect(manager.getByRole('heading', { name: 'Leads in and out' })).toBeVisible();
+    await waitHydratedData(manager);
+    await expectAccessible(manager, 'leads in and out');
+    await manager.getByTestId('csv-file').setInputFiles({ name: 'a.csv', mimeType: 'text/csv', buffer: Buffer.from(LOOK_CSV) });
+    await expect(manager.getByTestId('start-import')).toBeVisible();
+    await expectAccessible(manager, 'import preview');
+    await manager.getByTestId('token-name').fill('Website form');
+    await manager.getByRole('button', { name: 'Create token' }).click();
+    await expect(manager.getByTestId('new-token')).toBeVisible();
+    await expectAccessible(manager, 'a new token');
   });
 }

@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import path from 'node:path';
-import { claimAs, row, signIn, signInOn, waitHydrated } from './support/helpers';
+import { LOOK_CSV, claimAs, row, signIn, signInOn, waitHydrated, waitHydratedData } from './support/helpers';
 import { Proxy } from './support/proxy';
 import { DESKTOP, PHONE, expect, settle, test } from './support/look';
 
@@ -94,6 +94,21 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
       const page = await signIn(browser, 'maria', { baseURL: fresh.url, viewport });
       await settle(page);
       await shot(page, `manager-${size}`, true);
+    });
+
+    test(`leads in and out, after an import (${size})`, async ({ browser, fresh }) => {
+      const page = await signIn(browser, 'maria', { baseURL: fresh.url, viewport });
+      await page.goto('/manager/data');
+      await waitHydratedData(page);
+      await page.getByTestId('csv-file').setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(LOOK_CSV) });
+      await expect(page.getByTestId('start-import')).toBeVisible();
+      await page.evaluate(() => document.fonts.ready.then(() => undefined));
+      await shot(page, `import-preview-${size}`, true);
+      await page.getByTestId('start-import').click();
+      await expect(page.getByTestId('import-report')).toBeVisible();
+      await page.locator('.toast button').click();
+      await page.mouse.move(0, 0);
+      await shot(page, `import-report-${size}`, true);
     });
 
     test(`reconnecting (${size})`, async ({ browser, fresh }) => {

@@ -18,7 +18,10 @@ impl Email {
         let s = s.into().trim().to_owned();
         check_len("email", &s, 3, Self::MAX_LEN)?;
         if !email_address::EmailAddress::is_valid(&s) {
-            return Err(ParseError::Field { field: "email", message: format!("{s:?} is not an email address") });
+            return Err(ParseError::Field {
+                field: "email",
+                message: format!("must be an address like name@example.com, not {s:?}"),
+            });
         }
         Ok(Self(s))
     }
@@ -83,7 +86,7 @@ impl Tag {
         if s.chars().any(|c| c == ',' || c.is_control()) {
             return Err(ParseError::Field {
                 field: "tags",
-                message: "a tag must not contain ',' or control characters".into(),
+                message: "must not contain ',' or control characters".into(),
             });
         }
         Ok(Self(s))
@@ -99,7 +102,10 @@ impl Tag {
             }
         }
         if tags.len() > Self::MAX_PER_LEAD {
-            return Err(ParseError::Field { field: "tags", message: format!("at most {} tags", Self::MAX_PER_LEAD) });
+            return Err(ParseError::Field {
+                field: "tags",
+                message: format!("must be at most {}", Self::MAX_PER_LEAD),
+            });
         }
         Ok(tags)
     }

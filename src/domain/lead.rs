@@ -240,7 +240,7 @@ impl NewLead {
 /// A deal value as written in a spreadsheet: digits with `,`, `_` or space grouping and an
 /// optional fraction (rounded to the nearest whole unit); empty is 0.
 fn parse_value(s: &str) -> Result<u64, ParseError> {
-    let bad = || ParseError::Field { field: "value", message: format!("{s:?} is not a whole number like 1200") };
+    let bad = || ParseError::Field { field: "value", message: format!("must be a whole number like 1200, not {s:?}") };
     let cleaned: String = s.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
     if cleaned.is_empty() {
         return Ok(0);
@@ -333,7 +333,7 @@ mod tests {
         let fields: Vec<&str> = bad.0.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["id", "name", "value", "email"]);
         assert!(bad.to_string().contains("name must not be empty"), "{bad}");
-        assert!(bad.to_string().contains("\"12k\" is not a whole number"), "{bad}");
+        assert!(bad.to_string().contains("value must be a whole number like 1200, not \"12k\""), "{bad}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub enum ParseError {
     #[error("{field} may contain only {allowed}")]
     BadChars { field: &'static str, allowed: &'static str },
     /// A field's value that breaks a rule other than length or alphabet.
-    #[error("{field}: {message}")]
+    #[error("{field} {message}")]
     Field { field: &'static str, message: String },
     #[error("{0}")]
     Invalid(String),

@@ -101,7 +101,7 @@ async fn a_batch_is_added_whole_and_shows_up_live_or_refused_whole_naming_the_ba
     let bad = json!({"leads": [{"name": "A", "company": "B"}, {"name": "C", "company": "D", "email": "nope"}]});
     let (status, body) = intake(&server, &secret, &bad.to_string(), &[]).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().starts_with("lead 2: email:"), "{body}");
+    assert!(body["message"].as_str().unwrap().starts_with("lead 2: email must be an address"), "{body}");
     assert!(server.state.leads.snapshot().await.unwrap().leads.is_empty());
 
     let good = json!({"leads": [

@@ -81,7 +81,7 @@ async fn importing_a_file_twice_adds_each_lead_once_and_reports_the_rest() {
     assert_eq!(
         reasons(&first, "refused"),
         [
-            (3, "email: \"not-an-email\" is not an email address".to_string()),
+            (3, "email must be an address like name@example.com, not \"not-an-email\"".to_string()),
             (6, "phone may contain only digits, spaces, '-', '.', '(' and ')', after an optional leading '+'".into())
         ]
     );
@@ -92,7 +92,7 @@ async fn importing_a_file_twice_adds_each_lead_once_and_reports_the_rest() {
     let refused_csv = first["refused_csv"].as_str().unwrap();
     assert!(refused_csv.starts_with("row,error,Lead ID,Name,Company"), "{refused_csv}");
     let expected =
-        "3,\"email: \"\"not-an-email\"\" is not an email address\",N2,Bob,Beta; GmbH,3,not-an-email,,,\"call\r\nback\"";
+        "3,\"email must be an address like name@example.com, not \"\"not-an-email\"\"\",N2,Bob,Beta; GmbH,3,not-an-email,,,\"call\r\nback\"";
     assert!(refused_csv.contains(expected), "{refused_csv}");
 
     let board = server.state.leads.snapshot().await.unwrap().leads;

@@ -52,3 +52,16 @@ export async function claimAs(browser: Browser, baseURL: string, user: string, l
   expect((await claim.json()).outcome).toBe(outcome);
   await context.close();
 }
+
+/** A small import with one bad row, for the look specs of Leads in and out. */
+export const LOOK_CSV = [
+  'id,name,company,value,email,phone,tags',
+  'IMP01,Northwind renewal,Northwind Traders,12500,anna@northwind.test,+1 555 0101,"renewal, q3"',
+  'IMP02,Fabrikam pilot,Fabrikam,4000,not-an-email,,pilot',
+  'IMP03,Contoso expansion,Contoso Ltd,30000,li@contoso.test,+44 20 7946 0000,',
+].join('\n');
+
+/** Leads in and out has no live board: it is ready once its file input reacts. */
+export async function waitHydratedData(page: Page) {
+  await expect(page.locator('main.data[data-hydrated="true"]')).toBeVisible({ timeout: 30_000 });
+}

@@ -129,7 +129,7 @@ impl Importer {
             }
             let mut parsed = NewLead::from_input(&input);
             if let Some(Err(text)) = created {
-                let why = format!("created_at: {text:?} is not a date like 2026-03-01 or 2026-03-01T09:30:00Z");
+                let why = format!("created_at must be a date like 2026-03-01 or 2026-03-01T09:30:00Z, not {text:?}");
                 match &mut parsed {
                     Err(errors) => errors.0.push(("created_at".into(), why)),
                     Ok(_) => parsed = Err(crate::domain::FieldErrors(vec![("created_at".into(), why)])),
