@@ -16,7 +16,9 @@ pub struct Snapshot {
     pub leads: Vec<Lead>,
 }
 
-/// Server to browser.
+/// Server to browser. A message is made, serialised and sent (or received and applied) one at a
+/// time, never kept in bulk, so a large `Event` beside the small variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
