@@ -169,27 +169,18 @@ fn opt_text(field: &'static str, s: Option<&str>) -> Result<Option<String>, Pars
 /// as text, absent or empty when not given. [`LeadInput::details`] and `NewLead::from_input`
 /// validate it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LeadInput {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub company: Option<String>,
-    #[serde(default)]
     pub value: Option<String>,
-    #[serde(default)]
     pub contact: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
-    #[serde(default)]
     pub source: Option<String>,
-    #[serde(default)]
     pub tags: Option<String>,
     /// Already converted to milliseconds by whoever read the text (CSV dates, API numbers).
-    #[serde(default)]
     pub created_at: Option<Millis>,
 }
 

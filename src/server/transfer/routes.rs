@@ -72,11 +72,10 @@ async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     result.await.map(Json).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct ImportQuery {
-    #[serde(default)]
     map: Option<String>,
-    #[serde(default)]
     key: Option<usize>,
 }
 
@@ -148,13 +147,11 @@ fn today() -> String {
     time::write(crate::server::now_ms())[..10].to_owned()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct LeadsQuery {
-    #[serde(default)]
     q: String,
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     mine: Option<bool>,
 }
 
@@ -175,11 +172,10 @@ async fn export_leads(State(state): State<AppState>, headers: HeaderMap, Query(q
     result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct HistoryQuery {
-    #[serde(default)]
     from: Option<String>,
-    #[serde(default)]
     to: Option<String>,
 }
 
