@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// Leads per store write. Each batch is one job of the writer's group commit, so claims queued
 /// behind it wait for at most one batch; and one event frame, so boards redraw once per batch.
-pub const BATCH: usize = 500;
+pub const BATCH: usize = 100;
 
 /// An ID made from `parts`: `prefix` and 16 hex digits of their SHA-256 (a valid `LeadId`).
 pub fn derived_id(prefix: char, parts: &[&str]) -> LeadId {
