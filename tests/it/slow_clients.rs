@@ -99,6 +99,32 @@ async fn a_body_that_never_arrives_gets_408_and_a_refused_one_closes_the_connect
     assert!(big.starts_with("http/1.1 413") && big.contains("connection: close"), "{big}");
 }
 
+#[tokio::test]
+async fn a_csv_upload_has_its_own_size_limit_and_the_same_body_deadline() {
+    let server = TestServer::start_with(0, 0, SecurityConfig { body_timeout_secs: 1, ..Default::default() }).await;
+    let cookie = server.client("maria").await.cookie().unwrap();
+    let head = |path: &str, kind: &str, len: usize| {
+        format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\ncookie: {cookie}\r\ncontent-type: {kind}\r\n\
+             content-length: {len}\r\nconnection: close\r\n\r\n",
+            server.addr
+        )
+    };
+    // About 100 KiB: over the JSON API's 64 KiB, well inside the upload's 4 MiB.
+    let file = format!("name,company\n{}", "Ada,Acme\n".repeat(12_000));
+    let preview = raw_exchange(server.addr, &head("/csv/preview", "text/csv", file.len()), file.as_bytes()).await;
+    assert!(preview.starts_with("http/1.1 200"), "{}", &preview[..200.min(preview.len())]);
+    let json = raw_exchange(server.addr, &head("/api/leads", "application/json", file.len()), b"{").await;
+    assert!(json.starts_with("http/1.1 413") && json.contains("over 64 kib"), "{json}");
+    let huge = raw_exchange(server.addr, &head("/csv/import", "text/csv", 5 << 20), b"name").await;
+    assert!(huge.starts_with("http/1.1 413") && huge.contains("over 4 mib"), "{huge}");
+    let started = Instant::now();
+    let slow = raw_exchange(server.addr, &head("/csv/import", "text/csv", 1000), b"name,company\n").await;
+    assert!(slow.starts_with("http/1.1 408") && slow.contains("connection: close"), "{slow}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(server.state.leads.snapshot().await.unwrap().leads.is_empty());
+}
+
 fn board_limits() -> SecurityConfig {
     SecurityConfig {
         max_boards_per_user: 300,

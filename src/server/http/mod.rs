@@ -14,7 +14,6 @@ pub use conn::{ConnLimits, ConnSlot};
 pub use shutdown::{serve, serve_on, Drained, SHUTDOWN_GRACE};
 
 use super::{security, AppState};
-use crate::error::ApiError;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -88,26 +87,10 @@ async fn api_boundary(State(state): State<AppState>, req: Request, next: Next) -
     if let Err(e) = security::check_same_origin(req.headers()).and_then(|()| security::check_json(req.headers())) {
         return e.into_response();
     }
-    let too_large = || ApiError::PayloadTooLarge(format!("request body over {MAX_BODY} bytes")).into_response();
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY) {
-        return too_large();
-    }
-    // Bodies without a declared length (chunked) are read here, up to the limit: cut off inside
-    // the server function, they would only be an undecodable body (400). The whole body has one
-    // deadline: a client that trickles it in holds a connection no longer than that.
     let deadline = Duration::from_secs(state.config.security.body_timeout_secs);
     let (parts, body) = req.into_parts();
-    let bytes = match tokio::time::timeout(deadline, to_bytes(body, MAX_BODY)).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) => {
-            return too_large();
-        }
-        Ok(Err(e)) => return ApiError::BadRequest(format!("could not read the request body: {e}")).into_response(),
-        Err(_) => {
-            let why = format!("the request body did not arrive within {} s", deadline.as_secs());
-            return ApiError::RequestTimeout(why).into_response();
-        }
-    };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    match security::read_body(&parts.headers, body, MAX_BODY, deadline).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Err(e) => e.into_response(),
+    }
 }

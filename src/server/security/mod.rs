@@ -1,10 +1,12 @@
 //! Guards around every request: security headers, the same-origin check for state-changing
-//! requests and websockets, the `Host` allow-list; in-memory rate limits (`limits`) and who the
-//! client is (`client`).
+//! requests and websockets, the `Host` allow-list; request bodies under a limit and a deadline
+//! (`body`); in-memory rate limits (`limits`) and who the client is (`client`).
 
+mod body;
 pub mod client;
 pub mod limits;
 
+pub use body::read_body;
 pub use limits::{too_many, Limits, RateLimiter};
 
 use crate::error::ApiError;

@@ -1,7 +1,7 @@
 //! The CSV endpoints, for managers signed in on this site. Uploads are `text/csv` bodies of up
 //! to [`MAX_UPLOAD`] (their own limit: the JSON API keeps its 64 KiB), outside `/api/` so that
-//! limit does not apply; like the API they refuse cross-site requests, and a form on another
-//! site cannot send `text/csv`.
+//! limit does not apply, under the same body deadline as the API; like the API they refuse
+//! cross-site requests, and a form on another site cannot send `text/csv`.
 //!
 //! - `POST /csv/preview`: the header, the first rows and the mapping guessed from the header;
 //! - `POST /csv/import?map=id,name,,email&key=3`: imports with that mapping (one field name or
@@ -18,7 +18,7 @@ use crate::domain::import::{Field, ImportProgress, Mapping};
 use crate::domain::{LeadFilter, LeadStatus, Role, UserInfo};
 use crate::error::ApiError;
 use crate::server::{auth, security, AppState};
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::str::FromStr;
+use std::time::Duration;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,30 +45,22 @@ async fn manager(state: &AppState, headers: &HeaderMap) -> Result<UserInfo, ApiE
     }
 }
 
-/// The uploaded file, read: `text/csv` only, at most [`MAX_UPLOAD`] bytes.
-async fn upload(headers: &HeaderMap, body: Body) -> Result<Table, ApiError> {
+/// The uploaded file, read: `text/csv` only, at most [`MAX_UPLOAD`] bytes, arriving within
+/// `body_timeout_secs` as any request body must.
+async fn upload(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Table, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/csv")) {
         return Err(ApiError::UnsupportedMediaType("send the file as content-type: text/csv".into()));
     }
-    let too_large = || ApiError::PayloadTooLarge(format!("the file is over {} MiB", MAX_UPLOAD / (1024 * 1024)));
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_UPLOAD) {
-        return Err(too_large());
-    }
-    let bytes = to_bytes(body, MAX_UPLOAD).await.map_err(|e| {
-        match std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
-            true => too_large(),
-            false => ApiError::BadRequest(format!("could not read the file: {e}")),
-        }
-    })?;
+    let deadline = Duration::from_secs(state.config.security.body_timeout_secs);
+    let bytes = security::read_body(headers, body, MAX_UPLOAD, deadline).await?;
     read(&bytes).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
         manager(&state, &headers).await?;
-        Ok::<_, ApiError>(upload(&headers, body).await?.preview())
+        Ok::<_, ApiError>(upload(&state, &headers, body).await?.preview())
     };
     result.await.map(Json).into_response()
 }
@@ -108,7 +101,7 @@ async fn import(
 ) -> Response {
     let planned = async {
         let user = manager(&state, &headers).await?;
-        let table = upload(&headers, body).await?;
+        let table = upload(&state, &headers, body).await?;
         let plan = state.importer.plan(&table, &q.mapping(&table)?).await?;
         Ok::<_, ApiError>((user, plan))
     };
