@@ -30,14 +30,15 @@ pub fn read(s: &str) -> Option<Millis> {
 const DAY_MS: Millis = 86_400_000;
 
 /// The period `from..to` of a history export from its first and last day (`to` included):
-/// until `now` and from 7 days before the end when not given.
+/// up to and including `now` (an event of this very millisecond too), and from 7 days before the
+/// end, when not given.
 pub fn period(from: Option<&str>, to: Option<&str>, now: Millis) -> Result<(Millis, Millis), String> {
     let day = |s: Option<&str>, what: &str| {
         s.filter(|s| !s.trim().is_empty())
             .map(|s| read(s).ok_or_else(|| format!("{what} is not a date like 2026-03-01: {s:?}")))
             .transpose()
     };
-    let to = day(to, "to")?.map_or(now, |t| t + DAY_MS);
+    let to = day(to, "to")?.map_or(now + 1, |t| t + DAY_MS);
     let from = day(from, "from")?.unwrap_or(to - 7 * DAY_MS);
     if from >= to {
         return Err("from must be before to".into());
@@ -67,7 +68,7 @@ mod tests {
         let day = 86_400_000;
         let (from, to) = period(Some("2026-03-01"), Some("2026-03-01"), 0).unwrap();
         assert_eq!(to - from, day);
-        assert_eq!(period(None, None, 10 * day).unwrap(), (3 * day, 10 * day));
+        assert_eq!(period(None, None, 10 * day).unwrap(), (3 * day + 1, 10 * day + 1), "now included");
         assert!(period(Some("2026-03-02"), Some("2026-03-01"), 0).is_err());
         assert!(period(Some("March"), None, 0).unwrap_err().contains("from is not a date"));
     }
