@@ -1,7 +1,8 @@
 //! A team that already has its leads in Appwrite (the browser-only setup): its own database,
 //! collection and attribute names, the assignee as an email address, and old clients that keep
 //! writing it with a plain `updateDocument`. `appwrite setup --dry-run` says what it would add,
-//! `setup` adds only Leadboard's own attributes and collections, and Leadboard works on it.
+//! `setup` adds only Leadboard's own attributes and collections and the lead details the team
+//! has no attribute for (a detail can be mapped onto the team's), and Leadboard works on it.
 
 use leadboard::server::config::{AssigneeForm, LeadsMapping, OptionalField};
 use leadboard::server::store::appwrite::schema;
@@ -29,6 +30,7 @@ async fn the_teams_collection(aw: &Appwrite) {
         ("integer", json!({"key": "amount", "required": true})),
         ("string", json!({"key": "owner_email", "size": 320, "required": false})),
         ("string", json!({"key": "notes", "size": 1000, "required": false})),
+        ("string", json!({"key": "mobile", "size": 40, "required": false})),
     ] {
         call(Method::POST, format!("{CRM}/attributes/{kind}"), body).await;
     }
@@ -37,7 +39,7 @@ async fn the_teams_collection(aw: &Appwrite) {
         ("D-2", "Globex pilot", None),
         ("D-3", "Initech", None),
     ] {
-        let data = json!({"title": title, "amount": 1200, "owner_email": owner, "notes": "the team's own"});
+        let data = json!({"title": title, "amount": 1200, "owner_email": owner, "notes": "the team's own", "mobile": "+1 555 0100"});
         call(Method::POST, format!("{CRM}/documents"), json!({"documentId": id, "data": data})).await;
     }
 }
@@ -52,6 +54,7 @@ fn mapping() -> LeadsMapping {
         assignee: "owner_email".into(),
         assignee_holds: AssigneeForm::Email,
         optional: vec![OptionalField::Company],
+        phone: "mobile".into(),
         ..Default::default()
     }
 }
@@ -70,11 +73,25 @@ async fn a_teams_own_collection_is_adopted_without_touching_its_data(v: Version)
     aw.cfg.leads = mapping();
     let before = attribute_keys(&aw).await;
 
+    let mut wrong = aw.cfg.clone();
+    wrong.leads.source = "amount".into();
+    let err = schema::run(&wrong, true).await.unwrap_err().to_string();
+    assert!(
+        err.contains("deals.amount is an integer attribute; Leadboard needs a single string"),
+        "a detail must be a string: {err}"
+    );
     let plan = schema::run(&aw.cfg, true).await.unwrap();
     assert!(plan.dry_run);
-    for own in ["version", "claimed_at", "updated_by", "incarnation"] {
+    for own in
+        ["version", "claimed_at", "updated_by", "incarnation", "contact", "email", "source", "tags", "created_at"]
+    {
         assert!(plan.created.contains(&format!("attribute deals.{own}")), "{:?}", plan.created);
     }
+    assert!(
+        !plan.created.iter().any(|c| c.contains("deals.mobile") || c.contains("deals.phone")),
+        "{:?}",
+        plan.created
+    );
     assert!(plan.created.iter().any(|c| c == "collection claims"), "{:?}", plan.created);
     assert!(!plan.created.iter().any(|c| c.contains("deals.title") || c == "collection deals"), "{:?}", plan.created);
     assert_eq!(attribute_keys(&aw).await, before, "a dry run changes nothing");
@@ -82,10 +99,12 @@ async fn a_teams_own_collection_is_adopted_without_touching_its_data(v: Version)
     assert_eq!(s, 404, "a dry run creates nothing");
 
     let done = aw.setup().await;
-    assert_eq!(done.created.iter().filter(|c| c.starts_with("attribute deals.")).count(), 4, "{:?}", done.created);
+    assert_eq!(done.created.iter().filter(|c| c.starts_with("attribute deals.")).count(), 9, "{:?}", done.created);
     let mut after = attribute_keys(&aw).await;
     after.retain(|k| !before.contains(k));
-    assert_eq!(after, ["claimed_at", "incarnation", "updated_by", "version"]);
+    let added =
+        ["claimed_at", "contact", "created_at", "email", "incarnation", "source", "tags", "updated_by", "version"];
+    assert_eq!(after, added, "Leadboard's own attributes and the details the team has none for");
     assert!(done.notes.is_empty(), "the team's collection is readable by users: {:?}", done.notes);
     assert!(aw.setup().await.created.is_empty(), "a second run adds nothing");
 
@@ -96,9 +115,11 @@ async fn a_teams_own_collection_is_adopted_without_touching_its_data(v: Version)
     let (_, leads) = alice.post("/api/leads", json!({})).await;
     let d1 = leads["leads"].as_array().unwrap().iter().find(|l| l["id"] == "D-1").cloned().expect("D-1 on the board");
     assert_eq!(
-        (d1["name"].as_str(), d1["assignee"].as_str(), d1["company"].as_str()),
-        (Some("Acme renewal"), Some("bob"), Some(""))
+        (d1["name"].as_str(), d1["assignee"].as_str(), d1["company"].as_str(), d1["phone"].as_str()),
+        (Some("Acme renewal"), Some("bob"), Some(""), Some("+1 555 0100")),
+        "the team's mobile attribute is the lead's phone"
     );
+    assert!(d1["created_at"].is_i64(), "a document without a created time shows its $createdAt: {d1}");
 
     let (_, won) = alice.post("/api/claim", json!({"lead_id": "D-2"})).await;
     assert_eq!(won["outcome"], "won", "{won}");

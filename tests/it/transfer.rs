@@ -273,11 +273,17 @@ async fn on_appwrite_an_import_keeps_the_details_and_adds_nothing_twice() {
         (doc["email"].as_str(), doc["phone"].as_str(), doc["tags"].as_str()),
         (Some("ada@example.com"), Some("+49 30 1234567"), Some("vip, eu"))
     );
-    assert!(doc["created_at"].is_i64(), "{doc}");
+    assert!(doc["created_at"].is_null(), "no created time in the file: the document's own stands for it: {doc}");
+    let dated = report(&a, &maria, "id,name,company,created\nC1,Cy,Cyan,2026-03-01\n").await;
+    assert_eq!(dated["added"], 1, "{dated}");
+    assert_eq!(aw.lead_doc("C1").await["created_at"], 1_772_323_200_000_i64);
     // The other replica reads the details back, and re-importing there adds nothing.
     let mut board = b.board("alice").await;
-    assert!(board.until(Duration::from_secs(20), |b| b.lead("N1").is_some()).await);
-    assert_eq!(board.lead("N1").unwrap().details.tags.len(), 2);
+    assert!(board.until(Duration::from_secs(20), |b| b.lead("N1").is_some() && b.lead("C1").is_some()).await);
+    let n1 = board.lead("N1").unwrap().details.clone();
+    assert_eq!(n1.tags.len(), 2);
+    assert!(n1.created_at.is_some_and(|at| at > 1_772_323_200_000), "its document's $createdAt: {n1:?}");
+    assert_eq!(board.lead("C1").unwrap().details.created_at, Some(1_772_323_200_000));
     let maria_b = b.client("maria").await;
     let again = report(&b, &maria_b, FILE).await;
     assert_eq!(again["added"], 0, "{again}");

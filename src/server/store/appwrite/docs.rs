@@ -125,14 +125,26 @@ fn details_from_json(doc: &Value, map: &LeadsMapping) -> LeadDetails {
     }
 }
 
-/// A new lead's details as attributes named by the mapping (absent ones null), added to `data`.
-pub fn insert_details(data: &mut serde_json::Map<String, Value>, map: &LeadsMapping, d: &LeadDetails, now: Millis) {
-    data.insert(map.contact.clone(), json!(d.contact));
-    data.insert(map.email.clone(), json!(d.email.as_ref().map(Email::as_str)));
-    data.insert(map.phone.clone(), json!(d.phone.as_ref().map(Phone::as_str)));
-    data.insert(map.source.clone(), json!(d.source));
-    data.insert(map.tags.clone(), json!(Some(Tag::join(&d.tags)).filter(|t| !t.is_empty())));
-    data.insert(map.created_at.clone(), json!(d.created_at.unwrap_or(now)));
+/// A new lead's details, those it has, as attributes named by the mapping, added to `data`.
+/// Absent ones are left out rather than written as null, so a collection set up before leads had
+/// details still takes leads without them; a lead without a created time has its document's.
+pub fn insert_details(data: &mut serde_json::Map<String, Value>, map: &LeadsMapping, d: &LeadDetails) {
+    let tags = Some(Tag::join(&d.tags)).filter(|t| !t.is_empty());
+    let texts = [
+        (&map.contact, d.contact.as_deref()),
+        (&map.email, d.email.as_ref().map(Email::as_str)),
+        (&map.phone, d.phone.as_ref().map(Phone::as_str)),
+        (&map.source, d.source.as_deref()),
+        (&map.tags, tags.as_deref()),
+    ];
+    for (key, value) in texts {
+        if let Some(value) = value {
+            data.insert(key.clone(), json!(value));
+        }
+    }
+    if let Some(at) = d.created_at {
+        data.insert(map.created_at.clone(), json!(at));
+    }
 }
 
 /// What a transition does to a lead.

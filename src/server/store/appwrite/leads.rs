@@ -12,7 +12,6 @@ use super::docs::{docs_path, LeadDoc, Transition};
 use super::Core;
 use crate::domain::{LeadId, Username};
 use crate::server::config::{AppwriteConfig, AssigneeForm, LeadsMapping};
-use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -217,7 +216,7 @@ impl Core {
         data.insert(m.claimed_at.clone(), Value::Null);
         data.insert(m.updated_by.clone(), json!(actor.as_str()));
         data.insert(m.incarnation.clone(), json!(incarnation));
-        super::docs::insert_details(&mut data, m, &lead.details, now_ms());
+        super::docs::insert_details(&mut data, m, &lead.details);
         Value::Object(data)
     }
 }

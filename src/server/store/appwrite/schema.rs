@@ -369,21 +369,21 @@ impl Setup<'_> {
 
 /// An attribute that is there already must be of a type Leadboard reads and writes for `want`.
 fn check_type(c: &Collection, want: &Attr, have: &Value) -> Result<(), StoreError> {
-    let key = want.key();
-        let kind = have["type"].as_str().unwrap_or_default();
-        let fits = match want {
-            Attr::Str { .. } => kind == "string" || kind == "email",
-            Attr::Int { .. } => kind == "integer" || kind == "double" || kind == "float",
-        };
-        if !fits || have["array"] == true {
-            return Err(StoreError::Invalid(format!(
-                "{}.{key} is a{} {kind} attribute; Leadboard needs a single {}",
-                c.id,
-                if have["array"] == true { "n array of" } else { "" },
-                if matches!(want, Attr::Str { .. }) { "string" } else { "number" }
-            )));
-        }
-    Ok(())
+    let kind = have["type"].as_str().unwrap_or_default();
+    let fits = match want {
+        Attr::Str { .. } => kind == "string" || kind == "email",
+        Attr::Int { .. } => kind == "integer" || kind == "double" || kind == "float",
+    };
+    if fits && have["array"] != true {
+        return Ok(());
+    }
+    let what = match (have["array"] == true, kind.starts_with(['a', 'e', 'i', 'o', 'u'])) {
+        (true, _) => format!("an array of {kind}"),
+        (false, true) => format!("an {kind}"),
+        (false, false) => format!("a {kind}"),
+    };
+    let need = if matches!(want, Attr::Str { .. }) { "string" } else { "number" };
+    Err(StoreError::Invalid(format!("{}.{} is {what} attribute; Leadboard needs a single {need}", c.id, want.key())))
 }
 
 /// Creates everything that is missing and waits until every attribute it made is `available`.
