@@ -28,6 +28,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Well-formed, but at odds with an earlier request (an `Idempotency-Key` used again with
+    /// another body).
+    #[error("{0}")]
+    UnprocessableEntity(String),
     /// The request named a host this server does not serve (`allowed_hosts`).
     #[error("{0}")]
     MisdirectedRequest(String),
@@ -51,6 +55,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => 408,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::UnprocessableEntity(_) => 422,
             ApiError::MisdirectedRequest(_) => 421,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
@@ -68,6 +73,7 @@ impl ApiError {
             ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnprocessableEntity(_) => "unprocessable_entity",
             ApiError::MisdirectedRequest(_) => "misdirected_request",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
@@ -111,6 +117,7 @@ impl TryFrom<ErrorBody> for ApiError {
             "request_timeout" => ApiError::RequestTimeout(m),
             "payload_too_large" => ApiError::PayloadTooLarge(m),
             "unsupported_media_type" => ApiError::UnsupportedMediaType(m),
+            "unprocessable_entity" => ApiError::UnprocessableEntity(m),
             "misdirected_request" => ApiError::MisdirectedRequest(m),
             "too_many_requests" => {
                 ApiError::TooManyRequests { message: m, retry_after_s: b.retry_after_s.unwrap_or(1) }

@@ -85,7 +85,7 @@ impl AppState {
                 security::RateLimiter::new(config.security.claims_per_minute, std::time::Duration::from_secs(60)),
             )),
             admin: Arc::new(AccountAdmin::new(accounts.clone(), hub.clone())),
-            intake: Arc::new(LeadIntake::new(leads.clone())),
+            intake: Arc::new(LeadIntake::new(leads.clone(), tokens.clone())),
             importer: Arc::new(Importer::new(leads.clone())),
             tokens: Arc::new(Tokens::new(tokens)),
             leads,

@@ -1,7 +1,7 @@
 //! The intake API (`POST /api/v1/leads`) and its tokens: made by managers and kept hashed,
 //! last use recorded, revoked at once; retried requests with one `Idempotency-Key` make one lead
-//! however many arrive together; tokens can add leads and nothing else; rate limits; bad
-//! bodies are 4xx with a reason.
+//! however many arrive together, and another body under a used key is refused; tokens can add
+//! leads and nothing else; rate limits; bad bodies are 4xx with a reason.
 
 use futures::future::join_all;
 use futures::StreamExt;
@@ -87,6 +87,30 @@ async fn retries_with_one_idempotency_key_make_one_lead_however_many_arrive_at_o
     assert_eq!(intake(&server, &secret, body, &[("idempotency-key", "form-124")]).await.0, 201);
     assert_eq!(intake(&server, &secret, body, &[]).await.0, 201);
     assert_eq!(intake(&server, &secret, body, &[]).await.0, 200);
+    assert_eq!(server.state.leads.snapshot().await.unwrap().leads.len(), 3);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_used_again_with_another_body_is_refused_with_a_reason() {
+    let server = TestServer::start(0, 0).await;
+    let maria = server.client("maria").await;
+    let (_, secret) = token(&maria, "form").await;
+    let key = [("idempotency-key", "form-9")];
+    assert_eq!(intake(&server, &secret, r#"{"name":"Ada","company":"Acme"}"#, &key).await.0, 201);
+    let (status, body) = intake(&server, &secret, r#"{"name":"Ada","company":"Acme","value":5}"#, &key).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("was used before with another body"), "{body}");
+    let longer = r#"{"leads":[{"name":"Ada","company":"Acme"},{"name":"Bo","company":"Beta"}]}"#;
+    assert_eq!(intake(&server, &secret, longer, &key).await.0, 422, "a longer batch is another body too");
+    let (status, body) = intake(&server, &secret, r#"{ "company": "Acme", "name": "Ada" }"#, &key).await;
+    assert_eq!((status, &body["leads"][0]["created"]), (200, &json!(false)), "the same lead, however spaced: {body}");
+
+    // Only a valid request binds its key; keys are the token's own.
+    let fresh = [("idempotency-key", "form-10")];
+    assert_eq!(intake(&server, &secret, r#"{"name":"Ada"}"#, &fresh).await.0, 400);
+    assert_eq!(intake(&server, &secret, r#"{"name":"Ada","company":"Beta"}"#, &fresh).await.0, 201);
+    let (_, other) = token(&maria, "other").await;
+    assert_eq!(intake(&server, &other, r#"{"name":"Cy","company":"Cyan"}"#, &key).await.0, 201);
     assert_eq!(server.state.leads.snapshot().await.unwrap().leads.len(), 3);
 }
 

@@ -4,12 +4,14 @@
 //!
 //! A retried post must not make a second lead: a lead without an `id` gets one derived from the
 //! token and the request's `Idempotency-Key` (or, without a key, from its name, company, email
-//! and phone), so the retry names the same lead and the store keeps the first.
+//! and phone), so the retry names the same lead and the store keeps the first. A key is bound to
+//! the first valid request made with it: another body under the same key is refused (422).
 
 pub mod api;
 pub mod tokens;
 
-use super::store::LeadStore;
+use super::now_ms;
+use super::store::{LeadStore, TokenStore};
 use super::transfer::import::derived_id;
 use crate::domain::{ApiToken, LeadId, LeadInput, NewLead, UserInfo, Username};
 use crate::error::ApiError;
@@ -22,6 +24,8 @@ pub const MAX_BATCH: usize = 100;
 
 pub struct LeadIntake {
     store: Arc<dyn LeadStore>,
+    /// Where each idempotency key's first request is recorded.
+    requests: Arc<dyn TokenStore>,
 }
 
 /// What became of one lead of an API request.
@@ -33,8 +37,8 @@ pub struct Added {
 }
 
 impl LeadIntake {
-    pub fn new(store: Arc<dyn LeadStore>) -> Self {
-        Self { store }
+    pub fn new(store: Arc<dyn LeadStore>, requests: Arc<dyn TokenStore>) -> Self {
+        Self { store, requests }
     }
 
     /// Adds one lead; an ID that is taken is a conflict (nothing is overwritten).
@@ -58,6 +62,7 @@ impl LeadIntake {
             return Err(ApiError::BadRequest(format!("send 1 to {MAX_BATCH} leads, not {}", inputs.len())));
         }
         let many = inputs.len() > 1;
+        let fingerprint = tokens::hash(&serde_json::to_string(&inputs).map_err(|e| ApiError::Internal(e.to_string()))?);
         let mut leads = Vec::with_capacity(inputs.len());
         let mut problems = Vec::new();
         for (i, mut input) in inputs.into_iter().enumerate() {
@@ -72,6 +77,14 @@ impl LeadIntake {
         }
         if !problems.is_empty() {
             return Err(ApiError::BadRequest(problems.join("; ")));
+        }
+        if let Some(key) = idempotency_key {
+            let first = self.requests.first_request(&token.id, key, &fingerprint, now_ms()).await?;
+            if first != fingerprint {
+                return Err(ApiError::UnprocessableEntity(format!(
+                    "Idempotency-Key {key:?} was used before with another body: send that body again, or use a new key"
+                )));
+            }
         }
         let ids: Vec<LeadId> = leads.iter().map(|l| l.id.clone()).collect();
         // Which of a batch are there already; one lead is told exactly by the store's count.

@@ -178,6 +178,16 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_token(&self, id: &str, at: Millis) -> Result<bool, StoreError>;
     /// The live token whose secret hashes to `secret_hash`, recorded as used at `now`.
     async fn use_token(&self, secret_hash: &str, now: Millis) -> Result<Option<ApiToken>, StoreError>;
+    /// Records `fingerprint` as the request token `token_id` made with idempotency key `key`,
+    /// unless one is recorded already; returns the recorded one (the first request's). Records
+    /// are kept for the retention of the event log.
+    async fn first_request(
+        &self,
+        token_id: &str,
+        key: &str,
+        fingerprint: &str,
+        now: Millis,
+    ) -> Result<String, StoreError>;
 }
 
 /// Where tokens cannot be kept (the Appwrite store, for now): every call says so.
@@ -196,6 +206,9 @@ impl TokenStore for NoTokens {
     }
     async fn use_token(&self, _: &str, _: Millis) -> Result<Option<ApiToken>, StoreError> {
         Ok(None)
+    }
+    async fn first_request(&self, _: &str, _: &str, _: &str, _: Millis) -> Result<String, StoreError> {
+        Err(Self::unsupported())
     }
 }
 

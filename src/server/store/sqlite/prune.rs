@@ -1,7 +1,8 @@
-//! Retention: the event log and the claim attempts only grow, so rows older than the retention
-//! are deleted in the background, in small batches, each its own write between the claims (a
-//! batch holds the writer no longer than a group of claims does). The newest event is always
-//! kept: the next sequence number follows it. What decides a claim (the leads) is never pruned.
+//! Retention: the event log, the claim attempts and the intake API's idempotency keys only grow,
+//! so rows older than the retention are deleted in the background, in small batches, each its own
+//! write between the claims (a batch holds the writer no longer than a group of claims does). The
+//! newest event is always kept: the next sequence number follows it. What decides a claim (the
+//! leads) is never pruned.
 
 use super::sql::exec;
 use super::writer::Writer;
@@ -36,12 +37,12 @@ pub(super) async fn prune_loop(writer: Weak<Writer>, keep: Duration, every: Dura
             }
         }
         if pruned > 0 {
-            tracing::info!(pruned, "pruned events and claim attempts past the retention");
+            tracing::info!(pruned, "pruned events, claim attempts and idempotency keys past the retention");
         }
     }
 }
 
-/// Deletes up to a batch of the oldest events and of the oldest attempts from before `cutoff`.
+/// Deletes up to a batch of the oldest events, attempts and idempotency keys from before `cutoff`.
 /// Looks only at the oldest [`BATCH`] rows of each (times grow with the sequence), so that a
 /// round with nothing to prune costs no scan of the table. Returns the rows deleted.
 pub(super) fn prune_batch(conn: &Connection, cutoff: Millis) -> Result<usize, StoreError> {
@@ -57,5 +58,10 @@ pub(super) fn prune_batch(conn: &Connection, cutoff: Millis) -> Result<usize, St
            (SELECT id FROM (SELECT id, decided_at FROM claim_attempts ORDER BY id LIMIT ?2) WHERE decided_at < ?1)",
         rusqlite::params![cutoff, BATCH],
     )?;
-    Ok(events + attempts)
+    let requests = exec(
+        conn,
+        "DELETE FROM api_requests WHERE rowid IN (SELECT rowid FROM api_requests WHERE at < ?1 LIMIT ?2)",
+        rusqlite::params![cutoff, BATCH],
+    )?;
+    Ok(events + attempts + requests)
 }

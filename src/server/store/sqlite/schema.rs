@@ -16,7 +16,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { name: "accounts, sessions, leads, events, claim attempts", apply: initial },
     Migration { name: "lead IDs compared ignoring case", apply: lead_ids_nocase },
     Migration { name: "account credential versions", apply: credential_versions },
-    Migration { name: "lead details, intake tokens, events by time", apply: details_and_tokens },
+    Migration { name: "lead details, intake tokens and requests, events by time", apply: details_and_tokens },
 ];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
@@ -90,8 +90,8 @@ fn credential_versions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 }
 
 /// Leads gain their contact details and created time (taken from each lead's `created` event
-/// where the log has one); intake API tokens are kept as hashes; history exports read events by
-/// time. (Lead IDs are compared ignoring case by migration 2's index.)
+/// where the log has one); intake API tokens are kept as hashes, with the first request of each
+/// idempotency key; history exports read events by time. (Lead IDs are compared ignoring case by migration 2's index.)
 fn details_and_tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "
@@ -114,6 +114,14 @@ fn details_and_tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
             last_used_at INTEGER,
             revoked_at   INTEGER
         );
+        CREATE TABLE api_requests (
+            token_id    TEXT NOT NULL,
+            key         TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            at          INTEGER NOT NULL,
+            PRIMARY KEY (token_id, key)
+        );
+        CREATE INDEX api_requests_by_time ON api_requests (at);
         ",
     )
 }

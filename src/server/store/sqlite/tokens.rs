@@ -1,4 +1,5 @@
-//! Intake API tokens in SQLite: the hash of each secret, never the secret.
+//! Intake API tokens in SQLite: the hash of each secret, never the secret; and the fingerprint of
+//! the first request made with each idempotency key.
 
 use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
@@ -63,6 +64,27 @@ impl TokenStore for SqliteStore {
                 "UPDATE api_tokens SET last_used_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL RETURNING {TOKEN_COLS}"
             );
             Ok((query_row(conn, &sql, params![hash, now], token_row).optional()?, Vec::new()))
+        })
+        .await
+    }
+
+    async fn first_request(
+        &self,
+        token_id: &str,
+        key: &str,
+        fingerprint: &str,
+        now: Millis,
+    ) -> Result<String, StoreError> {
+        let (token, key, fingerprint) = (token_id.to_owned(), key.to_owned(), fingerprint.to_owned());
+        self.write(move |conn| {
+            exec(
+                conn,
+                "INSERT INTO api_requests (token_id, key, fingerprint, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (token_id, key) DO NOTHING",
+                params![token, key, fingerprint, now],
+            )?;
+            let sql = "SELECT fingerprint FROM api_requests WHERE token_id = ?1 AND key = ?2";
+            Ok((query_row(conn, sql, params![token, key], |r| r.get(0))?, Vec::new()))
         })
         .await
     }
