@@ -113,7 +113,8 @@ impl Args {
         let q = c.quick;
         let target =
             std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
-        let mut sections = c.only.unwrap_or_else(|| vec![Section::Claims, Section::Fanout, Section::Import, Section::Naive]);
+        let mut sections =
+            c.only.unwrap_or_else(|| vec![Section::Claims, Section::Fanout, Section::Import, Section::Naive]);
         if c.long && !sections.contains(&Section::Long) {
             sections.push(Section::Long);
         }
