@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { row, signIn, waitHydratedData } from './support/helpers';
+import { row, signIn, waitHydratedData, waitLive } from './support/helpers';
 import { OwnServer } from './support/server';
 
 // A server of this spec's own (in the store under test): the import adds leads, which the
@@ -65,6 +65,7 @@ test('a manager imports a CSV with a bad row, sees why, and the good leads appea
 
   // The live board exports what its filter shows.
   await maria.goto('/manager');
+  await waitLive(maria);
   await maria.getByPlaceholder(/Search/).fill('Imported');
   await expect(maria.locator('tbody tr[data-lead]')).toHaveCount(2);
   const exported = maria.waitForEvent('download');

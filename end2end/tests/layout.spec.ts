@@ -1,5 +1,5 @@
 import { Browser, Page } from '@playwright/test';
-import { signIn, waitHydrated } from './support/helpers';
+import { LOOK_CSV, signIn, waitHydrated, waitHydratedData } from './support/helpers';
 import { expect, test } from './support/look';
 
 const WIDTHS = [360, 390, 768, 1280, 1920];
@@ -9,6 +9,7 @@ const REGIONS: Record<string, string[]> = {
   login: ['.login-card'],
   board: ['.topbar', '.page-head', '.leads-card'],
   manager: ['.topbar', '.page-head', '.totals', '.manager-main', '.side > section', '.accounts-card'],
+  data: ['.topbar', '.page-head', '.data-card'],
 };
 
 type Box = { x: number; y: number; width: number; height: number };
@@ -77,7 +78,13 @@ async function pages(browser: Browser, baseURL: string): Promise<[string, Page][
   await waitHydrated(login);
   const board = await signIn(browser, 'alice', { baseURL });
   const manager = await signIn(browser, 'maria', { baseURL });
-  return [['login', login], ['board', board], ['manager', manager]];
+  // Leads in and out with a file chosen: the preview's wide table is its widest state.
+  const data = await signIn(browser, 'maria', { baseURL });
+  await data.goto('/manager/data');
+  await waitHydratedData(data);
+  await data.getByTestId('csv-file').setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(LOOK_CSV) });
+  await expect(data.getByTestId('start-import')).toBeVisible();
+  return [['login', login], ['board', board], ['manager', manager], ['data', data]];
 }
 
 test('@look every page fits 360 to 1920 px: no sideways scroll, no overlapping regions, buttons inside their rows', async ({ browser, look }) => {

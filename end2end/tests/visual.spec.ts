@@ -108,6 +108,8 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
       await expect(page.getByTestId('import-report')).toBeVisible();
       await page.locator('.toast button').click();
       await page.mouse.move(0, 0);
+      // The report from its top, just under the sticky header.
+      await page.getByTestId('import-report').evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 72));
       await shot(page, `import-report-${size}`, true);
     });
 

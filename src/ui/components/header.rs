@@ -31,7 +31,7 @@ pub fn Header(
             </a>
             <Show when=move || manager>
                 <nav aria-label="Main">
-                    <a href="/" rel="external" aria-current=current(!manager_page && !data_page)>"Board"</a>
+                    <a class="nav-board" href="/" rel="external" aria-current=current(!manager_page && !data_page)>"Board"</a>
                     <a href="/manager" rel="external" aria-current=current(manager_page)>"Live board"</a>
                     <a href="/manager/data" rel="external" aria-current=current(data_page)>"In & out"</a>
                 </nav>
@@ -57,7 +57,7 @@ fn ConnectionBadge() -> impl IntoView {
         view! {
             <span class=move || format!("conn conn-{}", state().as_str()) data-conn=move || state().as_str() role="status">
                 <span class="conn-dot" aria-hidden="true"></span>
-                {move || state().label()}
+                <span class="conn-label">{move || state().label()}</span>
             </span>
         }
     })

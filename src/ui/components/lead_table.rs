@@ -38,6 +38,38 @@ impl StatusFilter {
     }
 }
 
+/// What a lead table shows: its search text, status and "Mine only". A page that also shows
+/// something of them elsewhere (the manager's export link) makes them and hands them to the table.
+#[derive(Clone, Copy)]
+pub struct LeadFilters {
+    search: RwSignal<String>,
+    status: RwSignal<StatusFilter>,
+    mine: RwSignal<bool>,
+}
+
+impl Default for LeadFilters {
+    fn default() -> Self {
+        Self {
+            search: RwSignal::new(String::new()),
+            status: RwSignal::new(StatusFilter::All),
+            mine: RwSignal::new(false),
+        }
+    }
+}
+
+/// "Export CSV" of the leads `filters` let through: the server applies them to the whole board
+/// (`/csv/leads`).
+#[component]
+pub fn ExportLink(filters: LeadFilters) -> impl IntoView {
+    let LeadFilters { search, status, mine } = filters;
+    let href = move || {
+        let (q, mine) = (search.get(), if mine.get() { "true" } else { "false" });
+        let query = [("q", q.as_str()), ("status", status.get().as_str()), ("mine", mine)];
+        format!("/csv/leads?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+    };
+    view! { <a class="button" href=href download rel="external" data-testid="export-leads">"Export CSV"</a> }
+}
+
 #[component]
 pub fn LeadTable(
     user: UserInfo,
@@ -47,14 +79,12 @@ pub fn LeadTable(
     /// Accounts a manager can reassign to (empty on the employee board).
     #[prop(optional)]
     employees: Vec<Username>,
-    /// Offer "Export CSV" of the leads the filters show (the manager's board).
+    /// The filters, when the page shares them (else the table's own).
     #[prop(optional)]
-    export: bool,
+    filters: Option<LeadFilters>,
 ) -> impl IntoView {
     let sync = board_sync();
-    let search = RwSignal::new(String::new());
-    let status = RwSignal::new(StatusFilter::All);
-    let mine = RwSignal::new(false);
+    let LeadFilters { search, status, mine } = filters.unwrap_or_default();
     let page = RwSignal::new(0usize);
     // A new filter starts at the first page.
     Effect::watch(move || (search.get(), status.get(), mine.get()), move |_, _, _| page.set(0), false);
@@ -63,12 +93,6 @@ pub fn LeadTable(
         let filter = LeadFilter::new(&search.get(), status.get().status(), mine.get().then(|| me.clone()));
         sync.board.with(|b| b.leads().filter(|l| filter.admits(l)).map(|l| l.id.clone()).collect::<Vec<_>>())
     });
-    // The same filters, applied by the server to the whole board (`/csv/leads`).
-    let export_href = move || {
-        let (q, mine) = (search.get(), if mine.get() { "true" } else { "false" });
-        let query = [("q", q.as_str()), ("status", status.get().as_str()), ("mine", mine)];
-        format!("/csv/leads?{}", serde_urlencoded::to_string(query).unwrap_or_default())
-    };
     let len = Signal::derive(move || visible.with(Vec::len));
     let rows = move || visible.with(|v| v[page_range(page.get(), v.len())].to_vec());
     let total = move || sync.board.with(|b| b.len());
@@ -120,9 +144,6 @@ pub fn LeadTable(
                     "Mine only"
                 </label>
                 <span class="count" data-testid="count">{move || format!("{} of {}", len.get(), total())}</span>
-                {export.then(|| view! {
-                    <a class="button" href=export_href download rel="external" data-testid="export-leads">"Export CSV"</a>
-                })}
                 <button class="ghost help-button" aria-haspopup="dialog" aria-keyshortcuts="?"
                     on:click=move |_| shortcuts::open_help(help)>
                     <kbd aria-hidden="true">"?"</kbd>" Shortcuts"

@@ -13,5 +13,5 @@ mod shortcuts;
 pub use format::{clock, day_time};
 pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
-pub use lead_table::LeadTable;
+pub use lead_table::{ExportLink, LeadFilters, LeadTable};
 pub use message::MessagePage;

@@ -58,7 +58,10 @@ pub fn TokensSection(tokens: Vec<ApiToken>) -> impl IntoView {
                     <input placeholder="e.g. Website contact form" maxlength="60" required bind:value=name data-testid="token-name"/></label>
                 <button type="submit" class="primary">"Create token"</button>
             </form>
-            <div class="table-wrap">
+            <Show when=move || tokens.with(|t| t.is_empty())>
+                <p class="muted">"No tokens yet."</p>
+            </Show>
+            <div class="table-wrap" hidden=move || tokens.with(|t| t.is_empty())>
                 <table class="tokens">
                     <thead><tr>
                         <th scope="col">"Name"</th><th scope="col">"ID"</th><th scope="col">"Created"</th>

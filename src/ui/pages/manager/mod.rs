@@ -10,7 +10,7 @@ use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
 use crate::error::ApiError;
 use crate::protocol::Snapshot;
 use crate::ui::api::{list_leads, list_users, recent_activity};
-use crate::ui::components::{Header, LeadTable, Loaded, ManagersOnly};
+use crate::ui::components::{ExportLink, Header, LeadFilters, LeadTable, Loaded, ManagersOnly};
 use crate::ui::sync::BoardSync;
 use leptos::prelude::*;
 
@@ -34,6 +34,7 @@ fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
 #[component]
 fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
     BoardSync::provide(user.username.clone(), list, feed);
+    let filters = LeadFilters::default();
     let employees: Vec<Username> =
         users.iter().filter(|u| u.role == Role::Employee && !u.disabled).map(|u| u.username.clone()).collect();
     view! {
@@ -41,12 +42,15 @@ fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec
         <main class="page manager" id="main">
             <div class="page-head">
                 <h1>"Live board"</h1>
-                <a class="button" href="/manager/data" rel="external">"Import leads"</a>
+                <div class="page-actions">
+                    <a class="button" href="/manager/data" rel="external">"Import leads"</a>
+                    <ExportLink filters/>
+                </div>
             </div>
             <totals::Totals/>
             <div class="manager-grid">
                 <div class="manager-main">
-                    <LeadTable user title="All leads" employees=employees.clone() export=true/>
+                    <LeadTable user title="All leads" employees=employees.clone() filters/>
                 </div>
                 <aside class="side" aria-label="Team activity">
                     <holdings::Holdings employees/>
