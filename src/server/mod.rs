@@ -27,7 +27,7 @@ use intake::LeadIntake;
 use leptos::prelude::*;
 use metrics::Metrics;
 use std::sync::Arc;
-use store::{AccountStore, ErrorKind, LeadStore, Metered, NoTokens, StoreError, TokenStore};
+use store::{AccountStore, ErrorKind, LeadStore, Metered, StoreError, TokenStore};
 use transfer::Importer;
 
 pub fn now_ms() -> Millis {
@@ -73,7 +73,7 @@ impl AppState {
             StoreConfig::Appwrite(cfg) => {
                 let bridge = metrics.bridge.clone().unwrap_or_default();
                 let store = Arc::new(store::appwrite::AppwriteStore::open(cfg, hub.clone(), bridge)?);
-                (store.clone(), store, Arc::new(NoTokens))
+                (store.clone(), store.clone(), store)
             }
         };
         let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));

@@ -23,6 +23,8 @@ mod appwrite_adopt;
 mod appwrite_cache;
 mod appwrite_claims;
 mod appwrite_faults;
+mod appwrite_intake;
+mod appwrite_sessions;
 mod appwrite_versions;
 mod authz;
 mod crash;

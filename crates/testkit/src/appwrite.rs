@@ -80,6 +80,8 @@ impl Appwrite {
             managers_team: "leadboard-managers".into(),
             email_domain: "users.leadboard.invalid".into(),
             reconcile_secs: 1,
+            retention_days: 90.0,
+            prune_every_secs: 3_600,
             timeout_ms: 3_000,
             leads: Default::default(),
         };

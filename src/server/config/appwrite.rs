@@ -38,6 +38,14 @@ pub struct AppwriteConfig {
     /// How often every replica re-reads the leads and repairs half-done or foreign writes.
     #[serde(default = "default_reconcile_secs", deserialize_with = "values::positive")]
     pub reconcile_secs: u64,
+    /// How long the claim attempts, expired sessions and intake idempotency keys are kept (days;
+    /// fractions allowed), then pruned by every replica. Claim documents are never pruned: they
+    /// decide claims.
+    #[serde(default = "default_retention_days", deserialize_with = "values::positive")]
+    pub retention_days: f64,
+    /// How often the pruning runs.
+    #[serde(default = "default_prune_every_secs", deserialize_with = "values::positive")]
+    pub prune_every_secs: u64,
     /// Timeout of one REST request, in milliseconds.
     #[serde(default = "default_timeout_ms", deserialize_with = "values::timeout_ms")]
     pub timeout_ms: u64,
@@ -190,6 +198,14 @@ fn default_email_domain() -> String {
 
 fn default_reconcile_secs() -> u64 {
     30
+}
+
+fn default_retention_days() -> f64 {
+    super::RETENTION_DAYS
+}
+
+fn default_prune_every_secs() -> u64 {
+    super::PRUNE_EVERY_SECS
 }
 
 fn default_timeout_ms() -> u64 {

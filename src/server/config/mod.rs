@@ -193,6 +193,11 @@ impl Default for StoreSection {
     }
 }
 
+/// How long either store keeps its event log, claim attempts and idempotency keys (days).
+pub(super) const RETENTION_DAYS: f64 = 90.0;
+/// How often either store prunes what is older (seconds).
+pub(super) const PRUNE_EVERY_SECS: u64 = 3600;
+
 /// `[store.sqlite]`: the embedded store's file, how long it keeps its logs, and how large it may grow.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -219,7 +224,12 @@ impl SqliteConfig {
 
 impl Default for SqliteConfig {
     fn default() -> Self {
-        Self { path: "data/leadboard.db".into(), retention_days: 90.0, prune_every_secs: 3600, max_size_mb: 0.0 }
+        Self {
+            path: "data/leadboard.db".into(),
+            retention_days: RETENTION_DAYS,
+            prune_every_secs: PRUNE_EVERY_SECS,
+            max_size_mb: 0.0,
+        }
     }
 }
 

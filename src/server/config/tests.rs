@@ -33,6 +33,9 @@ fn appwrite_settings_are_checked_and_the_secrets_stay_out_of_debug() {
     assert_eq!(aw.endpoint, "https://aw.example.com/v1");
     assert_eq!(aw.realtime_url(), "wss://aw.example.com/v1/realtime");
     assert_eq!((aw.database.as_str(), aw.reconcile_secs), ("leadboard", 30));
+    assert_eq!((aw.retention_days, aw.prune_every_secs), (90.0, 3600));
+    let zero = load(&format!("{APPWRITE}retention_days = 0\n")).unwrap_err().to_string();
+    assert!(zero.contains("retention_days"), "{zero}");
     assert_eq!(aw.api_key.expose_secret(), "sekret-key-123");
     let debug = format!("{cfg:?}");
     assert!(!debug.contains("sekret-key-123") && !debug.contains("pass-word-9"), "{debug}");

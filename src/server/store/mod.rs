@@ -189,31 +189,3 @@ pub trait TokenStore: Send + Sync {
         now: Millis,
     ) -> Result<String, StoreError>;
 }
-
-/// Where tokens cannot be kept (the Appwrite store, for now): every call says so.
-pub struct NoTokens;
-
-#[async_trait]
-impl TokenStore for NoTokens {
-    async fn create_token(&self, _: &ApiToken, _: &str) -> Result<(), StoreError> {
-        Err(Self::unsupported())
-    }
-    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn revoke_token(&self, _: &str, _: Millis) -> Result<bool, StoreError> {
-        Err(Self::unsupported())
-    }
-    async fn use_token(&self, _: &str, _: Millis) -> Result<Option<ApiToken>, StoreError> {
-        Ok(None)
-    }
-    async fn first_request(&self, _: &str, _: &str, _: &str, _: Millis) -> Result<String, StoreError> {
-        Err(Self::unsupported())
-    }
-}
-
-impl NoTokens {
-    fn unsupported() -> StoreError {
-        StoreError::Invalid("intake API tokens are kept only by the SQLite store so far".into())
-    }
-}

@@ -8,7 +8,7 @@
 //! case, say) and the bridge's service user are not Leadboard accounts.
 
 use super::client::{AwError, Call};
-use super::docs::{docs_path, SESSIONS};
+use super::docs::{docs_path, parse_time, SESSIONS};
 use super::AppwriteStore;
 use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
 use crate::server::store::{AccountStore, StoreError, Verified};
@@ -37,22 +37,34 @@ impl AppwriteStore {
         }
     }
 
-    /// The account a sign-in names: a username, or an email address as Appwrite stores them
-    /// (lower case).
-    async fn find_login(&self, login: &str) -> Result<Option<(Username, Value)>, StoreError> {
-        if !login.contains('@') {
-            let Ok(username) = Username::parse(login) else { return Ok(None) };
-            return Ok(self.appwrite_user(&username).await?.map(|user| (username, user)));
-        }
+    /// The user whose `attribute` is `value`, read by a list: up to Appwrite 1.9.0 a GET may
+    /// answer from a cached copy, and sign-in must see a reset or block that committed. Only an
+    /// exact match counts (the database compares IDs and emails without case).
+    async fn listed_user(&self, attribute: &str, value: &str) -> Result<Option<(Username, Value)>, StoreError> {
         let call = Call::get("/users")
-            .query(json!({"method": "equal", "attribute": "email", "values": [login.to_lowercase()]}))
-            .query(json!({"method": "limit", "values": [1]}));
+            .query(json!({"method": "equal", "attribute": attribute, "values": [value]}))
+            .query(json!({"method": "limit", "values": [2]}));
         let found = self.core.api.send(call).await?;
-        let Some(user) = found["users"].get(0).cloned() else { return Ok(None) };
+        let Some(user) = found["users"].as_array().into_iter().flatten().find(|u| u[attribute] == value).cloned()
+        else {
+            return Ok(None);
+        };
         let id = user["$id"].as_str().unwrap_or_default();
         match Username::parse(id) {
             Ok(username) if id != self.core.cfg.service_user_id => Ok(Some((username, user))),
             _ => Ok(None),
+        }
+    }
+
+    /// The account a sign-in names: a username, or an email address as Appwrite stores them
+    /// (lower case).
+    async fn find_login(&self, login: &str) -> Result<Option<(Username, Value)>, StoreError> {
+        if login.contains('@') {
+            self.listed_user("email", &login.to_lowercase()).await
+        } else if Username::parse(login).is_ok() {
+            self.listed_user("$id", login).await
+        } else {
+            Ok(None)
         }
     }
 
@@ -97,7 +109,7 @@ impl AppwriteStore {
     }
 
     /// Every page of a list call (`key` names the array in the answer), by cursor.
-    async fn all_pages(&self, path: String, key: &str) -> Result<Vec<Value>, StoreError> {
+    pub(super) async fn all_pages(&self, path: String, key: &str) -> Result<Vec<Value>, StoreError> {
         let mut out = Vec::new();
         loop {
             let mut call = Call::get(path.clone()).query(json!({"method": "limit", "values": [PAGE]}));
@@ -151,7 +163,7 @@ impl AppwriteStore {
                 return Ok(());
             }
             for id in ids {
-                self.delete_doc(SESSIONS, id).await?;
+                self.core.delete_doc(SESSIONS, id).await?;
             }
         }
     }
@@ -161,6 +173,12 @@ impl AppwriteStore {
 fn account_of(username: &Username, user: &Value, manager: bool) -> Account {
     let role = if manager { Role::Manager } else { Role::Employee };
     Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false) }
+}
+
+/// The user's credential version: the time of their last password change, read before the
+/// password check. A block is checked apart (`status`), as Appwrite keeps no time for it.
+fn credentials_of(user: &Value) -> u64 {
+    user["passwordUpdate"].as_str().and_then(parse_time).and_then(|t| u64::try_from(t).ok()).unwrap_or(0)
 }
 
 /// Appwrite's refusal of a value (its password rules, an address it does not accept).
@@ -218,8 +236,7 @@ impl AccountStore for AppwriteStore {
         };
         let mut account = self.account(&username, &user).await?;
         account.disabled |= blocked;
-        // No credential version: a session made during a reset is not fenced here (README).
-        Ok(Some(Verified { account, credentials: None }))
+        Ok(Some(Verified { account, credentials: Some(credentials_of(&user)) }))
     }
 
     async fn login_key(&self, login: &str) -> Result<String, StoreError> {
@@ -279,6 +296,10 @@ impl AccountStore for AppwriteStore {
         self.user(username).await?.ok_or_else(|| StoreError::UserNotFound(username.clone()))
     }
 
+    /// Appwrite has no transaction over users and documents, so the session is written first
+    /// and the account read again after (by a list, never cached): a reset or block that
+    /// committed before the write is seen here and the session deleted; one that commits after
+    /// it finds the session when it ends the account's sessions.
     async fn create_session(
         &self,
         token_hash: &str,
@@ -286,15 +307,25 @@ impl AccountStore for AppwriteStore {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         let username = &verified.account.username;
-        let body = json!({"documentId": session_id(token_hash), "data": {
+        let id = session_id(token_hash);
+        let body = json!({"documentId": id, "data": {
             "token_hash": token_hash, "username": username.as_str(), "expires_at": expires_at,
         }});
         match self.core.api.send(Call::post(docs_path(&self.core.db, SESSIONS), body)).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             // A retry of our own create after a timeout.
-            Err(e) if e.is("document_already_exists") => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) if e.is("document_already_exists") => {}
+            Err(e) => return Err(e.into()),
         }
+        let now = self.listed_user("$id", username.as_str()).await?;
+        let still = now.as_ref().is_some_and(|(_, user)| {
+            user["status"].as_bool() != Some(false) && Some(credentials_of(user)) == verified.credentials
+        });
+        if still {
+            return Ok(());
+        }
+        self.core.delete_doc(SESSIONS, &id).await?;
+        Err(StoreError::Conflict(format!("the account {username} changed during the sign-in")))
     }
 
     async fn session_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserInfo>, StoreError> {
@@ -307,6 +338,6 @@ impl AccountStore for AppwriteStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.delete_doc(SESSIONS, &session_id(token_hash)).await
+        self.core.delete_doc(SESSIONS, &session_id(token_hash)).await
     }
 }

@@ -2,8 +2,8 @@
 //! users (`accounts`), boards fed by a Realtime bridge. See `verified_claim` for the claim
 //! protocol (Appwrite's `updateDocument` is last-write-wins, so a plain update is never a
 //! claim), `leads` for the leads collection and its mapping, `version` for what differs between
-//! Appwrite releases, `bridge` and `mirror` for events, `reconcile` for repairs, and `schema` for
-//! `leadboard appwrite setup`.
+//! Appwrite releases, `bridge` and `mirror` for events, `reconcile` for repairs, `prune` for
+//! retention, `tokens` for the intake API's tokens, and `schema` for `leadboard appwrite setup`.
 //!
 //! The API key is used only here, on the server, in a header marked sensitive; it is never
 //! formatted into errors, logs or anything sent to a browser.
@@ -14,8 +14,10 @@ pub mod client;
 pub mod docs;
 mod leads;
 mod mirror;
+mod prune;
 mod reconcile;
 pub mod schema;
+mod tokens;
 mod verified_claim;
 pub mod version;
 
@@ -74,6 +76,15 @@ impl Core {
             })
             .await?;
         Ok(*v)
+    }
+
+    /// Deletes a document of Leadboard's database; one that is already gone is fine.
+    async fn delete_doc(&self, collection: &str, id: &str) -> Result<(), StoreError> {
+        match self.api.send(Call::delete(doc_path(&self.db, collection, id)?)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The highest version each lead ID reached in an earlier incarnation (its claim
@@ -171,6 +182,7 @@ impl AppwriteStore {
         let tasks = vec![
             runtime.spawn(bridge::run(core.clone(), suspects_tx, metrics)),
             runtime.spawn(reconcile::run(core.clone(), every, suspects_rx)),
+            runtime.spawn(prune::run(core.clone())),
         ];
         tracing::info!(
             endpoint = %cfg.endpoint, project = %cfg.project, database = %cfg.database,
@@ -184,25 +196,18 @@ impl AppwriteStore {
         self.core.reconcile_all().await
     }
 
+    /// Runs one pruning pass as if it were `now` (also done on start-up and every
+    /// `prune_every_secs`). Returns how many documents it deleted.
+    pub async fn prune_at(&self, now: Millis) -> Result<usize, StoreError> {
+        self.core.prune(now).await
+    }
+
     async fn loaded(&self) -> Result<(), StoreError> {
         if self.core.mirror.is_loaded() || self.core.mirror.wait_loaded(FIRST_LOAD).await {
             Ok(())
         } else {
             Err(StoreError::Unavailable("the lead store (Appwrite) has not answered yet; try again shortly".into()))
         }
-    }
-
-    /// Deletes a document; one that is already gone is fine.
-    async fn delete_doc(&self, collection: &str, id: &str) -> Result<(), StoreError> {
-        match self.core.api.send(Call::delete(self.path(collection, id)?)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.status() == Some(404) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn path(&self, collection: &str, id: &str) -> Result<String, StoreError> {
-        doc_path(&self.core.db, collection, id)
     }
 
     /// The document with this exact ID, read by a list: up to Appwrite 1.9.0 a GET may answer

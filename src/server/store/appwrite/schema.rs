@@ -1,5 +1,6 @@
 //! `leadboard appwrite setup [--dry-run]`: creates what Leadboard needs and is missing: the
-//! database, its own collections (`claims`, `attempts`, `sessions`), the leads collection unless
+//! database, its own collections (`claims`, `attempts`, `sessions`, and the intake API's
+//! `api_tokens`, `api_revocations`, `api_requests`), the leads collection unless
 //! it exists, the service user the Realtime bridge signs in as, and the team whose members are
 //! managers (accounts are Appwrite users: see `accounts`). It looks first and then creates, so
 //! `--dry-run` can say what it would do; running it again changes nothing.
@@ -12,11 +13,12 @@
 //! read access for the service user is reported with the fix.
 //!
 //! Permissions of the collections setup creates: only the service user may read the leads and
-//! `attempts` (so its Realtime socket gets their events); `claims` and `sessions` have none at
-//! all, so only the API key (the server) can touch them. Browsers never talk to Appwrite.
+//! `attempts` (so its Realtime socket gets their events); the others have none at all, so only
+//! the API key (the server) can touch them. Browsers never talk to Appwrite.
 
 use super::client::{AwError, Call, Client};
 use super::docs::{ATTEMPTS, CLAIMS, SESSIONS};
+use super::tokens::{API_REQUESTS, API_REVOCATIONS, API_TOKENS};
 use crate::server::config::{AppwriteConfig, LeadsMapping, OptionalField};
 use crate::server::store::StoreError;
 use secrecy::ExposeSecret;
@@ -171,7 +173,8 @@ fn collections(cfg: &AppwriteConfig) -> Vec<Collection> {
                 Attr::int("received_at", true, None),
                 Attr::int("decided_at", true, None),
             ],
-            vec![index("by_lead", "key", &["lead_id"])],
+            // by_decided_at: pruning reads the oldest.
+            vec![index("by_lead", "key", &["lead_id"]), index("by_decided_at", "key", &["decided_at"])],
         ),
         own(
             SESSIONS,
@@ -182,7 +185,34 @@ fn collections(cfg: &AppwriteConfig) -> Vec<Collection> {
                 Attr::str("username", 32, true),
                 Attr::int("expires_at", true, None),
             ],
-            vec![index("by_username", "key", &["username"])],
+            vec![index("by_username", "key", &["username"]), index("by_expires_at", "key", &["expires_at"])],
+        ),
+        own(
+            API_TOKENS,
+            "Intake API tokens (hashes of their secrets)",
+            false,
+            vec![
+                Attr::str("name", 64, true),
+                Attr::str("token_hash", 64, true),
+                Attr::str("created_by", 32, true),
+                Attr::int("created_at", true, None),
+                Attr::int("last_used_at", false, None),
+            ],
+            vec![index("by_token_hash", "unique", &["token_hash"])],
+        ),
+        own(
+            API_REVOCATIONS,
+            "Revoked intake API tokens (one per token)",
+            false,
+            vec![Attr::int("revoked_at", true, None)],
+            Vec::new(),
+        ),
+        own(
+            API_REQUESTS,
+            "The first intake request per token and Idempotency-Key",
+            false,
+            vec![Attr::str("token_id", 16, true), Attr::str("fingerprint", 64, true), Attr::int("at", true, None)],
+            vec![index("by_at", "key", &["at"])],
         ),
     ]
 }
