@@ -3,7 +3,7 @@
 //! answer of `POST /api/leads`). Shared by the store port, the fan-out, the HTTP layer and the
 //! browser, so both ends are compiled from one definition.
 
-use crate::domain::{BoardEvent, Lead};
+use crate::domain::{BoardEvent, ClaimTerms, Lead, Millis};
 use serde::{Deserialize, Serialize};
 
 /// The whole board as of event `seq` of `stream`.
@@ -14,6 +14,16 @@ pub struct Snapshot {
     /// The last event the leads reflect: resume the websocket from here.
     pub seq: u64,
     pub leads: Vec<Lead>,
+}
+
+/// The answer of `POST /api/leads`: the snapshot (its fields at the top level), the terms claims
+/// are held on, and the server's clock, so a board counts leases down by the server's time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Board {
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
+    pub terms: ClaimTerms,
+    pub now: Millis,
 }
 
 /// Server to browser. A message is made, serialised and sent (or received and applied) one at a
@@ -33,6 +43,9 @@ pub enum ServerMsg {
     /// Sent every few seconds so a board can tell a silent link from a dead one, and spot a gap.
     Heartbeat {
         seq: u64,
+        /// The server's clock (0 from a server before leases).
+        #[serde(default)]
+        now: Millis,
     },
     Error {
         message: String,

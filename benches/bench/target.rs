@@ -43,7 +43,10 @@ pub async fn start_server(bin: &std::path::Path, employees: usize, leads: usize)
             .env("LEADBOARD_MAX_CONNECTIONS_PER_ADDRESS", "30000")
             .env("LEADBOARD_MAX_BOARDS_PER_USER", "30000")
             .env("LEADBOARD_MAX_BOARDS_PER_ADDRESS", "30000")
-            .env("LEADBOARD_SNAPSHOTS_PER_MINUTE", "1000000");
+            .env("LEADBOARD_SNAPSHOTS_PER_MINUTE", "1000000")
+            // Plain claims, as the yardstick makes them: no lease to give back, no cap to count.
+            .env("LEADBOARD_CLAIMS_LEASE_MINUTES", "0")
+            .env("LEADBOARD_CLAIMS_MAX_HELD", "0");
     };
     let t = Instant::now();
     let mut seed = std::process::Command::new(bin);

@@ -1,5 +1,5 @@
 //! The claim rules. The store's atomic write decides *who* got there first; these functions decide
-//! what that means for each caller and who may change a held lead.
+//! what that means for each caller and who may change a held lead (release, reassign, extend).
 
 use super::{Account, Lead, Millis, UserInfo, Username};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,40 @@ pub struct ClaimReply {
     pub lead: Lead,
 }
 
+/// The terms a claim is held on, as the team configured them (`[claims]`). Plain values, so the
+/// browser can show them (how long a lease runs, when the reminder comes) as the server applies them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimTerms {
+    /// A lease's length; None: claims are held until released.
+    pub lease_ms: Option<Millis>,
+    /// How long before the lease runs out the holder is reminded.
+    pub remind_ms: Millis,
+    /// Times the holder may extend one claim's lease.
+    pub max_extensions: u32,
+    /// Leads one person may hold at once unless they have a cap of their own; None: no cap.
+    pub default_cap: Option<u32>,
+}
+
+impl ClaimTerms {
+    /// Claims held until released, by anyone however many they hold (but a person's own cap).
+    pub fn is_unlimited(&self) -> bool {
+        self.lease_ms.is_none() && self.default_cap.is_none()
+    }
+
+    /// The deadline of a lease that starts at `now`.
+    pub fn lease_until(&self, now: Millis) -> Option<Millis> {
+        self.lease_ms.map(|ms| now + ms)
+    }
+}
+
+/// Whether someone holding `held` leads may claim another under `cap` (None: no cap).
+pub fn check_cap(held: u32, cap: Option<u32>) -> Result<(), RuleError> {
+    match cap {
+        Some(cap) if held >= cap => Err(RuleError::CapReached { held, cap }),
+        _ => Ok(()),
+    }
+}
+
 /// Judges an attempt whose conditional write did not apply, from the lead as it now stands.
 /// Returns None when the lead is open, which means the write should have applied: the caller
 /// reports a failure instead of inventing an outcome.
@@ -49,7 +83,7 @@ pub fn judge_unapplied(current: &Lead, claimant: &Username, decided_at: Millis) 
     })
 }
 
-/// Why a release or reassign was refused.
+/// Why a claim, release, reassign or extend was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
     #[error("the lead changed since you saw it (now at version {current})")]
@@ -64,6 +98,15 @@ pub enum RuleError {
     AlreadyAssigned(Username),
     #[error("{0}'s account is disabled")]
     AssigneeDisabled(Username),
+    /// A claim past the claimant's cap on leads held at once.
+    #[error("you already hold {held} of {cap}")]
+    CapReached { held: u32, cap: u32 },
+    #[error("the lead has no lease to extend")]
+    NoLease,
+    #[error("the lease has run out")]
+    LeaseOver,
+    #[error("the lease was extended {max} times already, the most allowed")]
+    ExtensionsUsed { max: u32 },
 }
 
 /// Who may release a lead: its holder, or a manager; always against the version the caller saw.
@@ -90,6 +133,29 @@ pub fn check_reassign(current: &Lead, seen_version: u64, to: &Account, actor: &U
         return Err(RuleError::AssigneeDisabled(to.username.clone()));
     }
     Ok(())
+}
+
+/// Only the holder extends a lease, against the version they saw, while it still runs, and at most
+/// `max_extensions` times.
+pub fn check_extend(
+    current: &Lead,
+    seen_version: u64,
+    actor: &Username,
+    now: Millis,
+    max_extensions: u32,
+) -> Result<(), RuleError> {
+    check_version(current, seen_version)?;
+    match &current.assignee {
+        None => return Err(RuleError::NotClaimed),
+        Some(holder) if holder != actor => return Err(RuleError::NotYours),
+        Some(_) => {}
+    }
+    match current.lease_until {
+        None => Err(RuleError::NoLease),
+        Some(until) if until <= now => Err(RuleError::LeaseOver),
+        Some(_) if current.extensions >= max_extensions => Err(RuleError::ExtensionsUsed { max: max_extensions }),
+        Some(_) => Ok(()),
+    }
 }
 
 fn check_version(current: &Lead, seen: u64) -> Result<(), RuleError> {
@@ -165,5 +231,28 @@ mod tests {
             check_reassign(&held, 4, &account("dave", true), &maria),
             Err(RuleError::AssigneeDisabled(Username::parse("dave").unwrap()))
         );
+    }
+
+    #[test]
+    fn only_the_holder_extends_a_running_lease_a_limited_number_of_times() {
+        let bob = Username::parse("bob").unwrap();
+        let mut held = lead(Some("bob"), 4);
+        assert_eq!(check_extend(&held, 4, &bob, 2_000, 2), Err(RuleError::NoLease));
+        held.lease_until = Some(5_000);
+        assert_eq!(check_extend(&held, 4, &bob, 2_000, 2), Ok(()));
+        assert_eq!(check_extend(&held, 3, &bob, 2_000, 2), Err(RuleError::StaleVersion { current: 4 }));
+        assert_eq!(check_extend(&held, 4, &Username::parse("alice").unwrap(), 2_000, 2), Err(RuleError::NotYours));
+        assert_eq!(check_extend(&held, 4, &bob, 5_000, 2), Err(RuleError::LeaseOver), "the deadline itself is over");
+        held.extensions = 2;
+        assert_eq!(check_extend(&held, 4, &bob, 2_000, 2), Err(RuleError::ExtensionsUsed { max: 2 }));
+        assert_eq!(check_extend(&lead(None, 4), 4, &bob, 2_000, 2), Err(RuleError::NotClaimed));
+    }
+
+    #[test]
+    fn a_cap_refusal_names_the_numbers() {
+        assert_eq!(check_cap(4, Some(5)), Ok(()));
+        assert_eq!(check_cap(7, None), Ok(()));
+        assert_eq!(check_cap(5, Some(5)), Err(RuleError::CapReached { held: 5, cap: 5 }));
+        assert_eq!(RuleError::CapReached { held: 5, cap: 5 }.to_string(), "you already hold 5 of 5");
     }
 }

@@ -35,6 +35,13 @@ pub enum Change {
     Reassigned {
         previous: Option<Username>,
     },
+    /// The holder's lease ran out and the lead went back to the pool by itself. The event's actor
+    /// is the holder whose lease it was.
+    Expired {
+        previous: Username,
+    },
+    /// The holder extended their lease (the lead carries the new deadline and the count).
+    Extended,
 }
 
 impl Change {
@@ -45,8 +52,8 @@ impl Change {
 }
 
 impl BoardEvent {
-    /// The user who lost this lead through this event, if anyone did: a losing claimant, or a
-    /// holder whose lead was taken away by someone else.
+    /// The user who lost this lead through this event, if anyone did: a losing claimant, a holder
+    /// whose lead was taken away by someone else, or a holder whose lease ran out.
     pub fn loser(&self) -> Option<&Username> {
         match &self.change {
             Change::ClaimLost { .. } => Some(&self.actor),
@@ -54,6 +61,7 @@ impl BoardEvent {
             Change::Reassigned { previous: Some(previous) } if self.lead.assignee.as_ref() != Some(previous) => {
                 Some(previous)
             }
+            Change::Expired { previous } => Some(previous),
             _ => None,
         }
     }
@@ -76,6 +84,23 @@ mod tests {
     }
 
     #[test]
+    fn an_expiry_names_the_former_holder_and_an_extension_nobody() {
+        let bob = Username::parse("bob").unwrap();
+        let mut ev = BoardEvent {
+            seq: 8,
+            at: 100,
+            actor: bob.clone(),
+            lead: Lead::sample(None, 4),
+            change: Change::Expired { previous: bob.clone() },
+        };
+        assert_eq!(ev.loser(), Some(&bob));
+        assert_eq!(ev.change.kind(), "expired");
+        ev.change = Change::Extended;
+        ev.lead = Lead::sample(Some("bob"), 4);
+        assert_eq!((ev.loser(), ev.change.kind()), (None, "extended"));
+    }
+
+    #[test]
     fn every_kind_is_the_name_on_the_wire() {
         let bob = Username::parse("bob").unwrap();
         for change in [
@@ -84,6 +109,8 @@ mod tests {
             Change::ClaimLost { winner: bob.clone(), margin_ms: 1 },
             Change::Released { previous: bob.clone() },
             Change::Reassigned { previous: None },
+            Change::Expired { previous: bob.clone() },
+            Change::Extended,
         ] {
             assert_eq!(serde_json::to_value(&change).unwrap()["kind"], change.kind());
         }

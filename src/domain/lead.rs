@@ -49,7 +49,7 @@ impl LeadStatus {
 }
 
 /// A lead as every board sees it. `version` increases with every change and is the fencing token
-/// for release and reassign.
+/// for release, reassign and extend.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "LeadWire", into = "LeadWire")]
 pub struct Lead {
@@ -65,6 +65,12 @@ pub struct Lead {
     pub updated_at: Millis,
     /// Contact, source, tags and created time: nothing the claim rules look at.
     pub details: LeadDetails,
+    /// When the holder's lease runs out and the lead goes back to the pool: a deadline, never a
+    /// countdown, so restarts and clock jumps cannot stretch it. None while open, and for claims
+    /// made without a lease.
+    pub lease_until: Option<Millis>,
+    /// Times the current lease was extended (0 while open).
+    pub extensions: u32,
 }
 
 impl Lead {
@@ -78,6 +84,11 @@ impl Lead {
 
     pub fn is_held_by(&self, user: &Username) -> bool {
         self.assignee.as_ref() == Some(user)
+    }
+
+    /// What is left of the lease at `now` (0 once it ran out), if the lead has one.
+    pub fn lease_left(&self, now: Millis) -> Option<Millis> {
+        self.lease_until.map(|until| (until - now).max(0))
     }
 
     /// Whether `query` (already lower-cased) occurs in the lead's searchable text.
@@ -114,7 +125,8 @@ impl LeadFilter {
 
 /// The JSON shape of a lead: the struct plus its derived `status`, which is checked on the way in,
 /// with the details beside the other fields (absent ones left out, so events written before leads
-/// had details still read).
+/// had details still read), and the lease left out when there is none (so events written before
+/// leases still read).
 #[derive(Serialize, Deserialize)]
 struct LeadWire {
     id: LeadId,
@@ -128,6 +140,14 @@ struct LeadWire {
     updated_at: Millis,
     #[serde(flatten)]
     details: LeadDetails,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_until: Option<Millis>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    extensions: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl From<Lead> for LeadWire {
@@ -143,6 +163,8 @@ impl From<Lead> for LeadWire {
             claimed_at: l.claimed_at,
             updated_at: l.updated_at,
             details: l.details,
+            lease_until: l.lease_until,
+            extensions: l.extensions,
         }
     }
 }
@@ -160,6 +182,8 @@ impl TryFrom<LeadWire> for Lead {
             claimed_at: w.claimed_at,
             updated_at: w.updated_at,
             details: w.details,
+            lease_until: w.lease_until,
+            extensions: w.extensions,
         };
         if lead.status() != w.status {
             return Err(ParseError::Invalid(format!(
@@ -268,6 +292,8 @@ impl Lead {
             claimed_at: assignee.map(|_| 1_000),
             updated_at: 1_000,
             details: LeadDetails::default(),
+            lease_until: None,
+            extensions: 0,
         }
     }
 }
@@ -356,5 +382,19 @@ mod tests {
         let lead: Lead = serde_json::from_value(json).unwrap();
         assert_eq!(lead.details.email.unwrap().as_str(), "ada@example.com");
         assert_eq!(lead.details.tags.len(), 1);
+    }
+
+    #[test]
+    fn a_lease_is_left_out_when_there_is_none_and_read_when_there_is() {
+        let open = serde_json::to_value(Lead::sample(None, 1)).unwrap();
+        assert!(open.get("lease_until").is_none() && open.get("extensions").is_none(), "{open}");
+        let mut held = Lead::sample(Some("bob"), 2);
+        held.lease_until = Some(61_000);
+        held.extensions = 1;
+        let json = serde_json::to_value(&held).unwrap();
+        assert_eq!((json["lease_until"].as_i64(), json["extensions"].as_u64()), (Some(61_000), Some(1)));
+        assert_eq!(serde_json::from_value::<Lead>(json).unwrap(), held);
+        assert_eq!((held.lease_left(1_000), held.lease_left(70_000)), (Some(60_000), Some(0)));
+        assert_eq!(Lead::sample(Some("bob"), 2).lease_left(1_000), None);
     }
 }

@@ -1,14 +1,16 @@
 //! Where claims are decided: the claim service in front of the store. The store's atomic write
-//! picks the winner; this layer applies the per-user claim rate limit, times, traces and counts
-//! every attempt, and refuses to report a `won` that the returned lead does not confirm. Every
-//! claim, release and reassign runs in its own `tracing` span (`claim`, `release`, `reassign`)
-//! that records its outcome and latency.
+//! picks the winner (and applies the team's terms: leases and caps); this layer applies the
+//! per-user claim rate limit, times, traces and counts every attempt, and refuses to report a
+//! `won` that the returned lead does not confirm. Every claim, release, reassign and extend runs
+//! in its own `tracing` span (`claim`, `release`, `reassign`, `extend`) that records its outcome
+//! and latency; so does every expiry pass (`expire`), which gives back the leads whose lease ran
+//! out.
 
 use super::metrics::{ClaimResult, ConflictOp, Metrics, StoreOp};
 use super::now_ms;
 use super::security::{too_many, RateLimiter};
 use super::store::{ErrorKind, LeadStore, StoreError};
-use crate::domain::{ClaimOutcome, ClaimReply, Lead, LeadId, UserInfo, Username};
+use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, RuleError, UserInfo, Username};
 use crate::error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +22,7 @@ pub struct Claims {
     metrics: Arc<Metrics>,
     /// Claim attempts per user.
     limit: RateLimiter,
+    terms: ClaimTerms,
 }
 
 /// How a release or reassign ended, as its span records it.
@@ -46,8 +49,13 @@ impl Changed {
 }
 
 impl Claims {
-    pub fn new(store: Arc<dyn LeadStore>, metrics: Arc<Metrics>, limit: RateLimiter) -> Self {
-        Self { store, metrics, limit }
+    pub fn new(store: Arc<dyn LeadStore>, metrics: Arc<Metrics>, limit: RateLimiter, terms: ClaimTerms) -> Self {
+        Self { store, metrics, limit, terms }
+    }
+
+    /// The terms every claim is made on.
+    pub fn terms(&self) -> ClaimTerms {
+        self.terms
     }
 
     pub async fn claim(&self, id: &LeadId, user: &UserInfo) -> Result<ClaimReply, ApiError> {
@@ -58,7 +66,7 @@ impl Claims {
         let span = tracing::info_span!("claim", lead = %id, user = %user.username, outcome = Empty, latency_us = Empty);
         async {
             let started = Instant::now();
-            let result = match self.store.claim(id, &user.username, now_ms()).await {
+            let result = match self.store.claim(id, &user.username, now_ms(), &self.terms).await {
                 Ok(reply) => verify(&reply, &user.username)
                     .map(|()| reply)
                     .inspect_err(|_| self.metrics.store_error(StoreOp::ClaimVerify)),
@@ -71,6 +79,7 @@ impl Claims {
                     ClaimOutcome::Lost { .. } => ClaimResult::Lost,
                     ClaimOutcome::AlreadyYours => ClaimResult::AlreadyYours,
                 },
+                Err(StoreError::Rejected { rule: RuleError::CapReached { .. }, .. }) => ClaimResult::Capped,
                 Err(e) if e.kind() == ErrorKind::NotFound => ClaimResult::NotFound,
                 Err(_) => ClaimResult::Error,
             };
@@ -89,6 +98,7 @@ impl Claims {
             match &result {
                 Ok(reply) => tracing::info!(version = reply.lead.version, "claim decided"),
                 Err(StoreError::LeadNotFound(_)) => tracing::info!("claim refused: no such lead"),
+                Err(e @ StoreError::Rejected { .. }) => tracing::info!(reason = %e, "claim refused"),
                 Err(e) => tracing::warn!(error = %e, "claim failed"),
             }
             Ok(result?)
@@ -123,9 +133,46 @@ impl Claims {
         );
         async {
             let started = Instant::now();
-            let result = self.store.reassign(id, seen_version, to, user).await;
+            let result = self.store.reassign(id, seen_version, to, user, &self.terms).await;
             self.finish(ConflictOp::Reassign, &result, started);
             Ok(result?)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// The holder starts a fresh lease on a lead they hold, against the version they saw.
+    pub async fn extend(&self, id: &LeadId, seen_version: u64, user: &UserInfo) -> Result<Lead, ApiError> {
+        let span = tracing::info_span!(
+            "extend", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty
+        );
+        async {
+            let started = Instant::now();
+            let result = self.store.extend(id, seen_version, &user.username, &self.terms).await;
+            self.finish(ConflictOp::Extend, &result, started);
+            Ok(result?)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// One expiry pass: every lead whose lease ran out by now goes back to the pool.
+    pub async fn expire_due(&self) -> Result<usize, StoreError> {
+        let span = tracing::info_span!("expire", given_back = Empty, latency_us = Empty);
+        async {
+            let started = Instant::now();
+            let result = self.store.expire_due(now_ms()).await;
+            let span = tracing::Span::current();
+            span.record("latency_us", started.elapsed().as_micros() as u64);
+            match &result {
+                Ok(0) => {}
+                Ok(n) => {
+                    span.record("given_back", n);
+                    tracing::info!(given_back = n, "leases ran out");
+                }
+                Err(e) => tracing::warn!(error = %e, "expiry pass failed"),
+            }
+            result
         }
         .instrument(span)
         .await
@@ -159,5 +206,19 @@ fn verify(reply: &ClaimReply, claimant: &Username) -> Result<(), StoreError> {
     } else {
         tracing::error!(?reply, "store returned an inconsistent claim result");
         Err(StoreError::Internal("the claim could not be verified".into()))
+    }
+}
+
+/// Runs an expiry pass now (leases that ran out while the server was down are given back at
+/// start) and then every `every`, until the service is gone. Every replica runs one; each lead's
+/// expiry is one fenced transition, so passes that overlap give a lead back once.
+pub async fn expiry_loop(claims: std::sync::Weak<Claims>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(claims) = claims.upgrade() else { return };
+        // A failed pass is logged by its span and retried at the next tick.
+        let _ = claims.expire_due().await;
     }
 }

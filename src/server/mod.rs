@@ -78,12 +78,22 @@ impl AppState {
         };
         let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));
         let accounts: Arc<dyn AccountStore> = Arc::new(Metered::new(accounts, metrics.clone()));
+        let terms = config.claims.terms();
+        if matches!(config.store, StoreConfig::Appwrite(_)) && !terms.is_unlimited() {
+            tracing::warn!("[claims] asks for leases or caps: {}", store::appwrite::LEASES_UNKEPT);
+        }
+        let claims = Arc::new(Claims::new(
+            leads.clone(),
+            metrics.clone(),
+            security::RateLimiter::new(config.security.claims_per_minute, std::time::Duration::from_secs(60)),
+            terms,
+        ));
+        // Tools that open a store outside a runtime (the CLI's import, say) run no expiry pass.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(claims::expiry_loop(Arc::downgrade(&claims), config.claims.expiry_every()));
+        }
         Ok(Self {
-            claims: Arc::new(Claims::new(
-                leads.clone(),
-                metrics.clone(),
-                security::RateLimiter::new(config.security.claims_per_minute, std::time::Duration::from_secs(60)),
-            )),
+            claims,
             admin: Arc::new(AccountAdmin::new(accounts.clone(), hub.clone())),
             intake: Arc::new(LeadIntake::new(leads.clone(), tokens.clone())),
             importer: Arc::new(Importer::new(leads.clone())),

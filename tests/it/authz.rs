@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use leadboard::protocol::ServerMsg;
-use leadboard::server::config::SecurityConfig;
+use leadboard::server::config::{ClaimsConfig, SecurityConfig};
 use leadboard_testkit::server::{connect_board, connect_board_with, next_msg, send_msg, Client, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -18,9 +18,12 @@ struct Callers {
     all: Vec<Client>,
 }
 
-/// A server where alice holds L00001-L00005 (version 2) and carol was signed in, then disabled.
+/// A server where alice holds L00001-L00005 (version 2, on a lease) and carol was signed in, then
+/// disabled.
 async fn fixture() -> (TestServer, Callers) {
-    let server = TestServer::start(12, 1).await;
+    // Leases (so there is one to extend) but no cap (alice holds six by the claim row).
+    let terms = ClaimsConfig { max_held: 0, ..ClaimsConfig::default() };
+    let server = TestServer::start_on_terms(12, 1, SecurityConfig::default(), terms).await;
     let (alice, bob, maria, carol) = (
         server.client("alice").await,
         server.client("bob").await,
@@ -61,6 +64,12 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_matrix_says() {
             path: "/api/release",
             body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}),
             want: [401, 200, 403, 200, 401],
+        },
+        // Only the holder extends her lease: not another employee, not a manager.
+        Row {
+            path: "/api/extend",
+            body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}),
+            want: [401, 200, 403, 403, 401],
         },
         Row {
             path: "/api/reassign",

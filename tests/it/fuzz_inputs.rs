@@ -152,6 +152,7 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() {
         ("/api/login", vec![("username", Kind::Free, json!("maria")), ("password", Kind::Free, json!("nope"))]),
         ("/api/claim", vec![("lead_id", Kind::LeadId, json!("L00001"))]),
         ("/api/release", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),
+        ("/api/extend", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),
         (
             "/api/reassign",
             vec![

@@ -2,7 +2,7 @@
 //! is `__Host-` and `Secure` when secure cookies are on (the default off loopback), and
 //! `/metrics` can live on an address of its own.
 
-use leadboard::server::config::{AppConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
+use leadboard::server::config::{AppConfig, ClaimsConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
 use leadboard::server::seed;
 use leadboard_testkit::server::{open_state, serve, test_app, TestServer};
 use serde_json::json;
@@ -10,7 +10,8 @@ use serde_json::json;
 async fn server_with(app: AppConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = StoreConfig::Sqlite(SqliteConfig::at(dir.path().join("test.db")));
-    let state = open_state(Config { app, store, security: SecurityConfig::default() });
+    let state =
+        open_state(Config { app, store, security: SecurityConfig::default(), claims: ClaimsConfig::unlimited() });
     seed::seed(&state, 1, 0).await.unwrap();
     let (addr, _) = serve(&state).await;
     TestServer::from_parts(addr, state, dir)

@@ -35,6 +35,7 @@ mod guessing;
 mod hygiene;
 mod intake;
 mod layout;
+mod leases;
 mod linearizable;
 mod ops;
 mod process;

@@ -22,6 +22,9 @@ pub fn leadboard(db: &Path, port: u16) -> Command {
         .env("LEADBOARD_SQLITE_PATH", db)
         .env("LEADBOARD_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEADBOARD_CLAIMS_PER_MINUTE", "1000000")
+        // Claims held until released, however many (leases and caps have tests of their own).
+        .env("LEADBOARD_CLAIMS_LEASE_MINUTES", "0")
+        .env("LEADBOARD_CLAIMS_MAX_HELD", "0")
         .env("LEADBOARD_LOG", "warn");
     cmd
 }

@@ -4,7 +4,7 @@
 //! and loses nothing it acknowledged.
 
 use leadboard::protocol::ServerMsg;
-use leadboard::server::config::{Config, SecurityConfig, SqliteConfig, StoreConfig};
+use leadboard::server::config::{ClaimsConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
 use leadboard::server::seed;
 use leadboard_testkit::server::{connect_board, next_msg, open_state, send_msg, serve, test_app, Client, TestServer};
 use serde_json::json;
@@ -16,7 +16,8 @@ async fn server_with(store: SqliteConfig, leads: usize) -> (TestServer, Client) 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteConfig { path: dir.path().join("test.db"), ..store };
     let security = SecurityConfig { claims_per_minute: 100_000, ..Default::default() };
-    let state = open_state(Config { app: test_app(), store: StoreConfig::Sqlite(store), security });
+    let claims = ClaimsConfig::unlimited();
+    let state = open_state(Config { app: test_app(), store: StoreConfig::Sqlite(store), security, claims });
     seed::seed(&state, leads, 0).await.unwrap();
     let (addr, _) = serve(&state).await;
     let server = TestServer::from_parts(addr, state, dir);

@@ -6,7 +6,7 @@ use crate::server::{self, test_app, Client};
 use futures::StreamExt;
 use leadboard::domain::{BoardEvent, BoardState, Lead, LeadId, Username};
 use leadboard::protocol::ServerMsg;
-use leadboard::server::config::{AppwriteConfig, Config, SecurityConfig, StoreConfig};
+use leadboard::server::config::{AppwriteConfig, ClaimsConfig, Config, SecurityConfig, StoreConfig};
 use leadboard::server::store::appwrite::schema;
 use leadboard::server::{seed, AppState};
 use serde_json::{json, Value};
@@ -210,7 +210,12 @@ impl Replica {
     }
 
     pub async fn start_with(aw: &Appwrite, security: SecurityConfig) -> Replica {
-        let config = Config { app: test_app(), store: StoreConfig::Appwrite(aw.cfg.clone()), security };
+        let config = Config {
+            app: test_app(),
+            store: StoreConfig::Appwrite(aw.cfg.clone()),
+            security,
+            claims: ClaimsConfig::unlimited(),
+        };
         let state = server::open_state(config);
         let (addr, task) = server::serve(&state).await;
         Replica { addr, state, task }

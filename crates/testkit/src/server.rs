@@ -1,6 +1,6 @@
 //! A real server on a loopback port with a fresh SQLite file, and HTTP/websocket clients for it.
 
-use leadboard::server::config::{AppConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
+use leadboard::server::config::{AppConfig, ClaimsConfig, Config, SecurityConfig, SqliteConfig, StoreConfig};
 use leadboard::server::{seed, AppState};
 use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
@@ -25,13 +25,24 @@ impl TestServer {
         Self::start_with(leads, employees, SecurityConfig::default()).await
     }
 
-    /// Starts a server with the given rate limits.
+    /// Starts a server with the given rate limits, and claims without leases or caps.
     pub async fn start_with(leads: usize, employees: usize, security: SecurityConfig) -> TestServer {
+        Self::start_on_terms(leads, employees, security, ClaimsConfig::unlimited()).await
+    }
+
+    /// Starts a server with the given rate limits and claim terms (leases, caps).
+    pub async fn start_on_terms(
+        leads: usize,
+        employees: usize,
+        security: SecurityConfig,
+        claims: ClaimsConfig,
+    ) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let config = Config {
             app: test_app(),
             store: StoreConfig::Sqlite(SqliteConfig::at(dir.path().join("test.db"))),
             security,
+            claims,
         };
         let state = open_state(config);
         seed::seed(&state, leads, employees).await.unwrap();

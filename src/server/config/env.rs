@@ -2,7 +2,9 @@
 //! upper case with `_` for `.`, without the section name for the three flat sections `app`,
 //! `security` and `store`: `app.site_addr` is `LEADBOARD_SITE_ADDR`, `security.claims_per_minute`
 //! is `LEADBOARD_CLAIMS_PER_MINUTE`, `store.appwrite.endpoint` is `LEADBOARD_APPWRITE_ENDPOINT`,
-//! and `store.kind` is `LEADBOARD_STORE`. Values are handed on as text (numbers and booleans are
+//! `claims.lease_minutes` is `LEADBOARD_CLAIMS_LEASE_MINUTES`, and `store.kind` is
+//! `LEADBOARD_STORE`. A flat section's key is looked up before the named sections, so
+//! `LEADBOARD_CLAIMS_PER_MINUTE` stays `security.claims_per_minute`. Values are handed on as text (numbers and booleans are
 //! read from text where a setting wants one); an empty variable counts as unset. Variables that
 //! name no setting (`LEADBOARD_CONFIG`, `LEADBOARD_PASSWORD`, a tool's own) are left alone.
 
@@ -12,7 +14,8 @@ use figment::{Metadata, Profile, Provider};
 const PREFIX: &str = "LEADBOARD_";
 
 /// Sections whose settings are named with the section's own name first (`LEADBOARD_SQLITE_PATH`).
-const NAMED_SECTIONS: [(&str, &str); 2] = [("sqlite", "store.sqlite"), ("appwrite", "store.appwrite")];
+const NAMED_SECTIONS: [(&str, &str); 3] =
+    [("sqlite", "store.sqlite"), ("appwrite", "store.appwrite"), ("claims", "claims")];
 
 pub(super) struct Environment {
     /// The keys of the flat sections `app` and `security`, by section.
@@ -30,12 +33,13 @@ impl Environment {
         if name == "store" {
             return Some(vec!["store".into(), "kind".into()]);
         }
-        for (short, section) in NAMED_SECTIONS {
-            if let Some(key) = name.strip_prefix(short).and_then(|rest| rest.strip_prefix('_')) {
-                return Some(section.split('.').map(str::to_owned).chain([key.to_owned()]).collect());
-            }
+        if let Some((section, _)) = self.flat.iter().find(|(_, keys)| keys.iter().any(|k| k == name)) {
+            return Some(vec![(*section).into(), name.into()]);
         }
-        self.flat.iter().find(|(_, keys)| keys.iter().any(|k| k == name)).map(|(s, _)| vec![(*s).into(), name.into()])
+        NAMED_SECTIONS.iter().find_map(|(short, section)| {
+            let key = name.strip_prefix(short)?.strip_prefix('_')?;
+            Some(section.split('.').map(str::to_owned).chain([key.to_owned()]).collect())
+        })
     }
 }
 
@@ -102,6 +106,7 @@ mod tests {
             &["store", "sqlite", "path"],
             &["store", "appwrite", "endpoint"],
             &["security", "claims_per_minute"],
+            &["claims", "lease_minutes"],
         ] {
             let name = var_name(path).strip_prefix(PREFIX).unwrap().to_ascii_lowercase();
             assert_eq!(env.path_of(&name).unwrap(), path, "{name} names {path:?}");

@@ -1,4 +1,4 @@
-//! Settings, layered: defaults, then the `[app]`, `[store]` and `[security]` tables of
+//! Settings, layered: defaults, then the `[app]`, `[store]`, `[security]` and `[claims]` tables of
 //! `Leptos.toml` (or the file `LEADBOARD_CONFIG` names), then `LEADBOARD_*` variables (`env`),
 //! merged by figment and deserialized once, so each setting is spelled once: its field here.
 //! Values are checked while they are read (`values`), and an error names the key, the variable
@@ -10,6 +10,7 @@ mod values;
 
 pub use appwrite::{AppwriteConfig, AssigneeForm, LeadsMapping, OptionalField};
 
+use crate::domain::{ClaimTerms, Millis};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub struct Config {
     pub app: AppConfig,
     pub store: StoreConfig,
     pub security: SecurityConfig,
+    pub claims: ClaimsConfig,
 }
 
 /// `[app]`: the site itself.
@@ -142,6 +144,55 @@ impl Default for SecurityConfig {
     }
 }
 
+/// `[claims]`: the terms a claim is held on: a lease that gives the lead back to the pool when it
+/// runs out, and how many leads one person may hold at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClaimsConfig {
+    /// How long a claim is held before the lead goes back to the pool by itself (minutes,
+    /// fractions allowed; 0: leases off, claims are held until released).
+    #[serde(deserialize_with = "values::non_negative")]
+    pub lease_minutes: f64,
+    /// How long before its lease runs out the holder is reminded (minutes).
+    #[serde(deserialize_with = "values::non_negative")]
+    pub remind_minutes: f64,
+    /// How many times the holder may extend one claim's lease (each extension starts a full lease).
+    pub max_extensions: u32,
+    /// Leads one person may hold at once, unless a manager set a cap of their own (0: no cap).
+    pub max_held: u32,
+    /// How often the expiry pass gives leads whose lease ran out back to the pool (seconds).
+    #[serde(deserialize_with = "values::interval")]
+    pub expiry_every_secs: f64,
+}
+
+impl Default for ClaimsConfig {
+    fn default() -> Self {
+        Self { lease_minutes: 30.0, remind_minutes: 5.0, max_extensions: 2, max_held: 5, expiry_every_secs: 5.0 }
+    }
+}
+
+impl ClaimsConfig {
+    /// No leases and no cap: claims as they were before leases.
+    pub fn unlimited() -> Self {
+        Self { lease_minutes: 0.0, max_held: 0, ..Self::default() }
+    }
+
+    /// The terms every claim is made on.
+    pub fn terms(&self) -> ClaimTerms {
+        let ms = |minutes: f64| (minutes * 60_000.0).round() as Millis;
+        ClaimTerms {
+            lease_ms: (self.lease_minutes > 0.0).then(|| ms(self.lease_minutes).max(1)),
+            remind_ms: ms(self.remind_minutes),
+            max_extensions: self.max_extensions,
+            default_cap: (self.max_held > 0).then_some(self.max_held),
+        }
+    }
+
+    pub fn expiry_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.expiry_every_secs)
+    }
+}
+
 /// Where leads live.
 // Built once at start-up: the size difference between the variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -176,6 +227,7 @@ struct Settings {
     app: AppConfig,
     store: StoreSection,
     security: SecurityConfig,
+    claims: ClaimsConfig,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -310,7 +362,7 @@ impl Config {
                 origin: String::new(),
             }),
         };
-        Ok(Config { app: settings.app, store, security: settings.security })
+        Ok(Config { app: settings.app, store, security: settings.security, claims: settings.claims })
     }
 }
 

@@ -57,6 +57,8 @@ fn the_environment_wins_over_the_file_and_text_becomes_numbers() {
     let vars = [
         ("LEADBOARD_SITE_ADDR", "127.0.0.1:4100"),
         ("LEADBOARD_CLAIMS_PER_MINUTE", "7"),
+        ("LEADBOARD_CLAIMS_LEASE_MINUTES", "0.5"),
+        ("LEADBOARD_CLAIMS_MAX_HELD", "3"),
         ("LEADBOARD_STORE", "appwrite"),
         ("LEADBOARD_APPWRITE_SERVICE_PASSWORD", "12345678"),
         ("LEADBOARD_APPWRITE_TIMEOUT_MS", "2500"),
@@ -72,7 +74,30 @@ fn the_environment_wins_over_the_file_and_text_becomes_numbers() {
     let cfg = result.unwrap();
     assert_eq!(cfg.app.site_addr.port(), 4100);
     assert_eq!(cfg.security.claims_per_minute, 7);
+    assert_eq!((cfg.claims.lease_minutes, cfg.claims.max_held, cfg.claims.max_extensions), (0.5, 3, 2));
     let StoreConfig::Appwrite(aw) = &cfg.store else { panic!("LEADBOARD_STORE should win") };
     assert_eq!(aw.service_password.expose_secret(), "12345678", "a numeric password stays text");
     assert_eq!(aw.timeout_ms, 2500);
+}
+
+#[test]
+fn claim_terms_have_defaults_and_refuse_negative_times() {
+    let cfg = load("").unwrap();
+    let terms = cfg.claims.terms();
+    assert_eq!((terms.lease_ms, terms.remind_ms), (Some(30 * 60_000), 5 * 60_000));
+    assert_eq!((terms.default_cap, terms.max_extensions), (Some(5), 2));
+    assert_eq!(cfg.claims.expiry_every_secs, 5.0);
+    let off = load("[claims]\nlease_minutes = 0\nmax_held = 0").unwrap().claims.terms();
+    assert_eq!((off.lease_ms, off.default_cap), (None, None));
+    let short = load("[claims]\nlease_minutes = 0.01\nexpiry_every_secs = 0.2").unwrap();
+    assert_eq!(short.claims.terms().lease_ms, Some(600));
+    assert_eq!(short.claims.expiry_every(), std::time::Duration::from_millis(200));
+    let negative = load("[claims]\nlease_minutes = -1").unwrap_err().to_string();
+    assert!(
+        negative.contains("claims.lease_minutes") && negative.contains("LEADBOARD_CLAIMS_LEASE_MINUTES"),
+        "{negative}"
+    );
+    let never = load("[claims]\nexpiry_every_secs = 0").unwrap_err().to_string();
+    assert!(never.contains("claims.expiry_every_secs"), "{never}");
+    assert!(load("[claims]\nlease_mins = 3").unwrap_err().to_string().contains("lease_mins"));
 }

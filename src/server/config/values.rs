@@ -94,6 +94,26 @@ where
     }
 }
 
+/// An amount of time (minutes, seconds; fractions allowed) that must be finite and not negative.
+pub(super) fn non_negative<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.is_finite() && n >= 0.0 {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom("must be a number of at least 0"))
+    }
+}
+
+/// How often something runs (seconds; fractions allowed): finite and above 0.
+pub(super) fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let n = f64::deserialize(d)?;
+    if n.is_finite() && n > 0.0 {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom("must be a number above 0"))
+    }
+}
+
 /// A timeout in milliseconds: at least 100.
 pub(super) fn timeout_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = u64::deserialize(d)?;

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::protocol::{ClientMsg, Close, ServerMsg};
 use crate::server::fanout::{Frame, Kick};
 use crate::server::metrics::{Metrics, SnapshotReason};
-use crate::server::{auth, store::LeadStore, AppState};
+use crate::server::{auth, now_ms, store::LeadStore, AppState};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -237,7 +237,7 @@ where
                     let _ = tx.send(close(Close::SignedOut, "signed out")).await;
                     break;
                 }
-                tx.send(text(&ServerMsg::Heartbeat { seq: last })).await.map_err(drop)
+                tx.send(text(&ServerMsg::Heartbeat { seq: last, now: now_ms() })).await.map_err(drop)
             }
         };
         if sent.is_err() {

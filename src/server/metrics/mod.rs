@@ -22,6 +22,8 @@ pub enum ClaimResult {
     Won,
     Lost,
     AlreadyYours,
+    /// Refused by the store: the claimant already holds as many leads as their cap allows.
+    Capped,
     /// Refused before it reached the store: unknown lead.
     NotFound,
     /// Refused before it reached the store: the user's claim rate limit.
@@ -38,6 +40,7 @@ pub enum ConflictOp {
     Claim,
     Release,
     Reassign,
+    Extend,
 }
 
 /// Why a board was sent a whole snapshot instead of events.
@@ -59,6 +62,8 @@ pub enum StoreOp {
     Claim,
     Release,
     Reassign,
+    Extend,
+    ExpireDue,
     EventsAfter,
     LatestSeq,
     RecentEvents,

@@ -3,7 +3,8 @@
 
 use super::{AccountStore, LeadStore, StoreError, Verified};
 use crate::domain::{
-    Account, AccountChange, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, UserInfo, Username,
+    Account, AccountChange, BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Password, Role,
+    UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::metrics::{Metrics, StoreOp};
@@ -36,8 +37,14 @@ impl LeadStore for Metered<dyn LeadStore> {
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         self.count(StoreOp::Snapshot, self.inner.snapshot().await)
     }
-    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
-        self.count(StoreOp::Claim, self.inner.claim(id, by, received_at).await)
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<ClaimReply, StoreError> {
+        self.count(StoreOp::Claim, self.inner.claim(id, by, received_at, terms).await)
     }
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
         self.count(StoreOp::Release, self.inner.release(id, seen_version, actor).await)
@@ -48,8 +55,21 @@ impl LeadStore for Metered<dyn LeadStore> {
         seen_version: u64,
         to: &Username,
         actor: &UserInfo,
+        terms: &ClaimTerms,
     ) -> Result<Lead, StoreError> {
-        self.count(StoreOp::Reassign, self.inner.reassign(id, seen_version, to, actor).await)
+        self.count(StoreOp::Reassign, self.inner.reassign(id, seen_version, to, actor, terms).await)
+    }
+    async fn extend(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        terms: &ClaimTerms,
+    ) -> Result<Lead, StoreError> {
+        self.count(StoreOp::Extend, self.inner.extend(id, seen_version, actor, terms).await)
+    }
+    async fn expire_due(&self, now: Millis) -> Result<usize, StoreError> {
+        self.count(StoreOp::ExpireDue, self.inner.expire_due(now).await)
     }
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {
         self.count(StoreOp::EventsAfter, self.inner.events_after(after_seq, limit).await)

@@ -9,8 +9,8 @@ mod passwords;
 pub mod sqlite;
 
 use crate::domain::{
-    Account, AccountChange, ApiToken, BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, Password, Role, RuleError,
-    UserInfo, Username,
+    Account, AccountChange, ApiToken, BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Password,
+    Role, RuleError, UserInfo, Username,
 };
 pub use metered::Metered;
 
@@ -107,19 +107,40 @@ pub trait LeadStore: Send + Sync {
     fn stream(&self) -> &str;
     /// All leads and the sequence number they reflect, read consistently.
     async fn snapshot(&self) -> Result<Snapshot, StoreError>;
-    /// The atomic claim: exactly one concurrent caller on an open lead gets `won`. Records the
-    /// attempt whatever its outcome.
-    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError>;
+    /// The atomic claim: exactly one concurrent caller on an open lead gets `won`, on `terms`: a
+    /// lease from the decision on, and the claimant's cap checked in the same atomic decision
+    /// (`RuleError::CapReached`). Records the attempt whatever its outcome.
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<ClaimReply, StoreError>;
     /// Releases a held lead, fenced by the version the caller saw (`domain::claim::check_release`).
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError>;
-    /// Gives a lead to `to`, fenced by version (`domain::claim::check_reassign`).
+    /// Gives a lead to `to` with a fresh lease, fenced by version (`domain::claim::check_reassign`).
+    /// A manager's reassign is not held to `to`'s cap.
     async fn reassign(
         &self,
         id: &LeadId,
         seen_version: u64,
         to: &Username,
         actor: &UserInfo,
+        terms: &ClaimTerms,
     ) -> Result<Lead, StoreError>;
+    /// Starts a fresh lease for the holder, fenced by version (`domain::claim::check_extend`).
+    async fn extend(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        terms: &ClaimTerms,
+    ) -> Result<Lead, StoreError>;
+    /// Gives every lead whose lease ran out by `now` back to the pool, each as one transition
+    /// fenced by its version (so a late extend and the expiry cannot both win), with an `expired`
+    /// event. Returns how many it gave back.
+    async fn expire_due(&self, now: Millis) -> Result<usize, StoreError>;
     /// Up to `limit` events with sequence above `after_seq`, oldest first; None when the store no
     /// longer has them all (the board then needs a snapshot).
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError>;

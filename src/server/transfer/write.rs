@@ -79,7 +79,8 @@ pub fn leads(leads: &[Lead]) -> String {
     sheet.finish()
 }
 
-/// The events that change who holds a lead, or record a claim that lost; `created` is left out.
+/// The events that change who holds a lead (or for how long), or record a claim that lost;
+/// `created` is left out.
 pub fn history(events: &[BoardEvent]) -> String {
     let mut sheet = Sheet::new(HISTORY_COLUMNS);
     for ev in events {
@@ -89,6 +90,8 @@ pub fn history(events: &[BoardEvent]) -> String {
             Change::ClaimLost { winner, margin_ms } => (None, Some(winner), Some(*margin_ms)),
             Change::Released { previous } => (Some(previous), None, None),
             Change::Reassigned { previous } => (previous.as_ref(), None, None),
+            Change::Expired { previous } => (Some(previous), None, None),
+            Change::Extended => (None, None, None),
         };
         let cells = [
             ev.seq.to_string(),
@@ -136,6 +139,8 @@ mod tests {
             claimed_at: Some(2_000),
             updated_at: 2_000,
             details: new.details,
+            lease_until: None,
+            extensions: 0,
         }
     }
 

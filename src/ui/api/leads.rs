@@ -1,18 +1,20 @@
-//! Reading the board and changing leads: claim, release, reassign, add.
+//! Reading the board and changing leads: claim, release, extend, reassign, add.
 
 use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Username};
 use crate::error::ApiError;
-use crate::protocol::Snapshot;
+use crate::protocol::Board;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 /// `POST /api/leads {}`: every lead, with the event sequence the list reflects (resume the
-/// websocket from there).
+/// websocket from there), the claim terms and the server's clock.
 #[server(prefix = "/api", endpoint = "leads", input = Json)]
-pub async fn list_leads() -> Result<Snapshot, ApiError> {
-    use crate::server::{auth, AppState};
+pub async fn list_leads() -> Result<Board, ApiError> {
+    use crate::server::{auth, now_ms, AppState};
     auth::current_user().await?;
-    Ok(AppState::current()?.leads.snapshot().await?)
+    let state = AppState::current()?;
+    let snapshot = state.leads.snapshot().await?;
+    Ok(Board { snapshot, terms: state.claims.terms(), now: now_ms() })
 }
 
 /// `POST /api/claim {"lead_id"}`: exactly one concurrent claimant of an open lead wins.
@@ -30,6 +32,15 @@ pub async fn release(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
     use crate::server::{auth, AppState};
     let user = auth::current_user().await?;
     AppState::current()?.claims.release(&lead_id, version, &user).await
+}
+
+/// `POST /api/extend {"lead_id","version"}`: the holder starts a fresh lease, against the version
+/// they saw, a limited number of times.
+#[server(prefix = "/api", endpoint = "extend", input = Json)]
+pub async fn extend(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    AppState::current()?.claims.extend(&lead_id, version, &user).await
 }
 
 /// `POST /api/reassign {"lead_id","version","to"}` (managers): gives a lead to `to`, against the

@@ -25,9 +25,28 @@ pub fn day_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
+/// What is left of a lease, roughly: `29 min left`, `45 s left`, and once it ran out
+/// `expiring…` (until the expiry pass gives the lead back).
+pub fn time_left(ms: i64) -> String {
+    match ms {
+        ..=0 => "expiring…".into(),
+        1..=59_999 => format!("{} s left", (ms + 999) / 1000),
+        _ => format!("{} min left", (ms + 59_999) / 60_000),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_left_rounds_up() {
+        assert_eq!(time_left(30 * 60_000), "30 min left");
+        assert_eq!(time_left(29 * 60_000 + 1), "30 min left");
+        assert_eq!(time_left(60_000), "1 min left");
+        assert_eq!(time_left(44_001), "45 s left");
+        assert_eq!((time_left(0), time_left(-5)), ("expiring…".to_string(), "expiring…".to_string()));
+    }
 
     #[test]
     fn money_groups_thousands() {

@@ -1,10 +1,11 @@
-//! One lead in the table: what it is, who holds it, the lost-claim flag, and the actions this
-//! user may take on it (claim, release, and for managers reassign).
+//! One lead in the table: what it is, who holds it and for how long (the lease, with a reminder
+//! to its holder before it runs out), the lost-claim flag, and the actions this user may take on
+//! it (claim, release, extend, and for managers reassign).
 
-use super::format::money;
+use super::format::{money, time_left};
 use crate::domain::{Lead, LeadId, UserInfo, Username};
 use crate::error::ApiError;
-use crate::ui::api::{claim, reassign, release};
+use crate::ui::api::{claim, extend, reassign, release};
 use crate::ui::sync::{board_sync, BoardSync};
 use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
@@ -80,6 +81,22 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             done();
         });
     };
+    let do_extend = move |_| {
+        let Some(l) = lead.get_untracked() else { return };
+        busy.set(true);
+        spawn_local(async move {
+            match extend(l.id.clone(), l.version).await {
+                Ok(lead) => {
+                    toasts().push(Tone::Info, format!("Extended {}", lead.id));
+                    sync.board.update(|b| {
+                        b.upsert(lead);
+                    });
+                }
+                Err(e) => report(sync, "Extend failed", e),
+            }
+            done();
+        });
+    };
     let do_reassign = move |_| {
         let Some(l) = lead.get_untracked() else { return };
         let Ok(to) = Username::parse(reassign_to.get_untracked()) else {
@@ -119,6 +136,25 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
     };
     let claim_label = text(|l| format!("Claim {}", l.name));
 
+    let terms = sync.terms.get_value();
+    let left = Memo::new(move |_| lead.with(|l| l.as_ref().and_then(|l| l.lease_left(sync.now.get()))));
+    // The reminder window: the holder may extend from here on, while extensions remain.
+    let soon = Memo::new(move |_| left.get().is_some_and(|ms| ms <= terms.remind_ms));
+    let can_extend = Memo::new(move |_| {
+        mine.get() && soon.get() && lead.with(|l| l.as_ref().is_some_and(|l| l.extensions < terms.max_extensions))
+    });
+    {
+        let id = id.clone();
+        Effect::new(move |was_soon: Option<bool>| {
+            let now_soon = mine.get() && soon.get() && left.get().is_some_and(|ms| ms > 0);
+            if now_soon && was_soon == Some(false) {
+                let left = left.get_untracked().map(time_left).unwrap_or_default();
+                toasts().push(Tone::Bad, format!("Your claim on {id} runs out soon: {left}"));
+            }
+            now_soon
+        });
+    }
+
     // The row stays one element while the lead changes under it, so keyboard focus on it (or in
     // it) survives a claim, a release and every live update.
     view! {
@@ -147,12 +183,19 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
                     (false, Some(a)) => view! { <span class="holder">{a.to_string()}</span> }.into_any(),
                     (false, None) => view! { <span class="pill pill-open">"Open"</span> }.into_any(),
                 }}
+                {move || left.get().map(|ms| view! {
+                    <span class="lease" class:lease-soon=move || soon.get() data-testid="lease">{time_left(ms)}</span>
+                })}
             </td>
             <td class="actions">
                 <div class="actions-inner">
                     <Show when=move || !held.get()>
                         <button class="primary" data-action="claim" disabled=move || busy.get() on:click=do_claim.clone()
                             aria-label=claim_label aria-keyshortcuts="c">"Claim"</button>
+                    </Show>
+                    <Show when=move || can_extend.get()>
+                        <button data-action="extend" disabled=move || busy.get() on:click=do_extend
+                            aria-keyshortcuts="e">"Extend"</button>
                     </Show>
                     <Show when=move || held.get() && (mine.get() || manager)>
                         <button data-action="release" disabled=move || busy.get() on:click=do_release

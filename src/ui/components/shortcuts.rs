@@ -18,18 +18,20 @@ pub enum Shortcut {
     PreviousLead,
     Claim,
     Release,
+    Extend,
     NextPage,
     PreviousPage,
     Leave,
 }
 
 /// The keys the help dialog lists, in its order, with what each does.
-const KEYS: [(&[&str], &str); 8] = [
+const KEYS: [(&[&str], &str); 9] = [
     (&["/"], "Search leads"),
     (&["j", "↓"], "Next lead"),
     (&["k", "↑"], "Previous lead"),
     (&["c"], "Claim the selected lead"),
     (&["r"], "Release the selected lead"),
+    (&["e"], "Extend the lease on the selected lead"),
     (&["→", "←"], "Next or previous page"),
     (&["Esc"], "Leave the search box, close this help"),
     (&["?"], "Show this help"),
@@ -55,6 +57,7 @@ pub fn shortcut(key: &str, typing: bool, modified: bool) -> Option<Shortcut> {
         "k" | "ArrowUp" => Shortcut::PreviousLead,
         "c" => Shortcut::Claim,
         "r" => Shortcut::Release,
+        "e" => Shortcut::Extend,
         "ArrowRight" => Shortcut::NextPage,
         "ArrowLeft" => Shortcut::PreviousPage,
         _ => return None,
@@ -152,6 +155,7 @@ mod browser {
             Shortcut::PreviousLead => step(row.as_ref(), -1),
             Shortcut::Claim => press(row.as_ref(), "claim"),
             Shortcut::Release => press(row.as_ref(), "release"),
+            Shortcut::Extend => press(row.as_ref(), "extend"),
             Shortcut::NextPage | Shortcut::PreviousPage => {
                 let now = page.get_untracked().min(pages.get_untracked() - 1);
                 let to = if action == Shortcut::NextPage { now + 1 } else { now.saturating_sub(1) };
@@ -219,6 +223,7 @@ mod tests {
     #[test]
     fn letters_act_only_when_the_user_is_not_typing() {
         assert_eq!(shortcut("c", false, false), Some(Shortcut::Claim));
+        assert_eq!(shortcut("e", false, false), Some(Shortcut::Extend));
         assert_eq!(shortcut("c", true, false), None);
         assert_eq!(shortcut("/", true, false), None);
         assert_eq!(shortcut("ArrowDown", true, false), None);

@@ -2,7 +2,7 @@
 
 use crate::domain::UserInfo;
 use crate::error::ApiError;
-use crate::protocol::Snapshot;
+use crate::protocol::Board;
 use crate::ui::api::list_leads;
 use crate::ui::components::{Header, LeadTable, Loaded, SignedIn};
 use crate::ui::sync::{board_sync, BoardSync};
@@ -18,13 +18,13 @@ pub fn BoardPage() -> impl IntoView {
 }
 
 #[component]
-fn EmployeeBoard(user: UserInfo, data: Resource<Result<Snapshot, ApiError>>) -> impl IntoView {
+fn EmployeeBoard(user: UserInfo, data: Resource<Result<Board, ApiError>>) -> impl IntoView {
     let body = move |list| view! { <EmployeeBody user=user.clone() list/> };
     view! { <Loaded data loading="Loading leads…" body/> }
 }
 
 #[component]
-fn EmployeeBody(user: UserInfo, list: Snapshot) -> impl IntoView {
+fn EmployeeBody(user: UserInfo, list: Board) -> impl IntoView {
     BoardSync::provide(user.username.clone(), list, Vec::new());
     view! {
         <Header user=user.clone()/>

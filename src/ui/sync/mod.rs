@@ -1,12 +1,14 @@
 //! A board's live state: the leads (kept converged by events from `/ws`), lost-claim flags, the
-//! activity feed and the connection status. The socket reconnects by itself and resumes from the
+//! activity feed, the connection status, and the server's clock that leases count down by. The socket reconnects by itself and resumes from the
 //! last sequence it applied, so nothing is missed. The socket half exists only in the browser;
 //! the server renders the initial state.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 
 use super::toast::{toasts, Tone};
-use crate::domain::{Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, Lead, LeadId, Username};
-use crate::protocol::Snapshot;
+use crate::domain::{
+    Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, Username,
+};
+use crate::protocol::Board;
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -62,6 +64,12 @@ pub struct BoardSync {
     pub flags: RwSignal<HashMap<LeadId, LostFlag>>,
     /// Newest first.
     pub feed: RwSignal<VecDeque<FeedItem>>,
+    pub terms: StoredValue<ClaimTerms>,
+    /// The server's clock as this board reckons it (the browser's clock plus the difference the
+    /// server last reported), moved on every second in the browser.
+    pub now: RwSignal<Millis>,
+    /// The server's clock minus the browser's.
+    skew: StoredValue<Millis>,
 }
 
 pub fn board_sync() -> BoardSync {
@@ -74,7 +82,8 @@ fn lead_label(lead: &Lead) -> String {
 
 impl BoardSync {
     /// Creates the board state, provides it as context and, in the browser, connects the socket.
-    pub fn provide(me: Username, list: Snapshot, feed: Vec<BoardEvent>) -> BoardSync {
+    pub fn provide(me: Username, board: Board, feed: Vec<BoardEvent>) -> BoardSync {
+        let Board { snapshot: list, terms, now } = board;
         let sync = BoardSync {
             me: StoredValue::new(me),
             board: RwSignal::new(BoardState::new(list.stream, list.seq, list.leads)),
@@ -84,14 +93,38 @@ impl BoardSync {
                 feed::add(&mut f, ev);
                 f
             })),
+            terms: StoredValue::new(terms),
+            now: RwSignal::new(now),
+            skew: StoredValue::new(0),
         };
         provide_context(sync);
         // Effects run only in the browser, after hydration.
         Effect::new(move || {
             #[cfg(feature = "hydrate")]
-            socket::connect(sync);
+            {
+                // The board's `now` is when the server rendered the page, seconds ago by now: the
+                // browser's clock stands in until the first heartbeat (sent on connect) says the
+                // server's.
+                sync.tick();
+                set_interval(move || sync.tick(), std::time::Duration::from_secs(1));
+                socket::connect(sync);
+            }
         });
         sync
+    }
+
+    /// Takes the server's clock reading `server_now` (0: the server did not say).
+    #[cfg(feature = "hydrate")]
+    pub fn server_time(&self, server_now: Millis) {
+        if server_now > 0 {
+            self.skew.set_value(server_now - js_sys::Date::now() as Millis);
+            self.tick();
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn tick(&self) {
+        self.now.set(js_sys::Date::now() as Millis + self.skew.get_value());
     }
 
     /// Flags a lead as lost, with a toast unless the same flag is already up (the reply to a
@@ -142,6 +175,7 @@ impl BoardSync {
             let flag = match &ev.change {
                 Change::ClaimLost { winner, margin_ms } => LostFlag::lost_claim(&ev.lead.id, winner, *margin_ms),
                 Change::Released { .. } => LostFlag::new(format!("{} released {}", ev.actor, ev.lead.id)),
+                Change::Expired { .. } => LostFlag::new(format!("Your claim on {} expired", ev.lead.id)),
                 _ => LostFlag::new(match &ev.lead.assignee {
                     Some(to) => format!("{} was reassigned to {to} by {}", ev.lead.id, ev.actor),
                     None => format!("{} was taken from you by {}", ev.lead.id, ev.actor),

@@ -186,7 +186,8 @@ fn handle(s: &Rc<Socket>, msg: ServerMsg) {
             }
         }
         ServerMsg::Snapshot(Snapshot { stream, seq, leads }) => s.sync.board.set(BoardState::new(stream, seq, leads)),
-        ServerMsg::Heartbeat { seq } => {
+        ServerMsg::Heartbeat { seq, now } => {
+            s.sync.server_time(now);
             if seq > s.sync.board.with_untracked(|b| b.seq) {
                 resume(s, true);
             }

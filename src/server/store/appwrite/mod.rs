@@ -22,7 +22,7 @@ mod verified_claim;
 pub mod version;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
-use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Millis, NewLead, UserInfo, Username};
+use crate::domain::{BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, UserInfo, Username};
 use crate::protocol::Snapshot;
 use crate::server::config::AppwriteConfig;
 use crate::server::metrics::BridgeMetrics;
@@ -44,6 +44,10 @@ use version::AppwriteVersion;
 const FIRST_LOAD: Duration = Duration::from_secs(15);
 /// Leads created at once by `add_leads`.
 const CREATE_CONCURRENCY: usize = 16;
+
+/// Why an extend is refused here (and what start-up warns about when `[claims]` asks for leases or
+/// caps): this store does not keep them yet.
+pub const LEASES_UNKEPT: &str = "leases and caps are not kept by the Appwrite store yet";
 
 /// What the store and its background tasks share.
 pub(crate) struct Core {
@@ -233,7 +237,14 @@ impl LeadStore for AppwriteStore {
         Ok(Snapshot { stream: self.stream.clone(), seq, leads })
     }
 
-    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
+    /// Leases and caps are not kept by this store yet: the terms are not applied (`terms_unkept`).
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &Username,
+        received_at: Millis,
+        _terms: &ClaimTerms,
+    ) -> Result<ClaimReply, StoreError> {
         self.core.claim(id, by, received_at).await
     }
 
@@ -247,9 +258,19 @@ impl LeadStore for AppwriteStore {
         seen_version: u64,
         to: &Username,
         actor: &UserInfo,
+        _terms: &ClaimTerms,
     ) -> Result<Lead, StoreError> {
         let to = self.user(to).await?.ok_or_else(|| StoreError::UserNotFound(to.clone()))?;
         self.core.fenced(id, seen_version, actor, Some(&to)).await
+    }
+
+    async fn extend(&self, _: &LeadId, _: u64, _: &Username, _: &ClaimTerms) -> Result<Lead, StoreError> {
+        Err(StoreError::Invalid(LEASES_UNKEPT.into()))
+    }
+
+    /// No lead on this store has a lease.
+    async fn expire_due(&self, _now: Millis) -> Result<usize, StoreError> {
+        Ok(0)
     }
 
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {

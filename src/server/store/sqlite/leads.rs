@@ -1,14 +1,15 @@
-//! Leads in SQLite: the claim as one conditional `UPDATE ... WHERE assignee IS NULL`, release and
-//! reassign fenced by version, each with its attempt and event rows in the same transaction.
+//! Leads in SQLite: the claim as one conditional `UPDATE ... WHERE assignee IS NULL` (the cap
+//! inside it), release, reassign and extend fenced by version, the expiry pass as fenced releases,
+//! each with its attempt and event rows in the same transaction.
 
 use super::accounts::account_named;
 use super::events::{append_event, events_after, last_seq, recent_events};
 use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
-use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
+use crate::domain::claim::{check_cap, check_extend, check_reassign, check_release, judge_unapplied};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, Email, Lead, LeadDetails, LeadId, Millis, NewLead, Phone, RuleError,
-    Tag, UserInfo, Username,
+    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Email, Lead, LeadDetails, LeadId, Millis, NewLead, Phone,
+    RuleError, Tag, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::now_ms;
@@ -16,8 +17,8 @@ use crate::server::store::{LeadStore, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const LEAD_COLS: &str =
-    "id, name, company, value, assignee, version, claimed_at, updated_at, contact, email, phone, source, tags, created_at";
+const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at, \
+                         contact, email, phone, source, tags, created_at, lease_until, extensions";
 
 /// The details columns (8 onwards); a value that no longer validates is a corrupt row.
 fn details_from_row(row: &Row<'_>) -> rusqlite::Result<LeadDetails> {
@@ -44,6 +45,8 @@ fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
         claimed_at: row.get(6)?,
         updated_at: row.get(7)?,
         details: details_from_row(row)?,
+        lease_until: row.get(14)?,
+        extensions: row.get::<_, i64>(15)?.clamp(0, u32::MAX.into()) as u32,
     })
 }
 
@@ -53,22 +56,29 @@ fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
         .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
 }
 
-/// The atomic claim: the conditional update decides; whoever it did not apply for reads the lead
-/// in the same transaction and learns who holds it. Every attempt is recorded.
+/// The atomic claim: the conditional update decides, the claimant's cap included (the statement
+/// counts their leads itself); whoever it did not apply for reads the lead in the same transaction
+/// and learns who holds it, or that the cap refused them. Every attempt is recorded, a refusal
+/// too, which is why a refusal is this job's answer rather than its error (an error rolls it back).
 fn claim(
     conn: &Connection,
     id: &LeadId,
     by: &Username,
     received_at: Millis,
-) -> Result<(ClaimReply, Vec<BoardEvent>), StoreError> {
+    terms: &ClaimTerms,
+) -> Result<(Result<ClaimReply, StoreError>, Vec<BoardEvent>), StoreError> {
     let now = now_ms();
+    let cap = cap_of(conn, by, terms)?;
     let won = query_row(
         conn,
         &format!(
-            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2
-             WHERE id = ?3 AND assignee IS NULL RETURNING {LEAD_COLS}"
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2,
+                              lease_until = ?4, extensions = 0
+             WHERE id = ?3 AND assignee IS NULL
+               AND (?5 IS NULL OR (SELECT COUNT(*) FROM leads WHERE assignee = ?1) < ?5)
+             RETURNING {LEAD_COLS}"
         ),
-        params![by.as_str(), now, id.as_str()],
+        params![by.as_str(), now, id.as_str(), terms.lease_until(now), cap],
         lead_from_row,
     )
     .optional()?;
@@ -76,21 +86,23 @@ fn claim(
         Some(lead) => (ClaimOutcome::Won, lead),
         None => {
             let current = get_lead(conn, id)?;
-            let outcome = judge_unapplied(&current, by, now)
-                .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
-            (outcome, current)
+            match judge_unapplied(&current, by, now) {
+                Some(outcome) => (outcome, current),
+                None => {
+                    let rule = check_cap(held_by(conn, by)?, cap)
+                        .err()
+                        .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
+                    record_attempt(conn, id, by, CAPPED, None, received_at, now)?;
+                    return Ok((Err(StoreError::Rejected { rule, current: Box::new(current) }), Vec::new()));
+                }
+            }
         }
     };
     let winner = match &outcome {
         ClaimOutcome::Lost { winner, .. } => winner,
         _ => by,
     };
-    exec(
-        conn,
-        "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id.as_str(), by.as_str(), outcome.label(), winner.as_str(), received_at, now],
-    )?;
+    record_attempt(conn, id, by, outcome.label(), Some(winner), received_at, now)?;
     let change = match &outcome {
         ClaimOutcome::Won => Some(Change::Claimed),
         ClaimOutcome::Lost { winner, margin_ms } => {
@@ -99,29 +111,99 @@ fn claim(
         ClaimOutcome::AlreadyYours => None,
     };
     let events = change.map(|c| append_event(conn, now, by, &lead, c)).transpose()?.into_iter().collect();
-    Ok((ClaimReply { outcome, lead }, events))
+    Ok((Ok(ClaimReply { outcome, lead }), events))
 }
 
-/// Release and reassign: check the rule against the lead as it stands, then write fenced by the
-/// version the caller saw.
+/// The outcome a claim attempt refused by the cap is recorded with.
+const CAPPED: &str = "capped";
+
+fn record_attempt(
+    conn: &Connection,
+    id: &LeadId,
+    by: &Username,
+    outcome: &str,
+    winner: Option<&Username>,
+    received_at: Millis,
+    decided_at: Millis,
+) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id.as_str(), by.as_str(), outcome, winner.map(Username::as_str), received_at, decided_at],
+    )?;
+    Ok(())
+}
+
+/// The claimant's cap: their own (`users.max_held`), else the terms' default.
+fn cap_of(conn: &Connection, by: &Username, terms: &ClaimTerms) -> Result<Option<u32>, StoreError> {
+    let own: Option<u32> =
+        query_row(conn, "SELECT max_held FROM users WHERE username = ?1", [by.as_str()], |r| r.get(0))
+            .optional()?
+            .flatten();
+    Ok(own.or(terms.default_cap))
+}
+
+fn held_by(conn: &Connection, by: &Username) -> Result<u32, StoreError> {
+    Ok(query_row(conn, "SELECT COUNT(*) FROM leads WHERE assignee = ?1", [by.as_str()], |r| r.get(0))?)
+}
+
+/// What a fenced write makes of a held lead.
+enum Fenced<'a> {
+    Release,
+    /// To `to`, with a fresh lease.
+    Reassign {
+        to: &'a Username,
+        lease_until: Option<Millis>,
+    },
+    /// The same holder, with a fresh lease.
+    Extend {
+        lease_until: Option<Millis>,
+    },
+}
+
+/// Release, reassign and extend: check the rule against the lead as it stands, then write fenced
+/// by the version the caller saw.
 fn fenced_update(
     conn: &Connection,
     id: &LeadId,
     seen_version: u64,
     actor: &Username,
-    rule: impl FnOnce(&Lead) -> Result<(), RuleError>,
-    to: Option<&Username>,
+    rule: impl FnOnce(&Lead, Millis) -> Result<(), RuleError>,
+    write: Fenced<'_>,
 ) -> Result<(Lead, Vec<BoardEvent>), StoreError> {
     let current = get_lead(conn, id)?;
-    rule(&current).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
     let now = now_ms();
+    rule(&current, now).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
+    let (assignee, claimed_at, lease_until, extensions, change) = match write {
+        Fenced::Release => {
+            let previous =
+                current.assignee.clone().ok_or_else(|| StoreError::Internal("released an open lead".into()))?;
+            (None, None, None, 0, Change::Released { previous })
+        }
+        Fenced::Reassign { to, lease_until } => {
+            (Some(to.clone()), Some(now), lease_until, 0, Change::Reassigned { previous: current.assignee.clone() })
+        }
+        Fenced::Extend { lease_until } => {
+            (current.assignee.clone(), current.claimed_at, lease_until, current.extensions + 1, Change::Extended)
+        }
+    };
     let lead = query_row(
         conn,
         &format!(
-            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3
-             WHERE id = ?4 AND version = ?5 RETURNING {LEAD_COLS}"
+            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3,
+                              lease_until = ?4, extensions = ?5
+             WHERE id = ?6 AND version = ?7 RETURNING {LEAD_COLS}"
         ),
-        params![to.map(Username::as_str), to.map(|_| now), now, id.as_str(), seen_version as i64],
+        params![
+            assignee.as_ref().map(Username::as_str),
+            claimed_at,
+            now,
+            lease_until,
+            extensions,
+            id.as_str(),
+            seen_version as i64
+        ],
         lead_from_row,
     )
     .optional()?
@@ -129,13 +211,38 @@ fn fenced_update(
         rule: RuleError::StaleVersion { current: current.version },
         current: Box::new(current.clone()),
     })?;
-    let change = match (to, current.assignee) {
-        (None, Some(previous)) => Change::Released { previous },
-        (None, None) => return Err(StoreError::Internal("released an open lead".into())),
-        (Some(_), previous) => Change::Reassigned { previous },
-    };
     let event = append_event(conn, now, actor, &lead, change)?;
     Ok((lead, vec![event]))
+}
+
+/// Leads given back by one expiry pass at most; the pass runs again while it finds more.
+const EXPIRY_BATCH: usize = 500;
+
+/// Gives back the leads whose lease ran out by `now`, each fenced by the version it was found at.
+fn expire_due(conn: &Connection, now: Millis) -> Result<(usize, Vec<BoardEvent>), StoreError> {
+    let due = conn
+        .prepare_cached(
+            "SELECT id, assignee, version FROM leads WHERE lease_until <= ?1 AND assignee IS NOT NULL
+             ORDER BY lease_until LIMIT ?2",
+        )?
+        .query_map(params![now, EXPIRY_BATCH as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let at = now_ms();
+    let mut expire = conn.prepare_cached(&format!(
+        "UPDATE leads SET assignee = NULL, version = version + 1, claimed_at = NULL, updated_at = ?1,
+                          lease_until = NULL, extensions = 0
+         WHERE id = ?2 AND version = ?3 RETURNING {LEAD_COLS}"
+    ))?;
+    let mut events = Vec::with_capacity(due.len());
+    for (id, holder, version) in due {
+        let previous = parsed(1, Username::parse(holder))?;
+        if let Some(lead) = expire.query_row(params![at, id, version], lead_from_row).optional()? {
+            events.push(append_event(conn, at, &previous, &lead, Change::Expired { previous: previous.clone() })?);
+        }
+    }
+    Ok((events.len(), events))
 }
 
 /// Creates the leads whose IDs are free, each with its `created` event. An ID that differs only
@@ -210,15 +317,22 @@ impl LeadStore for SqliteStore {
         .await
     }
 
-    async fn claim(&self, id: &LeadId, by: &Username, received_at: Millis) -> Result<ClaimReply, StoreError> {
-        let (id, by) = (id.clone(), by.clone());
-        self.write(move |conn| claim(conn, &id, &by, received_at)).await
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<ClaimReply, StoreError> {
+        let (id, by, terms) = (id.clone(), by.clone(), *terms);
+        self.write(move |conn| claim(conn, &id, &by, received_at, &terms)).await?
     }
 
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
         let (id, actor) = (id.clone(), actor.clone());
         self.write(move |conn| {
-            fenced_update(conn, &id, seen_version, &actor.username, |l| check_release(l, seen_version, &actor), None)
+            let rule = |l: &Lead, _| check_release(l, seen_version, &actor);
+            fenced_update(conn, &id, seen_version, &actor.username, rule, Fenced::Release)
         })
         .await
     }
@@ -229,14 +343,43 @@ impl LeadStore for SqliteStore {
         seen_version: u64,
         to: &Username,
         actor: &UserInfo,
+        terms: &ClaimTerms,
     ) -> Result<Lead, StoreError> {
-        let (id, to, actor) = (id.clone(), to.clone(), actor.clone());
+        let (id, to, actor, terms) = (id.clone(), to.clone(), actor.clone(), *terms);
         self.write(move |conn| {
             let to = account_named(conn, &to)?.ok_or(StoreError::UserNotFound(to))?;
-            let rule = |l: &Lead| check_reassign(l, seen_version, &to, &actor);
-            fenced_update(conn, &id, seen_version, &actor.username, rule, Some(&to.username))
+            let rule = |l: &Lead, _| check_reassign(l, seen_version, &to, &actor);
+            let write = Fenced::Reassign { to: &to.username, lease_until: terms.lease_until(now_ms()) };
+            fenced_update(conn, &id, seen_version, &actor.username, rule, write)
         })
         .await
+    }
+
+    async fn extend(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        terms: &ClaimTerms,
+    ) -> Result<Lead, StoreError> {
+        let (id, actor, terms) = (id.clone(), actor.clone(), *terms);
+        self.write(move |conn| {
+            let rule = |l: &Lead, now| check_extend(l, seen_version, &actor, now, terms.max_extensions);
+            let write = Fenced::Extend { lease_until: terms.lease_until(now_ms()) };
+            fenced_update(conn, &id, seen_version, &actor, rule, write)
+        })
+        .await
+    }
+
+    async fn expire_due(&self, now: Millis) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let given_back = self.write(move |conn| expire_due(conn, now)).await?;
+            total += given_back;
+            if given_back < EXPIRY_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {

@@ -17,6 +17,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { name: "lead IDs compared ignoring case", apply: lead_ids_nocase },
     Migration { name: "account credential versions", apply: credential_versions },
     Migration { name: "lead details, intake tokens and requests, events by time", apply: details_and_tokens },
+    Migration { name: "leases, per-person caps, leads by holder and by lease", apply: leases_and_caps },
 ];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
@@ -126,6 +127,22 @@ fn details_and_tokens(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )
 }
 
+/// A claim's lease is its deadline (`lease_until`, never a countdown) and how often it was extended;
+/// `users.max_held` is a person's own cap (NULL: the configured default). Leads held before this
+/// migration have no lease. The claim counts a claimant's leads by `assignee`, and the expiry pass
+/// finds the leases that ran out by `lease_until`.
+fn leases_and_caps(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE leads ADD COLUMN lease_until INTEGER;
+        ALTER TABLE leads ADD COLUMN extensions INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN max_held INTEGER;
+        CREATE INDEX leads_by_assignee ON leads (assignee) WHERE assignee IS NOT NULL;
+        CREATE INDEX leads_by_lease ON leads (lease_until) WHERE lease_until IS NOT NULL;
+        ",
+    )
+}
+
 /// The schema version this build writes.
 pub(super) const LATEST: usize = MIGRATIONS.len();
 
@@ -206,6 +223,8 @@ mod tests {
             assert!(has("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'credentials'"), "from {at}");
             assert!(has("SELECT COUNT(*) FROM pragma_table_info('leads') WHERE name = 'created_at'"), "from {at}");
             assert!(has("SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_tokens'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_index_list('leads') WHERE name = 'leads_by_lease'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'max_held'"), "from {at}");
         }
     }
 
@@ -236,6 +255,40 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(rows, [("L1".to_string(), Some(150), String::new()), ("L2".to_string(), None, String::new())]);
+    }
+
+    #[test]
+    fn a_file_from_before_leases_keeps_its_held_leads_without_a_lease() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let mut v4 = Connection::open(&path).unwrap();
+            for (n, m) in MIGRATIONS.iter().enumerate().take(4) {
+                let tx = v4.transaction().unwrap();
+                (m.apply)(&tx).unwrap();
+                tx.pragma_update(None, "user_version", n + 1).unwrap();
+                tx.commit().unwrap();
+            }
+            v4.execute_batch(
+                "INSERT INTO users (username, role, password_hash, created_at) VALUES ('bob', 'employee', 'x', 1);
+                 INSERT INTO leads (id, name, company, value, assignee, version, claimed_at, updated_at)
+                     VALUES ('L1', 'Ada', 'Acme', 5, 'bob', 2, 100, 100), ('L2', 'Bo', 'Beta', 6, NULL, 1, NULL, 90);",
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        type Row = (String, Option<String>, i64, Option<i64>, i64);
+        let rows: Vec<Row> = conn
+            .prepare("SELECT id, assignee, version, lease_until, extensions FROM leads ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [("L1".into(), Some("bob".into()), 2, None, 0), ("L2".into(), None, 1, None, 0)]);
+        let cap: Option<i64> = conn.query_row("SELECT max_held FROM users", [], |r| r.get(0)).unwrap();
+        assert_eq!(cap, None, "everyone starts on the configured cap");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The live feed: every claim, lost claim, release and reassign as it happens, newest first;
+//! The live feed: every claim, lost claim, release, reassign, expiry and extension as it happens, newest first;
 //! leads added together (an import) on one line.
 
 use crate::domain::Change;
@@ -27,6 +27,8 @@ fn describe(item: &FeedItem) -> (String, Option<String>) {
             ev.lead.assignee.as_ref().map(|a| a.as_str()).unwrap_or("nobody"),
             previous.as_ref().map(|p| format!(" (was {p})")).unwrap_or_default()
         ),
+        Change::Expired { previous } => format!("{previous}'s claim on {lead} expired"),
+        Change::Extended => format!("{} extended {lead}", ev.actor),
     };
     (text, None)
 }

@@ -8,13 +8,13 @@ mod totals;
 
 use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
 use crate::error::ApiError;
-use crate::protocol::Snapshot;
+use crate::protocol::Board;
 use crate::ui::api::{list_leads, list_users, recent_activity};
 use crate::ui::components::{ExportLink, Header, LeadFilters, LeadTable, Loaded, ManagersOnly};
 use crate::ui::sync::BoardSync;
 use leptos::prelude::*;
 
-type ManagerData = Resource<Result<(Snapshot, Vec<BoardEvent>, Vec<Account>), ApiError>>;
+type ManagerData = Resource<Result<(Board, Vec<BoardEvent>, Vec<Account>), ApiError>>;
 
 #[component]
 pub fn ManagerPage() -> impl IntoView {
@@ -32,7 +32,7 @@ fn ManagerBoard(user: UserInfo, data: ManagerData) -> impl IntoView {
 }
 
 #[component]
-fn ManagerBody(user: UserInfo, list: Snapshot, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
+fn ManagerBody(user: UserInfo, list: Board, feed: Vec<BoardEvent>, users: Vec<Account>) -> impl IntoView {
     BoardSync::provide(user.username.clone(), list, feed);
     let filters = LeadFilters::default();
     let employees: Vec<Username> =
