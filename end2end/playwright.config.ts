@@ -2,8 +2,9 @@ import { defineConfig } from '@playwright/test';
 
 // Runs against a server that scripts/test starts (BASE_URL), in Debian's Chromium: Playwright's
 // own browser download is never used. Specs tagged @look (layout, accessibility, visual
-// baselines) start a SQLite server of their own, so they do not depend on the store under test;
-// E2E_LOOK=0 leaves them out (scripts/test runs them once, with the embedded store).
+// baselines) start a SQLite server of their own, so they do not depend on the store under test,
+// and so do specs tagged @embedded (what only the embedded store keeps so far: leases and caps);
+// E2E_LOOK=0 leaves both out (scripts/test runs them once, with the embedded store).
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
@@ -12,7 +13,7 @@ export default defineConfig({
     toHaveScreenshot: { maxDiffPixelRatio: 0.002, animations: 'disabled', caret: 'hide', scale: 'css' },
   },
   snapshotPathTemplate: '{testDir}/__screenshots__/{testFilePath}/{arg}{ext}',
-  grepInvert: process.env.E2E_LOOK === '0' ? /@look/ : undefined,
+  grepInvert: process.env.E2E_LOOK === '0' ? /@look|@embedded/ : undefined,
   fullyParallel: false,
   workers: 1,
   retries: 0,

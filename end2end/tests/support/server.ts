@@ -33,12 +33,17 @@ export class OwnServer {
   private log = '';
   private readonly dir = mkdtempSync(path.join(tmpdir(), 'leadboard-e2e-'));
 
-  private constructor(readonly port: number, private readonly sqlite: boolean) {
+  private constructor(
+    readonly port: number,
+    private readonly sqlite: boolean,
+    private readonly env: Record<string, string>,
+  ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(opts: { sqlite?: boolean } = {}): Promise<OwnServer> {
-    const server = new OwnServer(await freePort(), opts.sqlite ?? false);
+  /** `env`: settings of this server's own (`LEADBOARD_*`), over the environment's. */
+  static async start(opts: { sqlite?: boolean; env?: Record<string, string> } = {}): Promise<OwnServer> {
+    const server = new OwnServer(await freePort(), opts.sqlite ?? false, opts.env ?? {});
     await server.restart();
     return server;
   }
@@ -54,6 +59,7 @@ export class OwnServer {
       LEADBOARD_DEMO_DATA: 'true',
     };
     if (this.sqlite) env.LEADBOARD_STORE = 'sqlite';
+    Object.assign(env, this.env);
     this.log = '';
     const child = spawn(BIN, ['serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (this.log += d));
