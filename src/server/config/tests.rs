@@ -3,7 +3,15 @@
 use super::*;
 use secrecy::ExposeSecret;
 
+/// Every test reads the process environment (the top layer), and one sets it: they take turns.
+static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn env_turn() -> std::sync::MutexGuard<'static, ()> {
+    ENV.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn load(toml: &str) -> Result<Config, ConfigError> {
+    let _turn = env_turn();
     Config::from_layers(Toml::string(toml))
 }
 
@@ -51,7 +59,7 @@ fn appwrite_settings_are_checked_and_the_secrets_stay_out_of_debug() {
     assert!(none.contains("store.appwrite"), "{none}");
 }
 
-/// One test changes the process environment, so that no other test sees it half-set.
+/// The one test that changes the process environment, in its turn (`env_turn`).
 #[test]
 fn the_environment_wins_over_the_file_and_text_becomes_numbers() {
     let vars = [
@@ -64,13 +72,17 @@ fn the_environment_wins_over_the_file_and_text_becomes_numbers() {
         ("LEADBOARD_APPWRITE_TIMEOUT_MS", "2500"),
         ("LEADBOARD_PASSWORD", "not a setting"),
     ];
-    for (k, v) in vars {
-        std::env::set_var(k, v);
-    }
-    let result = load(&APPWRITE.replace("kind = \"appwrite\"", "kind = \"sqlite\""));
-    for (k, _) in vars {
-        std::env::remove_var(k);
-    }
+    let result = {
+        let _turn = env_turn();
+        for (k, v) in vars {
+            std::env::set_var(k, v);
+        }
+        let result = Config::from_layers(Toml::string(&APPWRITE.replace("kind = \"appwrite\"", "kind = \"sqlite\"")));
+        for (k, _) in vars {
+            std::env::remove_var(k);
+        }
+        result
+    };
     let cfg = result.unwrap();
     assert_eq!(cfg.app.site_addr.port(), 4100);
     assert_eq!(cfg.security.claims_per_minute, 7);
@@ -86,7 +98,10 @@ fn claim_terms_have_defaults_and_refuse_negative_times() {
     let terms = cfg.claims.terms();
     assert_eq!((terms.lease_ms, terms.remind_ms), (Some(30 * 60_000), 5 * 60_000));
     assert_eq!((terms.default_cap, terms.max_extensions), (Some(5), 2));
-    assert_eq!(cfg.claims.expiry_every_secs, 5.0);
+    assert_eq!((cfg.claims.expiry_every_secs, terms.next_order), (5.0, NextOrder::Oldest));
+    let by_value = load("[claims]\nnext_order = \"highest_value\"").unwrap().claims.terms();
+    assert_eq!(by_value.next_order, NextOrder::HighestValue);
+    assert!(load("[claims]\nnext_order = \"newest\"").unwrap_err().to_string().contains("next_order"));
     let off = load("[claims]\nlease_minutes = 0\nmax_held = 0").unwrap().claims.terms();
     assert_eq!((off.lease_ms, off.default_cap), (None, None));
     let short = load("[claims]\nlease_minutes = 0.01\nexpiry_every_secs = 0.2").unwrap();
