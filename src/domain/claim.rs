@@ -34,6 +34,45 @@ pub struct ClaimReply {
     pub lead: Lead,
 }
 
+/// The order "Next lead" picks open leads in (`claims.next_order`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextOrder {
+    /// The lead that has waited longest (by its created time; leads without one first, as the
+    /// oldest), then by ID.
+    #[default]
+    Oldest,
+    /// The open lead of the highest value, the oldest first among equals.
+    HighestValue,
+}
+
+impl NextOrder {
+    /// Why a lead was picked, as the answer says it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            NextOrder::Oldest => "the oldest open lead",
+            NextOrder::HighestValue => "the open lead of the highest value",
+        }
+    }
+
+    /// How two open leads rank: the one to pick first is `Less`.
+    pub fn rank(self, a: &Lead, b: &Lead) -> std::cmp::Ordering {
+        let oldest = |l: &Lead| (l.details.created_at, l.id.clone());
+        match self {
+            NextOrder::Oldest => oldest(a).cmp(&oldest(b)),
+            NextOrder::HighestValue => b.value.cmp(&a.value).then_with(|| oldest(a).cmp(&oldest(b))),
+        }
+    }
+}
+
+/// The reply to `POST /api/next`: the claim "Next lead" made, and why that lead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextReply {
+    #[serde(flatten)]
+    pub claim: ClaimReply,
+    pub reason: String,
+}
+
 /// The terms a claim is held on, as the team configured them (`[claims]`). Plain values, so the
 /// browser can show them (how long a lease runs, when the reminder comes) as the server applies them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +85,8 @@ pub struct ClaimTerms {
     pub max_extensions: u32,
     /// Leads one person may hold at once unless they have a cap of their own; None: no cap.
     pub default_cap: Option<u32>,
+    /// Which open lead "Next lead" claims.
+    pub next_order: NextOrder,
 }
 
 impl ClaimTerms {
@@ -246,6 +287,23 @@ mod tests {
         held.extensions = 2;
         assert_eq!(check_extend(&held, 4, &bob, 2_000, 2), Err(RuleError::ExtensionsUsed { max: 2 }));
         assert_eq!(check_extend(&lead(None, 4), 4, &bob, 2_000, 2), Err(RuleError::NotClaimed));
+    }
+
+    #[test]
+    fn next_lead_ranks_the_oldest_or_the_most_valuable_first() {
+        let at = |id: &str, created: Option<Millis>, value: u64| {
+            let mut l = lead(None, 1);
+            l.id = crate::domain::LeadId::parse(id).unwrap();
+            (l.details.created_at, l.value) = (created, value);
+            l
+        };
+        let mut leads =
+            [at("L3", Some(30), 900), at("L1", Some(20), 100), at("L2", None, 100), at("L4", Some(20), 900)];
+        leads.sort_by(|a, b| NextOrder::Oldest.rank(a, b));
+        assert_eq!(leads.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["L2", "L1", "L4", "L3"]);
+        leads.sort_by(|a, b| NextOrder::HighestValue.rank(a, b));
+        assert_eq!(leads.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["L4", "L3", "L2", "L1"]);
+        assert_eq!(serde_json::to_value(NextOrder::HighestValue).unwrap(), "highest_value");
     }
 
     #[test]

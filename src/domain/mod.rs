@@ -11,7 +11,7 @@ pub mod token;
 pub mod user;
 
 pub use board::{Applied, BoardState};
-pub use claim::{ClaimOutcome, ClaimReply, ClaimTerms, RuleError};
+pub use claim::{ClaimOutcome, ClaimReply, ClaimTerms, NextOrder, NextReply, RuleError};
 pub use contact::{Email, FieldErrors, LeadDetails, LeadInput, Phone, Tag};
 pub use event::{BoardEvent, Change};
 pub use lead::{Lead, LeadFilter, LeadId, LeadStatus, NewLead};

@@ -1,8 +1,8 @@
 //! Where claims are decided: the claim service in front of the store. The store's atomic write
 //! picks the winner (and applies the team's terms: leases and caps); this layer applies the
 //! per-user claim rate limit, times, traces and counts every attempt, and refuses to report a
-//! `won` that the returned lead does not confirm. Every claim, release, reassign and extend runs
-//! in its own `tracing` span (`claim`, `release`, `reassign`, `extend`) that records its outcome
+//! `won` that the returned lead does not confirm. Every claim, "Next lead", release, reassign and
+//! extend runs in its own `tracing` span (`claim`, `next`, `release`, `reassign`, `extend`) that records its outcome
 //! and latency; so does every expiry pass (`expire`), which gives back the leads whose lease ran
 //! out.
 
@@ -10,7 +10,7 @@ use super::metrics::{ClaimResult, ConflictOp, Metrics, StoreOp};
 use super::now_ms;
 use super::security::{too_many, RateLimiter};
 use super::store::{ErrorKind, LeadStore, StoreError};
-use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, RuleError, UserInfo, Username};
+use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, NextReply, RuleError, UserInfo, Username};
 use crate::error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,14 +59,40 @@ impl Claims {
     }
 
     pub async fn claim(&self, id: &LeadId, user: &UserInfo) -> Result<ClaimReply, ApiError> {
-        if let Err(wait_s) = self.limit.take(user.username.as_str()) {
-            self.metrics.claim(ClaimResult::RateLimited);
-            return Err(too_many("claim attempts", wait_s));
-        }
+        self.take_attempt(user)?;
         let span = tracing::info_span!("claim", lead = %id, user = %user.username, outcome = Empty, latency_us = Empty);
+        self.decide(span, user, self.store.claim(id, &user.username, now_ms(), &self.terms)).await
+    }
+
+    /// "Next lead": claims the first open lead in the team's order for `user`.
+    pub async fn next(&self, user: &UserInfo) -> Result<NextReply, ApiError> {
+        self.take_attempt(user)?;
+        let span =
+            tracing::info_span!("next", user = %user.username, lead = Empty, outcome = Empty, latency_us = Empty);
+        let picked =
+            async { self.store.claim_next(&user.username, now_ms(), &self.terms).await?.ok_or(StoreError::NoneOpen) };
+        let claim = self.decide(span, user, picked).await?;
+        Ok(NextReply { claim, reason: self.terms.next_order.reason().into() })
+    }
+
+    /// The per-user claim rate limit, which "Next lead" shares with claims.
+    fn take_attempt(&self, user: &UserInfo) -> Result<(), ApiError> {
+        self.limit.take(user.username.as_str()).map_err(|wait_s| {
+            self.metrics.claim(ClaimResult::RateLimited);
+            too_many("claim attempts", wait_s)
+        })
+    }
+
+    /// Runs a claim in its span: verifies a `won`, counts and times the outcome.
+    async fn decide(
+        &self,
+        span: tracing::Span,
+        user: &UserInfo,
+        claim: impl std::future::Future<Output = Result<ClaimReply, StoreError>>,
+    ) -> Result<ClaimReply, ApiError> {
         async {
             let started = Instant::now();
-            let result = match self.store.claim(id, &user.username, now_ms(), &self.terms).await {
+            let result = match claim.await {
                 Ok(reply) => verify(&reply, &user.username)
                     .map(|()| reply)
                     .inspect_err(|_| self.metrics.store_error(StoreOp::ClaimVerify)),
@@ -80,6 +106,7 @@ impl Claims {
                     ClaimOutcome::AlreadyYours => ClaimResult::AlreadyYours,
                 },
                 Err(StoreError::Rejected { rule: RuleError::CapReached { .. }, .. }) => ClaimResult::Capped,
+                Err(StoreError::NoneOpen) => ClaimResult::NoneOpen,
                 Err(e) if e.kind() == ErrorKind::NotFound => ClaimResult::NotFound,
                 Err(_) => ClaimResult::Error,
             };
@@ -93,12 +120,17 @@ impl Claims {
                 self.metrics.claim_duration.observe(elapsed);
             }
             let span = tracing::Span::current();
+            if let Ok(reply) = &result {
+                span.record("lead", reply.lead.id.as_str());
+            }
             span.record("outcome", <&str>::from(counted));
             span.record("latency_us", elapsed.as_micros() as u64);
             match &result {
                 Ok(reply) => tracing::info!(version = reply.lead.version, "claim decided"),
                 Err(StoreError::LeadNotFound(_)) => tracing::info!("claim refused: no such lead"),
-                Err(e @ StoreError::Rejected { .. }) => tracing::info!(reason = %e, "claim refused"),
+                Err(e @ (StoreError::Rejected { .. } | StoreError::NoneOpen)) => {
+                    tracing::info!(reason = %e, "claim refused")
+                }
                 Err(e) => tracing::warn!(error = %e, "claim failed"),
             }
             Ok(result?)
@@ -111,14 +143,7 @@ impl Claims {
         let span = tracing::info_span!(
             "release", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty
         );
-        async {
-            let started = Instant::now();
-            let result = self.store.release(id, seen_version, user).await;
-            self.finish(ConflictOp::Release, &result, started);
-            Ok(result?)
-        }
-        .instrument(span)
-        .await
+        self.fenced(ConflictOp::Release, span, self.store.release(id, seen_version, user)).await
     }
 
     pub async fn reassign(
@@ -131,14 +156,7 @@ impl Claims {
         let span = tracing::info_span!(
             "reassign", lead = %id, user = %user.username, to = %to, seen_version, outcome = Empty, latency_us = Empty
         );
-        async {
-            let started = Instant::now();
-            let result = self.store.reassign(id, seen_version, to, user, &self.terms).await;
-            self.finish(ConflictOp::Reassign, &result, started);
-            Ok(result?)
-        }
-        .instrument(span)
-        .await
+        self.fenced(ConflictOp::Reassign, span, self.store.reassign(id, seen_version, to, user, &self.terms)).await
     }
 
     /// The holder starts a fresh lease on a lead they hold, against the version they saw.
@@ -146,10 +164,20 @@ impl Claims {
         let span = tracing::info_span!(
             "extend", lead = %id, user = %user.username, seen_version, outcome = Empty, latency_us = Empty
         );
+        self.fenced(ConflictOp::Extend, span, self.store.extend(id, seen_version, &user.username, &self.terms)).await
+    }
+
+    /// Runs a fenced change (release, reassign, extend) in its span, timed and counted.
+    async fn fenced(
+        &self,
+        op: ConflictOp,
+        span: tracing::Span,
+        change: impl std::future::Future<Output = Result<Lead, StoreError>>,
+    ) -> Result<Lead, ApiError> {
         async {
             let started = Instant::now();
-            let result = self.store.extend(id, seen_version, &user.username, &self.terms).await;
-            self.finish(ConflictOp::Extend, &result, started);
+            let result = change.await;
+            self.finish(op, &result, started);
             Ok(result?)
         }
         .instrument(span)

@@ -9,11 +9,10 @@ use leadboard::server::now_ms;
 use leadboard::server::store::appwrite::AppwriteStore;
 use leadboard::server::store::StoreError;
 use leadboard_testkit::appwrite::{Appwrite, Replica, Version, DB};
-use leadboard_testkit::server::Client;
+use leadboard_testkit::server::reset_racing_sign_ins;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
 
 per_version!(a_reset_or_block_that_commits_first_fences_a_sign_in_past_its_check, [V1_5, V1_8, V1_9_6]);
 per_version!(a_reset_racing_a_sign_in_never_leaves_a_session_with_the_old_password, [V1_9_6]);
@@ -64,26 +63,7 @@ async fn a_reset_racing_a_sign_in_never_leaves_a_session_with_the_old_password(v
     let a = Replica::start(&aw).await;
     aw.seed(&a, 1, 0).await;
     let maria = a.client("maria").await;
-    let mut old = "demo1234".to_owned();
-    let (mut signed_in, mut survived) = (0, 0);
-    for round in 0..16 {
-        let new = format!("round-{round}-secret");
-        let bob = Client::new(a.addr);
-        let reset = json!({"username": "bob", "change": {"set": "password", "to": new}});
-        let (login, _) = tokio::join!(bob.post("/api/login", json!({"username": "bob", "password": old})), async {
-            tokio::time::sleep(Duration::from_millis(round % 8 * 4)).await;
-            assert_eq!(maria.post("/api/users/update", reset).await.0, 200);
-        });
-        if login.0 == 200 {
-            signed_in += 1;
-            if bob.post("/api/me", json!({})).await.1 != Value::Null {
-                survived += 1;
-            }
-        } else {
-            assert_eq!(login.0, 401, "{}", login.1);
-        }
-        old = new;
-    }
+    let (signed_in, survived) = reset_racing_sign_ins(a.addr, &maria, 16, 4).await;
     assert_eq!(survived, 0, "{signed_in} sign-ins got in before their reset; none may outlive it");
 }
 

@@ -65,6 +65,8 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_matrix_says() {
             body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}),
             want: [401, 200, 403, 200, 401],
         },
+        // Any signed-in, enabled account may ask for the next lead.
+        Row { path: "/api/next", body: |_| json!({}), want: [401, 200, 200, 200, 401] },
         // Only the holder extends her lease: not another employee, not a manager.
         Row {
             path: "/api/extend",

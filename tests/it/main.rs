@@ -37,6 +37,7 @@ mod intake;
 mod layout;
 mod leases;
 mod linearizable;
+mod next_lead;
 mod ops;
 mod process;
 mod retention;

@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use leadboard::domain::{AccountChange, Password, Username};
 use leadboard::server::store::StoreError;
-use leadboard_testkit::server::{connect_board, next_msg, send_msg, Client, Socket, TestServer};
+use leadboard_testkit::server::{connect_board, next_msg, reset_racing_sign_ins, send_msg, Client, Socket, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,28 +46,7 @@ async fn a_credential_change_that_commits_first_fences_a_sign_in_past_its_check(
 async fn a_reset_racing_a_sign_in_never_leaves_a_session_with_the_old_password() {
     let server = TestServer::start(1, 0).await;
     let maria = server.client("maria").await;
-    let mut old = "demo1234".to_owned();
-    let (mut signed_in, mut survived) = (0, 0);
-    for round in 0..24 {
-        let new = format!("round-{round}-secret");
-        let bob = Client::anonymous(&server);
-        let reset = json!({"username": "bob", "change": {"set": "password", "to": new}});
-        // The reset starts a little after the sign-in, so that it often commits while the
-        // sign-in is between its password check and its session.
-        let (login, _) = tokio::join!(bob.post("/api/login", json!({"username": "bob", "password": old})), async {
-            tokio::time::sleep(Duration::from_millis(round % 8 * 3)).await;
-            assert_eq!(maria.post("/api/users/update", reset).await.0, 200);
-        });
-        if login.0 == 200 {
-            signed_in += 1;
-            if bob.post("/api/me", json!({})).await.1 != Value::Null {
-                survived += 1;
-            }
-        } else {
-            assert_eq!(login.0, 401, "{}", login.1);
-        }
-        old = new;
-    }
+    let (signed_in, survived) = reset_racing_sign_ins(server.addr, &maria, 24, 3).await;
     assert_eq!(survived, 0, "{signed_in} sign-ins got in before their reset; none may outlive it");
 }
 

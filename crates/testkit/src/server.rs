@@ -230,3 +230,31 @@ pub async fn next_msg(ws: &mut Socket, wait: Duration) -> Option<leadboard::prot
         }
     }
 }
+
+/// Bob signs in with his password while maria (a signed-in manager's client) resets it, `rounds`
+/// times, the reset starting `round % 8 * step_ms` after the sign-in so that it often commits
+/// while the sign-in is between its password check and its session. Returns how many sign-ins
+/// got in and how many of those sessions outlived their reset (none may).
+pub async fn reset_racing_sign_ins(addr: SocketAddr, maria: &Client, rounds: u64, step_ms: u64) -> (u32, u32) {
+    let mut old = "demo1234".to_owned();
+    let (mut signed_in, mut survived) = (0, 0);
+    for round in 0..rounds {
+        let new = format!("round-{round}-secret");
+        let bob = Client::new(addr);
+        let reset = json!({"username": "bob", "change": {"set": "password", "to": new}});
+        let (login, _) = tokio::join!(bob.post("/api/login", json!({"username": "bob", "password": old})), async {
+            tokio::time::sleep(Duration::from_millis(round % 8 * step_ms)).await;
+            assert_eq!(maria.post("/api/users/update", reset).await.0, 200);
+        });
+        if login.0 == 200 {
+            signed_in += 1;
+            if bob.post("/api/me", json!({})).await.1 != Value::Null {
+                survived += 1;
+            }
+        } else {
+            assert_eq!(login.0, 401, "{}", login.1);
+        }
+        old = new;
+    }
+    (signed_in, survived)
+}

@@ -10,7 +10,7 @@ mod values;
 
 pub use appwrite::{AppwriteConfig, AssigneeForm, LeadsMapping, OptionalField};
 
-use crate::domain::{ClaimTerms, Millis};
+use crate::domain::{ClaimTerms, Millis, NextOrder};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
@@ -163,11 +163,20 @@ pub struct ClaimsConfig {
     /// How often the expiry pass gives leads whose lease ran out back to the pool (seconds).
     #[serde(deserialize_with = "values::interval")]
     pub expiry_every_secs: f64,
+    /// Which open lead "Next lead" claims: `oldest` or `highest_value`.
+    pub next_order: NextOrder,
 }
 
 impl Default for ClaimsConfig {
     fn default() -> Self {
-        Self { lease_minutes: 30.0, remind_minutes: 5.0, max_extensions: 2, max_held: 5, expiry_every_secs: 5.0 }
+        Self {
+            lease_minutes: 30.0,
+            remind_minutes: 5.0,
+            max_extensions: 2,
+            max_held: 5,
+            expiry_every_secs: 5.0,
+            next_order: NextOrder::Oldest,
+        }
     }
 }
 
@@ -185,6 +194,7 @@ impl ClaimsConfig {
             remind_ms: ms(self.remind_minutes),
             max_extensions: self.max_extensions,
             default_cap: (self.max_held > 0).then_some(self.max_held),
+            next_order: self.next_order,
         }
     }
 

@@ -24,6 +24,8 @@ pub enum ClaimResult {
     AlreadyYours,
     /// Refused by the store: the claimant already holds as many leads as their cap allows.
     Capped,
+    /// "Next lead" found no open lead.
+    NoneOpen,
     /// Refused before it reached the store: unknown lead.
     NotFound,
     /// Refused before it reached the store: the user's claim rate limit.
@@ -60,6 +62,7 @@ pub enum SnapshotReason {
 pub enum StoreOp {
     Snapshot,
     Claim,
+    ClaimNext,
     Release,
     Reassign,
     Extend,

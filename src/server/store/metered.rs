@@ -46,6 +46,14 @@ impl LeadStore for Metered<dyn LeadStore> {
     ) -> Result<ClaimReply, StoreError> {
         self.count(StoreOp::Claim, self.inner.claim(id, by, received_at, terms).await)
     }
+    async fn claim_next(
+        &self,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<Option<ClaimReply>, StoreError> {
+        self.count(StoreOp::ClaimNext, self.inner.claim_next(by, received_at, terms).await)
+    }
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
         self.count(StoreOp::Release, self.inner.release(id, seen_version, actor).await)
     }

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// A new lead whose ID differs only in case from an existing one (`LeadId::folded`).
     #[error("lead ID {id} differs only in case from the existing lead {existing}; lead IDs ignore case")]
     LeadIdTaken { id: LeadId, existing: LeadId },
+    /// "Next lead" found no open lead.
+    #[error("no open lead is left")]
+    NoneOpen,
     /// The change would break a rule about the accounts as a whole.
     #[error("{0}")]
     Conflict(String),
@@ -68,6 +71,7 @@ impl StoreError {
             StoreError::Rejected { .. }
             | StoreError::AlreadyExists(_)
             | StoreError::LeadIdTaken { .. }
+            | StoreError::NoneOpen
             | StoreError::Conflict(_) => ErrorKind::Conflict,
             StoreError::Invalid(_) => ErrorKind::Invalid,
             StoreError::Unavailable(_) => ErrorKind::Unavailable,
@@ -117,6 +121,14 @@ pub trait LeadStore: Send + Sync {
         received_at: Millis,
         terms: &ClaimTerms,
     ) -> Result<ClaimReply, StoreError>;
+    /// "Next lead": claims the first open lead in `terms.next_order` for `by`, skipping leads
+    /// others win meanwhile, on the same terms as `claim`. None when no open lead is left.
+    async fn claim_next(
+        &self,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<Option<ClaimReply>, StoreError>;
     /// Releases a held lead, fenced by the version the caller saw (`domain::claim::check_release`).
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError>;
     /// Gives a lead to `to` with a fresh lease, fenced by version (`domain::claim::check_reassign`).

@@ -1,6 +1,6 @@
-//! Reading the board and changing leads: claim, release, extend, reassign, add.
+//! Reading the board and changing leads: claim, next lead, release, extend, reassign, add.
 
-use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, Username};
+use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, NextReply, Username};
 use crate::error::ApiError;
 use crate::protocol::Board;
 use leptos::prelude::*;
@@ -23,6 +23,15 @@ pub async fn claim(lead_id: LeadId) -> Result<ClaimReply, ApiError> {
     use crate::server::{auth, AppState};
     let user = auth::current_user().await?;
     AppState::current()?.claims.claim(&lead_id, &user).await
+}
+
+/// `POST /api/next {}`: "Next lead": claims the first open lead in the team's order, and says
+/// why that one.
+#[server(prefix = "/api", endpoint = "next", input = Json)]
+pub async fn next_lead() -> Result<NextReply, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    AppState::current()?.claims.next(&user).await
 }
 
 /// `POST /api/release {"lead_id","version"}`: the holder (or a manager) gives a lead back,

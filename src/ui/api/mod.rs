@@ -7,6 +7,6 @@ mod session;
 mod tokens;
 
 pub use accounts::{add_user, list_users, update_user};
-pub use leads::{add_lead, claim, extend, list_leads, reassign, recent_activity, release};
+pub use leads::{add_lead, claim, extend, list_leads, next_lead, reassign, recent_activity, release};
 pub use session::{change_password, login, logout, me};
 pub use tokens::{create_token, list_tokens, revoke_token};

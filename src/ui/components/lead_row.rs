@@ -11,6 +11,9 @@ use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// A server function's call that answers the lead as it now stands.
+type ChangeCall = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lead, ApiError>>>>;
+
 /// Reports a failed call and merges the lead it carries, if any (a conflict returns the lead as
 /// it stands now).
 fn report(sync: BoardSync, what: &str, e: ApiError) {
@@ -65,38 +68,27 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             });
         }
     };
-    let do_release = move |_| {
-        let Some(l) = lead.get_untracked() else { return };
-        busy.set(true);
-        spawn_local(async move {
-            match release(l.id.clone(), l.version).await {
-                Ok(lead) => {
-                    toasts().push(Tone::Info, format!("Released {}", lead.id));
-                    sync.board.update(|b| {
-                        b.upsert(lead);
-                    });
+    // Release and extend: a call on the lead as this board has it, then the lead as it came back.
+    let change = move |call: fn(LeadId, u64) -> ChangeCall, done_text: &'static str, failed: &'static str| {
+        move |_| {
+            let Some(l) = lead.get_untracked() else { return };
+            busy.set(true);
+            spawn_local(async move {
+                match call(l.id.clone(), l.version).await {
+                    Ok(lead) => {
+                        toasts().push(Tone::Info, format!("{done_text} {}", lead.id));
+                        sync.board.update(|b| {
+                            b.upsert(lead);
+                        });
+                    }
+                    Err(e) => report(sync, failed, e),
                 }
-                Err(e) => report(sync, "Release failed", e),
-            }
-            done();
-        });
+                done();
+            });
+        }
     };
-    let do_extend = move |_| {
-        let Some(l) = lead.get_untracked() else { return };
-        busy.set(true);
-        spawn_local(async move {
-            match extend(l.id.clone(), l.version).await {
-                Ok(lead) => {
-                    toasts().push(Tone::Info, format!("Extended {}", lead.id));
-                    sync.board.update(|b| {
-                        b.upsert(lead);
-                    });
-                }
-                Err(e) => report(sync, "Extend failed", e),
-            }
-            done();
-        });
-    };
+    let do_release = change(|id, v| Box::pin(release(id, v)), "Released", "Release failed");
+    let do_extend = change(|id, v| Box::pin(extend(id, v)), "Extended", "Extend failed");
     let do_reassign = move |_| {
         let Some(l) = lead.get_untracked() else { return };
         let Ok(to) = Username::parse(reassign_to.get_untracked()) else {

@@ -1,5 +1,5 @@
 //! Parts the pages share: the page chrome, the gates that wait for data or a session, the lead
-//! table with its rows, pager and keyboard shortcuts, and formatting.
+//! table with its rows, pager and keyboard shortcuts, "Next lead", and formatting.
 
 mod format;
 mod gate;
@@ -7,6 +7,7 @@ mod header;
 mod lead_row;
 mod lead_table;
 mod message;
+mod next_lead;
 mod pager;
 mod shortcuts;
 
@@ -15,3 +16,4 @@ pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
 pub use lead_table::{ExportLink, LeadFilters, LeadTable};
 pub use message::MessagePage;
+pub use next_lead::NextLead;

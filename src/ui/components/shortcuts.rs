@@ -19,19 +19,22 @@ pub enum Shortcut {
     Claim,
     Release,
     Extend,
+    /// "Next lead", where the page has the button.
+    ClaimNext,
     NextPage,
     PreviousPage,
     Leave,
 }
 
 /// The keys the help dialog lists, in its order, with what each does.
-const KEYS: [(&[&str], &str); 9] = [
+const KEYS: [(&[&str], &str); 10] = [
     (&["/"], "Search leads"),
     (&["j", "↓"], "Next lead"),
     (&["k", "↑"], "Previous lead"),
     (&["c"], "Claim the selected lead"),
     (&["r"], "Release the selected lead"),
     (&["e"], "Extend the lease on the selected lead"),
+    (&["n"], "Claim the next lead for me"),
     (&["→", "←"], "Next or previous page"),
     (&["Esc"], "Leave the search box, close this help"),
     (&["?"], "Show this help"),
@@ -58,6 +61,7 @@ pub fn shortcut(key: &str, typing: bool, modified: bool) -> Option<Shortcut> {
         "c" => Shortcut::Claim,
         "r" => Shortcut::Release,
         "e" => Shortcut::Extend,
+        "n" => Shortcut::ClaimNext,
         "ArrowRight" => Shortcut::NextPage,
         "ArrowLeft" => Shortcut::PreviousPage,
         _ => return None,
@@ -156,6 +160,7 @@ mod browser {
             Shortcut::Claim => press(row.as_ref(), "claim"),
             Shortcut::Release => press(row.as_ref(), "release"),
             Shortcut::Extend => press(row.as_ref(), "extend"),
+            Shortcut::ClaimNext => press(document().body().as_deref(), "next"),
             Shortcut::NextPage | Shortcut::PreviousPage => {
                 let now = page.get_untracked().min(pages.get_untracked() - 1);
                 let to = if action == Shortcut::NextPage { now + 1 } else { now.saturating_sub(1) };
@@ -224,6 +229,7 @@ mod tests {
     fn letters_act_only_when_the_user_is_not_typing() {
         assert_eq!(shortcut("c", false, false), Some(Shortcut::Claim));
         assert_eq!(shortcut("e", false, false), Some(Shortcut::Extend));
+        assert_eq!(shortcut("n", false, false), Some(Shortcut::ClaimNext));
         assert_eq!(shortcut("c", true, false), None);
         assert_eq!(shortcut("/", true, false), None);
         assert_eq!(shortcut("ArrowDown", true, false), None);

@@ -1,10 +1,11 @@
-//! The employee board (`/`): every lead, search and filters, one-key claim and release.
+//! The employee board (`/`): every lead, search and filters, one-key claim and release, and
+//! "Next lead".
 
 use crate::domain::UserInfo;
 use crate::error::ApiError;
 use crate::protocol::Board;
 use crate::ui::api::list_leads;
-use crate::ui::components::{Header, LeadTable, Loaded, SignedIn};
+use crate::ui::components::{Header, LeadTable, Loaded, NextLead, SignedIn};
 use crate::ui::sync::{board_sync, BoardSync};
 use leptos::prelude::*;
 
@@ -32,6 +33,7 @@ fn EmployeeBody(user: UserInfo, list: Board) -> impl IntoView {
             <div class="page-head">
                 <h1>"Leads"</h1>
                 <Summary user=user.clone()/>
+                <div class="page-actions"><NextLead/></div>
             </div>
             <LeadTable user/>
         </main>

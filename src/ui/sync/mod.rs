@@ -6,7 +6,8 @@
 
 use super::toast::{toasts, Tone};
 use crate::domain::{
-    Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, Username,
+    Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NextReply,
+    Username,
 };
 use crate::protocol::Board;
 use leptos::prelude::*;
@@ -147,6 +148,15 @@ impl BoardSync {
 
     /// Applies the reply to this user's own claim.
     pub fn apply_claim(&self, reply: &ClaimReply) {
+        self.apply_claim_for(reply, None);
+    }
+
+    /// Applies the reply to "Next lead", which says why it picked the lead.
+    pub fn apply_next(&self, next: &NextReply) {
+        self.apply_claim_for(&next.claim, Some(&next.reason));
+    }
+
+    fn apply_claim_for(&self, reply: &ClaimReply, reason: Option<&str>) {
         let id = reply.lead.id.clone();
         let label = lead_label(&reply.lead);
         self.board.update(|b| {
@@ -155,7 +165,8 @@ impl BoardSync {
         match &reply.outcome {
             ClaimOutcome::Won => {
                 self.unflag(&id);
-                toasts().push(Tone::Good, format!("You got {label}"));
+                let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+                toasts().push(Tone::Good, format!("You got {label}{why}"));
             }
             ClaimOutcome::AlreadyYours => self.unflag(&id),
             ClaimOutcome::Lost { winner, margin_ms } => {

@@ -22,7 +22,9 @@ mod verified_claim;
 pub mod version;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
-use crate::domain::{BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, UserInfo, Username};
+use crate::domain::{
+    BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, UserInfo, Username,
+};
 use crate::protocol::Snapshot;
 use crate::server::config::AppwriteConfig;
 use crate::server::metrics::BridgeMetrics;
@@ -44,6 +46,9 @@ use version::AppwriteVersion;
 const FIRST_LOAD: Duration = Duration::from_secs(15);
 /// Leads created at once by `add_leads`.
 const CREATE_CONCURRENCY: usize = 16;
+
+/// Open leads "Next lead" tries before it gives up (each one lost was won by someone else).
+const NEXT_TRIES: usize = 64;
 
 /// Why an extend is refused here (and what start-up warns about when `[claims]` asks for leases or
 /// caps): this store does not keep them yet.
@@ -246,6 +251,30 @@ impl LeadStore for AppwriteStore {
         _terms: &ClaimTerms,
     ) -> Result<ClaimReply, StoreError> {
         self.core.claim(id, by, received_at).await
+    }
+
+    /// Tries the open leads in order with the verified claim until one is won: a lead another
+    /// replica's claimant wins meanwhile is lost (and recorded so) and the next one tried.
+    async fn claim_next(
+        &self,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<Option<ClaimReply>, StoreError> {
+        self.loaded().await?;
+        let (_, mut open) = self.core.mirror.snapshot();
+        open.retain(|l| l.assignee.is_none());
+        open.sort_by(|a, b| terms.next_order.rank(a, b));
+        for lead in open.iter().take(NEXT_TRIES) {
+            let reply = self.core.claim(&lead.id, by, received_at).await?;
+            if reply.outcome == ClaimOutcome::Won {
+                return Ok(Some(reply));
+            }
+        }
+        if open.len() > NEXT_TRIES {
+            return Err(StoreError::Unavailable(format!("the first {NEXT_TRIES} open leads were taken meanwhile")));
+        }
+        Ok(None)
     }
 
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {

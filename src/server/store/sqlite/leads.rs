@@ -8,8 +8,8 @@ use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
 use crate::domain::claim::{check_cap, check_extend, check_reassign, check_release, judge_unapplied};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Email, Lead, LeadDetails, LeadId, Millis, NewLead, Phone,
-    RuleError, Tag, UserInfo, Username,
+    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Email, Lead, LeadDetails, LeadId, Millis, NewLead,
+    NextOrder, Phone, RuleError, Tag, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::now_ms;
@@ -56,6 +56,9 @@ fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
         .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
 }
 
+/// A claim's answer: the reply, or the rule that refused it (which the attempt's row records).
+type Decided = Result<ClaimReply, StoreError>;
+
 /// The atomic claim: the conditional update decides, the claimant's cap included (the statement
 /// counts their leads itself); whoever it did not apply for reads the lead in the same transaction
 /// and learns who holds it, or that the cap refused them. Every attempt is recorded, a refusal
@@ -66,7 +69,7 @@ fn claim(
     by: &Username,
     received_at: Millis,
     terms: &ClaimTerms,
-) -> Result<(Result<ClaimReply, StoreError>, Vec<BoardEvent>), StoreError> {
+) -> Result<(Decided, Vec<BoardEvent>), StoreError> {
     let now = now_ms();
     let cap = cap_of(conn, by, terms)?;
     let won = query_row(
@@ -112,6 +115,28 @@ fn claim(
     };
     let events = change.map(|c| append_event(conn, now, by, &lead, c)).transpose()?.into_iter().collect();
     Ok((Ok(ClaimReply { outcome, lead }), events))
+}
+
+/// "Next lead": the first open lead in the terms' order, claimed in the same transaction (so it
+/// is still open: the writer runs one job at a time).
+fn claim_next(
+    conn: &Connection,
+    by: &Username,
+    received_at: Millis,
+    terms: &ClaimTerms,
+) -> Result<(Option<Decided>, Vec<BoardEvent>), StoreError> {
+    let order = match terms.next_order {
+        NextOrder::Oldest => "created_at, id",
+        NextOrder::HighestValue => "value DESC, created_at, id",
+    };
+    let first =
+        query_row(conn, &format!("SELECT id FROM leads WHERE assignee IS NULL ORDER BY {order} LIMIT 1"), [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?;
+    let Some(id) = first else { return Ok((None, Vec::new())) };
+    let (reply, events) = claim(conn, &parsed(0, LeadId::parse(id))?, by, received_at, terms)?;
+    Ok((Some(reply), events))
 }
 
 /// The outcome a claim attempt refused by the cap is recorded with.
@@ -328,6 +353,15 @@ impl LeadStore for SqliteStore {
         self.write(move |conn| claim(conn, &id, &by, received_at, &terms)).await?
     }
 
+    async fn claim_next(
+        &self,
+        by: &Username,
+        received_at: Millis,
+        terms: &ClaimTerms,
+    ) -> Result<Option<ClaimReply>, StoreError> {
+        let (by, terms) = (by.clone(), *terms);
+        self.write(move |conn| claim_next(conn, &by, received_at, &terms)).await?.transpose()
+    }
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
         let (id, actor) = (id.clone(), actor.clone());
         self.write(move |conn| {
