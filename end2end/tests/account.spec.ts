@@ -40,9 +40,9 @@ test('changing your own password needs the current one and signs your other sess
   await expect(form.getByRole('status')).toContainText('Password changed');
   await expect(form.getByRole('alert')).toBeEmpty();
 
-  // The other session has ended: its board goes to sign-in, where only the new password works.
-  await phone.reload();
-  await expect(phone).toHaveURL(/\/login$/);
+  // The other session has ended: its board goes to sign-in by itself (a reload here would race
+  // that navigation), where only the new password works.
+  await phone.waitForURL(/\/login$/, { timeout: 10_000 });
   await waitHydrated(phone);
   await phone.getByLabel('Username').fill(user);
   await phone.getByLabel('Password').fill('demo1234');
