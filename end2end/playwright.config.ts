@@ -3,7 +3,7 @@ import { defineConfig } from '@playwright/test';
 // Runs against a server that scripts/test starts (BASE_URL), in Debian's Chromium: Playwright's
 // own browser download is never used. Specs tagged @look (layout, accessibility, visual
 // baselines) start a SQLite server of their own, so they do not depend on the store under test,
-// and so do specs tagged @embedded (what only the embedded store keeps so far: leases and caps);
+// and so do specs tagged @embedded (what only the embedded store keeps so far: leases, caps and outcomes);
 // E2E_LOOK=0 leaves both out (scripts/test runs them once, with the embedded store).
 export default defineConfig({
   testDir: './tests',

@@ -26,6 +26,14 @@ pub struct Board {
     pub now: Millis,
 }
 
+/// The answer of `POST /api/leads/history`: a lead as it stands and its events (claims won and
+/// lost, leases, expiries, reassigns, outcomes with their notes), oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadHistory {
+    pub lead: Lead,
+    pub events: Vec<BoardEvent>,
+}
+
 /// Server to browser. A message is made, serialised and sent (or received and applied) one at a
 /// time, never kept in bulk, so a large `Event` beside the small variants costs nothing.
 #[allow(clippy::large_enum_variant)]

@@ -1,7 +1,7 @@
 //! The claim rules. The store's atomic write decides *who* got there first; these functions decide
 //! what that means for each caller and who may change a held lead (release, reassign, extend).
 
-use super::{Account, Lead, Millis, UserInfo, Username};
+use super::{Account, Lead, LeadStatus, Millis, Outcome, UserInfo, Username};
 use serde::{Deserialize, Serialize};
 
 /// What a claim attempt came to, from the claimant's point of view.
@@ -148,14 +148,37 @@ pub enum RuleError {
     LeaseOver,
     #[error("the lease was extended {max} times already, the most allowed")]
     ExtensionsUsed { max: u32 },
+    #[error("the lead is closed ({})", outcome.as_str())]
+    Closed { outcome: Outcome },
+}
+
+/// A closed lead cannot be claimed: the attempt is refused, not lost (nobody won it).
+pub fn check_claimable(current: &Lead) -> Result<(), RuleError> {
+    match current.outcome {
+        Some(outcome) if current.status() == LeadStatus::Closed => Err(RuleError::Closed { outcome }),
+        _ => Ok(()),
+    }
+}
+
+/// Only the holder records an outcome, against the version they saw, and not on a closed lead.
+pub fn check_outcome(current: &Lead, seen_version: u64, actor: &Username) -> Result<(), RuleError> {
+    check_version(current, seen_version)?;
+    match &current.assignee {
+        None => return Err(RuleError::NotClaimed),
+        Some(holder) if holder != actor => return Err(RuleError::NotYours),
+        Some(_) => {}
+    }
+    check_claimable(current)
 }
 
 /// Who may release a lead: its holder, or a manager; always against the version the caller saw.
+/// Releasing a closed lead reopens it, which only a manager may do.
 pub fn check_release(current: &Lead, seen_version: u64, actor: &UserInfo) -> Result<(), RuleError> {
     check_version(current, seen_version)?;
     match &current.assignee {
         None => Err(RuleError::NotClaimed),
-        Some(holder) if holder == &actor.username || actor.is_manager() => Ok(()),
+        Some(_) if actor.is_manager() => Ok(()),
+        Some(holder) if holder == &actor.username => check_claimable(current),
         Some(_) => Err(RuleError::NotYours),
     }
 }
@@ -304,6 +327,26 @@ mod tests {
         leads.sort_by(|a, b| NextOrder::HighestValue.rank(a, b));
         assert_eq!(leads.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), ["L4", "L3", "L2", "L1"]);
         assert_eq!(serde_json::to_value(NextOrder::HighestValue).unwrap(), "highest_value");
+    }
+
+    #[test]
+    fn the_holder_records_outcomes_until_one_closes_the_lead_which_only_a_manager_reopens() {
+        let (bob, alice) = (Username::parse("bob").unwrap(), Username::parse("alice").unwrap());
+        let mut held = lead(Some("bob"), 4);
+        assert_eq!(check_outcome(&held, 4, &bob), Ok(()));
+        assert_eq!(check_outcome(&held, 3, &bob), Err(RuleError::StaleVersion { current: 4 }));
+        assert_eq!(check_outcome(&held, 4, &alice), Err(RuleError::NotYours));
+        assert_eq!(check_outcome(&lead(None, 4), 4, &bob), Err(RuleError::NotClaimed));
+        held.outcome = Some(Outcome::Contacted);
+        assert_eq!(check_outcome(&held, 4, &bob), Ok(()), "contacted again, then something else");
+        assert_eq!(check_release(&held, 4, &user("bob", Role::Employee)), Ok(()));
+        held.outcome = Some(Outcome::Won);
+        let closed = Err(RuleError::Closed { outcome: Outcome::Won });
+        assert_eq!(check_outcome(&held, 4, &bob), closed);
+        assert_eq!(check_claimable(&held), closed);
+        assert_eq!(check_release(&held, 4, &user("bob", Role::Employee)), closed);
+        assert_eq!(check_release(&held, 4, &user("maria", Role::Manager)), Ok(()));
+        assert_eq!(RuleError::Closed { outcome: Outcome::Won }.to_string(), "the lead is closed (won)");
     }
 
     #[test]

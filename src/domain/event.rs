@@ -1,6 +1,6 @@
 //! Board events: one committed change each, numbered by a gap-free sequence.
 
-use super::{Lead, Millis, Username};
+use super::{Lead, Millis, Note, Outcome, Username};
 use serde::{Deserialize, Serialize};
 
 /// One committed change, numbered by a global, gap-free sequence.
@@ -42,9 +42,18 @@ pub enum Change {
     },
     /// The holder extended their lease (the lead carries the new deadline and the count).
     Extended,
+    /// The holder recorded what happened, with a note (the lead carries the outcome).
+    Outcome {
+        outcome: Outcome,
+        #[serde(default, skip_serializing_if = "Note::is_empty")]
+        note: Note,
+    },
 }
 
 impl Change {
+    /// The kind of `Change::Outcome`, for stores that select events by kind.
+    pub const OUTCOME: &'static str = "outcome";
+
     /// The `kind` the event carries on the wire.
     pub fn kind(&self) -> &'static str {
         self.into()
@@ -111,8 +120,10 @@ mod tests {
             Change::Reassigned { previous: None },
             Change::Expired { previous: bob.clone() },
             Change::Extended,
+            Change::Outcome { outcome: Outcome::Won, note: Note::parse("signed").unwrap() },
         ] {
             assert_eq!(serde_json::to_value(&change).unwrap()["kind"], change.kind());
         }
+        assert_eq!(Change::Outcome { outcome: Outcome::Lost, note: Note::default() }.kind(), Change::OUTCOME);
     }
 }

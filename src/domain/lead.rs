@@ -1,4 +1,4 @@
-use super::{check_len, validated_string, FieldErrors, LeadDetails, LeadInput, Millis, ParseError, Username};
+use super::{check_len, validated_string, FieldErrors, LeadDetails, LeadInput, Millis, Outcome, ParseError, Username};
 use serde::{Deserialize, Serialize};
 
 /// A lead's identifier. The alphabet and length are Appwrite's document-ID rules, so the same
@@ -32,14 +32,16 @@ impl LeadId {
 
 validated_string!(LeadId);
 
-/// Whether a lead is free to claim. Derived from the assignee, never stored on its own, so the
-/// two cannot disagree.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
+/// Whether a lead is free to claim. Derived from the assignee and the outcome, never stored on
+/// its own, so they cannot disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum LeadStatus {
     Open,
     Claimed,
+    /// Its holder recorded an outcome that takes it out of the pool (`Outcome::closes`).
+    Closed,
 }
 
 impl LeadStatus {
@@ -71,14 +73,17 @@ pub struct Lead {
     pub lease_until: Option<Millis>,
     /// Times the current lease was extended (0 while open).
     pub extensions: u32,
+    /// The outcome last recorded on the current claim (None while open, and until the holder
+    /// records one).
+    pub outcome: Option<Outcome>,
 }
 
 impl Lead {
     pub fn status(&self) -> LeadStatus {
-        if self.assignee.is_some() {
-            LeadStatus::Claimed
-        } else {
-            LeadStatus::Open
+        match (&self.assignee, self.outcome) {
+            (None, _) => LeadStatus::Open,
+            (Some(_), Some(outcome)) if outcome.closes() => LeadStatus::Closed,
+            (Some(_), _) => LeadStatus::Claimed,
         }
     }
 
@@ -125,8 +130,8 @@ impl LeadFilter {
 
 /// The JSON shape of a lead: the struct plus its derived `status`, which is checked on the way in,
 /// with the details beside the other fields (absent ones left out, so events written before leads
-/// had details still read), and the lease left out when there is none (so events written before
-/// leases still read).
+/// had details still read), and the lease and the outcome left out when there is none (so events
+/// written before them still read).
 #[derive(Serialize, Deserialize)]
 struct LeadWire {
     id: LeadId,
@@ -144,6 +149,8 @@ struct LeadWire {
     lease_until: Option<Millis>,
     #[serde(default, skip_serializing_if = "is_zero")]
     extensions: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    outcome: Option<Outcome>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -165,6 +172,7 @@ impl From<Lead> for LeadWire {
             details: l.details,
             lease_until: l.lease_until,
             extensions: l.extensions,
+            outcome: l.outcome,
         }
     }
 }
@@ -184,13 +192,15 @@ impl TryFrom<LeadWire> for Lead {
             details: w.details,
             lease_until: w.lease_until,
             extensions: w.extensions,
+            outcome: w.outcome,
         };
         if lead.status() != w.status {
             return Err(ParseError::Invalid(format!(
-                "lead {} has status {} but assignee {:?}",
+                "lead {} has status {} but assignee {:?} and outcome {:?}",
                 lead.id,
                 w.status.as_str(),
-                lead.assignee
+                lead.assignee,
+                lead.outcome
             )));
         }
         Ok(lead)
@@ -294,6 +304,7 @@ impl Lead {
             details: LeadDetails::default(),
             lease_until: None,
             extensions: 0,
+            outcome: None,
         }
     }
 }
@@ -323,6 +334,19 @@ mod tests {
         let mut bad = json;
         bad["status"] = "open".into();
         assert!(serde_json::from_value::<Lead>(bad).is_err());
+    }
+
+    #[test]
+    fn a_closing_outcome_closes_the_lead_and_contacted_keeps_it_claimed() {
+        let mut lead = Lead::sample(Some("bob"), 3);
+        lead.outcome = Some(Outcome::Contacted);
+        assert_eq!(lead.status(), LeadStatus::Claimed);
+        lead.outcome = Some(Outcome::Won);
+        assert_eq!(lead.status(), LeadStatus::Closed);
+        let json = serde_json::to_value(&lead).unwrap();
+        assert_eq!((json["status"].as_str(), json["outcome"].as_str()), (Some("closed"), Some("won")));
+        assert_eq!(serde_json::from_value::<Lead>(json).unwrap(), lead);
+        assert!(serde_json::to_value(Lead::sample(None, 1)).unwrap().get("outcome").is_none());
     }
 
     #[test]

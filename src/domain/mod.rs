@@ -7,6 +7,8 @@ pub mod contact;
 pub mod event;
 pub mod import;
 pub mod lead;
+pub mod outcome;
+pub mod report;
 pub mod token;
 pub mod user;
 
@@ -15,6 +17,8 @@ pub use claim::{ClaimOutcome, ClaimReply, ClaimTerms, NextOrder, NextReply, Rule
 pub use contact::{Email, FieldErrors, LeadDetails, LeadInput, Phone, Tag};
 pub use event::{BoardEvent, Change};
 pub use lead::{Lead, LeadFilter, LeadId, LeadStatus, NewLead};
+pub use outcome::{Note, Outcome};
+pub use report::{OutcomeReport, PersonOutcomes};
 pub use token::{ApiToken, NewToken};
 pub use user::{Account, AccountChange, Password, Role, UserInfo, Username};
 

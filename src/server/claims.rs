@@ -1,16 +1,18 @@
 //! Where claims are decided: the claim service in front of the store. The store's atomic write
 //! picks the winner (and applies the team's terms: leases and caps); this layer applies the
 //! per-user claim rate limit, times, traces and counts every attempt, and refuses to report a
-//! `won` that the returned lead does not confirm. Every claim, "Next lead", release, reassign and
-//! extend runs in its own `tracing` span (`claim`, `next`, `release`, `reassign`, `extend`) that records its outcome
-//! and latency; so does every expiry pass (`expire`), which gives back the leads whose lease ran
-//! out.
+//! `won` that the returned lead does not confirm. Every claim, "Next lead", release, reassign,
+//! extend and outcome runs in its own `tracing` span (`claim`, `next`, `release`, `reassign`,
+//! `extend`, `outcome`) that records how it ended and its latency; so does every expiry pass
+//! (`expire`), which gives back the leads whose lease ran out.
 
 use super::metrics::{ClaimResult, ConflictOp, Metrics, StoreOp};
 use super::now_ms;
 use super::security::{too_many, RateLimiter};
 use super::store::{ErrorKind, LeadStore, StoreError};
-use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, NextReply, RuleError, UserInfo, Username};
+use crate::domain::{
+    ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, NextReply, Note, Outcome, RuleError, UserInfo, Username,
+};
 use crate::error::ApiError;
 use std::sync::Arc;
 use std::time::Instant;
@@ -167,7 +169,24 @@ impl Claims {
         self.fenced(ConflictOp::Extend, span, self.store.extend(id, seen_version, &user.username, &self.terms)).await
     }
 
-    /// Runs a fenced change (release, reassign, extend) in its span, timed and counted.
+    /// The holder records what happened with a lead they hold, against the version they saw.
+    pub async fn record_outcome(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        outcome: Outcome,
+        note: &Note,
+        user: &UserInfo,
+    ) -> Result<Lead, ApiError> {
+        let span = tracing::info_span!(
+            "outcome", lead = %id, user = %user.username, seen_version, recorded = outcome.as_str(),
+            outcome = Empty, latency_us = Empty
+        );
+        let change = self.store.record_outcome(id, seen_version, &user.username, outcome, note);
+        self.fenced(ConflictOp::Outcome, span, change).await
+    }
+
+    /// Runs a fenced change (release, reassign, extend, outcome) in its span, timed and counted.
     async fn fenced(
         &self,
         op: ConflictOp,
@@ -206,7 +225,7 @@ impl Claims {
         .await
     }
 
-    /// Records how a release or reassign ended, in its span and the metrics.
+    /// Records how a fenced change ended, in its span and the metrics.
     fn finish(&self, op: ConflictOp, result: &Result<Lead, StoreError>, started: Instant) {
         let outcome = Changed::of(result);
         if outcome == Changed::Conflict {

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server: the store port and its adapters, the claim service,
 //! the event fan-out, sign-in, configuration and the HTTP wiring.
 
+pub mod activity;
 pub mod admin;
 pub mod auth;
 pub mod claims;
@@ -18,6 +19,7 @@ pub mod transfer;
 
 use crate::domain::Millis;
 use crate::error::ApiError;
+use activity::Activity;
 use admin::AccountAdmin;
 use claims::Claims;
 use config::{Config, StoreConfig};
@@ -40,6 +42,7 @@ pub struct AppState {
     pub leads: Arc<dyn LeadStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub claims: Arc<Claims>,
+    pub activity: Arc<Activity>,
     pub admin: Arc<AccountAdmin>,
     pub intake: Arc<LeadIntake>,
     pub importer: Arc<Importer>,
@@ -94,6 +97,7 @@ impl AppState {
         }
         Ok(Self {
             claims,
+            activity: Arc::new(Activity::new(leads.clone())),
             admin: Arc::new(AccountAdmin::new(accounts.clone(), hub.clone())),
             intake: Arc::new(LeadIntake::new(leads.clone(), tokens.clone())),
             importer: Arc::new(Importer::new(leads.clone())),

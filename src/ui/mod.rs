@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=pages::board::BoardPage ssr=SsrMode::Async/>
                 <Route path=path!("/manager") view=pages::manager::ManagerPage ssr=SsrMode::Async/>
                 <Route path=path!("/manager/data") view=pages::data::DataPage ssr=SsrMode::Async/>
+                <Route path=path!("/leads/:id") view=pages::lead::LeadPage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
             </Routes>

@@ -73,6 +73,15 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_matrix_says() {
             body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2}),
             want: [401, 200, 403, 403, 401],
         },
+        // Only the holder records an outcome.
+        Row {
+            path: "/api/outcome",
+            body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2, "outcome": "contacted"}),
+            want: [401, 200, 403, 403, 401],
+        },
+        // Everyone on the team reads a lead's history; only managers the team's outcomes.
+        Row { path: "/api/leads/history", body: |_| json!({"lead_id": "L00001"}), want: [401, 200, 200, 200, 401] },
+        Row { path: "/api/outcomes", body: |_| json!({"days": 7}), want: [401, 403, 403, 200, 401] },
         Row {
             path: "/api/reassign",
             body: |i| json!({"lead_id": format!("L0000{}", i + 1), "version": 2, "to": "bob"}),

@@ -60,6 +60,8 @@ enum Kind {
     Text,
     Number,
     Change,
+    Outcome,
+    Note,
 }
 
 /// A value of `kind`'s JSON type that fails its validation, or a value of another type.
@@ -91,6 +93,12 @@ fn bad_value(rng: &mut Rng, kind: Kind) -> Value {
             0 => "   ".to_owned(),
             1 => format!("x\u{7}{}", rng.text(5)),
             _ => "n".repeat(201 + rng.below(100)),
+        })),
+        Kind::Outcome => Some(json!(rng.pick(&["called", "Won", "", "won ", "closed"]))),
+        Kind::Note => Some(json!(if rng.below(2) == 0 {
+            format!("x\u{7}{}", rng.text(5))
+        } else {
+            "n".repeat(501 + rng.below(100))
         })),
         Kind::Change => Some(rng.pick(&[
             json!({"set": "disabled", "to": "yes"}),
@@ -153,6 +161,17 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() {
         ("/api/claim", vec![("lead_id", Kind::LeadId, json!("L00001"))]),
         ("/api/release", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),
         ("/api/extend", vec![("lead_id", Kind::LeadId, json!("L00001")), ("version", Kind::Number, json!(1))]),
+        (
+            "/api/outcome",
+            vec![
+                ("lead_id", Kind::LeadId, json!("L00001")),
+                ("version", Kind::Number, json!(1)),
+                ("outcome", Kind::Outcome, json!("won")),
+                ("note", Kind::Note, json!("called twice")),
+            ],
+        ),
+        ("/api/leads/history", vec![("lead_id", Kind::LeadId, json!("NOPE1"))]),
+        ("/api/outcomes", vec![("days", Kind::Number, json!(0))]),
         (
             "/api/reassign",
             vec![

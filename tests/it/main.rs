@@ -39,6 +39,7 @@ mod leases;
 mod linearizable;
 mod next_lead;
 mod ops;
+mod outcomes;
 mod process;
 mod retention;
 mod sessions;

@@ -43,6 +43,7 @@ pub enum ConflictOp {
     Release,
     Reassign,
     Extend,
+    Outcome,
 }
 
 /// Why a board was sent a whole snapshot instead of events.
@@ -66,12 +67,15 @@ pub enum StoreOp {
     Release,
     Reassign,
     Extend,
+    RecordOutcome,
     ExpireDue,
     EventsAfter,
     LatestSeq,
     RecentEvents,
     AddLeads,
     History,
+    OutcomeHistory,
+    LeadEvents,
     Ping,
     AddUser,
     VerifyPassword,

@@ -3,8 +3,8 @@
 
 use super::{AccountStore, LeadStore, StoreError, Verified};
 use crate::domain::{
-    Account, AccountChange, BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Password, Role,
-    UserInfo, Username,
+    Account, AccountChange, BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note, Outcome, Password,
+    Role, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::metrics::{Metrics, StoreOp};
@@ -76,6 +76,16 @@ impl LeadStore for Metered<dyn LeadStore> {
     ) -> Result<Lead, StoreError> {
         self.count(StoreOp::Extend, self.inner.extend(id, seen_version, actor, terms).await)
     }
+    async fn record_outcome(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        outcome: Outcome,
+        note: &Note,
+    ) -> Result<Lead, StoreError> {
+        self.count(StoreOp::RecordOutcome, self.inner.record_outcome(id, seen_version, actor, outcome, note).await)
+    }
     async fn expire_due(&self, now: Millis) -> Result<usize, StoreError> {
         self.count(StoreOp::ExpireDue, self.inner.expire_due(now).await)
     }
@@ -93,6 +103,12 @@ impl LeadStore for Metered<dyn LeadStore> {
     }
     async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
         self.count(StoreOp::History, self.inner.history(from, to, limit).await)
+    }
+    async fn outcome_history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.count(StoreOp::OutcomeHistory, self.inner.outcome_history(from, to, limit).await)
+    }
+    async fn lead_events(&self, id: &LeadId, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.count(StoreOp::LeadEvents, self.inner.lead_events(id, limit).await)
     }
     async fn ping(&self) -> Result<(), StoreError> {
         self.count(StoreOp::Ping, self.inner.ping().await)

@@ -9,8 +9,8 @@ mod passwords;
 pub mod sqlite;
 
 use crate::domain::{
-    Account, AccountChange, ApiToken, BoardEvent, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Password,
-    Role, RuleError, UserInfo, Username,
+    Account, AccountChange, ApiToken, BoardEvent, Change, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note,
+    Outcome, Password, Role, RuleError, UserInfo, Username,
 };
 pub use metered::Metered;
 
@@ -149,6 +149,17 @@ pub trait LeadStore: Send + Sync {
         actor: &Username,
         terms: &ClaimTerms,
     ) -> Result<Lead, StoreError>;
+    /// Records what happened with a held lead, fenced by version (`domain::claim::check_outcome`):
+    /// with an `outcome` event carrying the note; the lease ends, and a closing outcome takes the
+    /// lead out of the pool.
+    async fn record_outcome(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        outcome: Outcome,
+        note: &Note,
+    ) -> Result<Lead, StoreError>;
     /// Gives every lead whose lease ran out by `now` back to the pool, each as one transition
     /// fenced by its version (so a late extend and the expiry cannot both win), with an `expired`
     /// event. Returns how many it gave back.
@@ -168,6 +179,19 @@ pub trait LeadStore: Send + Sync {
     async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
         let recent = self.recent_events(limit).await?;
         Ok(recent.into_iter().filter(|e| (from..to).contains(&e.at)).collect())
+    }
+    /// The `outcome` events of `from..to`, oldest first, at most `limit`.
+    async fn outcome_history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        let events = self.history(from, to, usize::MAX).await?;
+        Ok(events.into_iter().filter(|e| e.change.kind() == Change::OUTCOME).take(limit).collect())
+    }
+    /// The newest `limit` events of lead `id`, oldest first: its history. Stores that keep only
+    /// recent events answer from those.
+    async fn lead_events(&self, id: &LeadId, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        let mut events: Vec<BoardEvent> =
+            self.recent_events(usize::MAX).await?.into_iter().rev().filter(|e| &e.lead.id == id).take(limit).collect();
+        events.reverse();
+        Ok(events)
     }
     /// Answers when the store is reachable.
     async fn ping(&self) -> Result<(), StoreError>;

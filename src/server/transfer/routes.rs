@@ -153,9 +153,9 @@ async fn export_leads(State(state): State<AppState>, headers: HeaderMap, Query(q
         let user = manager(&state, &headers).await?;
         let status = match q.status.as_deref() {
             None | Some("" | "all") => None,
-            Some("open") => Some(LeadStatus::Open),
-            Some("claimed") => Some(LeadStatus::Claimed),
-            Some(other) => return Err(ApiError::BadRequest(format!("unknown status {other:?}"))),
+            Some(other) => Some(
+                other.parse::<LeadStatus>().map_err(|_| ApiError::BadRequest(format!("unknown status {other:?}")))?,
+            ),
         };
         let filter = LeadFilter::new(&q.q, status, q.mine.unwrap_or(false).then_some(user.username));
         let board = state.leads.snapshot().await?;

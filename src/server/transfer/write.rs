@@ -1,13 +1,13 @@
 //! Writing CSV: the board's leads (every column, readable by the import as it is), the history
-//! of claims, lost claims, releases and reassigns, and an import's refused rows. Every cell goes
+//! of claims, lost claims, releases, reassigns, leases and outcomes, and an import's refused rows. Every cell goes
 //! through the formula guard.
 
 use super::formula::guard;
 use super::time;
-use crate::domain::{BoardEvent, Change, Email, Lead, Phone, Tag};
+use crate::domain::{BoardEvent, Change, Email, Lead, Outcome, Phone, Tag};
 
 /// The leads export's columns; the import guesses its mapping from these names.
-pub const LEAD_COLUMNS: [&str; 14] = [
+pub const LEAD_COLUMNS: [&str; 15] = [
     "id",
     "name",
     "company",
@@ -22,13 +22,26 @@ pub const LEAD_COLUMNS: [&str; 14] = [
     "created_at",
     "claimed_at",
     "updated_at",
+    "outcome",
 ];
 
 /// Events one history export holds at most.
 pub const MAX_HISTORY: usize = 200_000;
 
-pub const HISTORY_COLUMNS: [&str; 10] =
-    ["seq", "at", "kind", "lead_id", "lead_name", "actor", "assignee", "previous", "winner", "margin_ms"];
+pub const HISTORY_COLUMNS: [&str; 12] = [
+    "seq",
+    "at",
+    "kind",
+    "lead_id",
+    "lead_name",
+    "actor",
+    "assignee",
+    "previous",
+    "winner",
+    "margin_ms",
+    "outcome",
+    "note",
+];
 
 /// A CSV under construction; writing to memory cannot fail.
 struct Sheet(csv::Writer<Vec<u8>>);
@@ -73,6 +86,7 @@ pub fn leads(leads: &[Lead]) -> String {
             opt_time(d.created_at),
             opt_time(l.claimed_at),
             time::write(l.updated_at),
+            l.outcome.map(Outcome::as_str).unwrap_or_default().to_owned(),
         ];
         sheet.row(cells.iter().map(String::as_str));
     }
@@ -84,14 +98,13 @@ pub fn leads(leads: &[Lead]) -> String {
 pub fn history(events: &[BoardEvent]) -> String {
     let mut sheet = Sheet::new(HISTORY_COLUMNS);
     for ev in events {
-        let (previous, winner, margin) = match &ev.change {
+        let (previous, winner, margin, outcome) = match &ev.change {
             Change::Created => continue,
-            Change::Claimed => (None, None, None),
-            Change::ClaimLost { winner, margin_ms } => (None, Some(winner), Some(*margin_ms)),
-            Change::Released { previous } => (Some(previous), None, None),
-            Change::Reassigned { previous } => (previous.as_ref(), None, None),
-            Change::Expired { previous } => (Some(previous), None, None),
-            Change::Extended => (None, None, None),
+            Change::Claimed | Change::Extended => (None, None, None, None),
+            Change::ClaimLost { winner, margin_ms } => (None, Some(winner), Some(*margin_ms), None),
+            Change::Released { previous } | Change::Expired { previous } => (Some(previous), None, None, None),
+            Change::Reassigned { previous } => (previous.as_ref(), None, None, None),
+            Change::Outcome { outcome, note } => (None, None, None, Some((outcome, note))),
         };
         let cells = [
             ev.seq.to_string(),
@@ -104,6 +117,8 @@ pub fn history(events: &[BoardEvent]) -> String {
             previous.map(|p| p.to_string()).unwrap_or_default(),
             winner.map(|w| w.to_string()).unwrap_or_default(),
             margin.map(|m| m.to_string()).unwrap_or_default(),
+            outcome.map(|(o, _)| o.as_str().to_owned()).unwrap_or_default(),
+            outcome.map(|(_, n)| n.to_string()).unwrap_or_default(),
         ];
         sheet.row(cells.iter().map(String::as_str));
     }
@@ -124,7 +139,7 @@ pub fn refused<'a>(headers: &[String], rows: impl IntoIterator<Item = (usize, &'
 mod tests {
     use super::*;
     use crate::domain::import::Mapping;
-    use crate::domain::{LeadInput, NewLead, Username};
+    use crate::domain::{LeadInput, NewLead, Note, Username};
     use crate::server::transfer::read::{map_row, read};
 
     fn lead(input: LeadInput) -> Lead {
@@ -141,6 +156,7 @@ mod tests {
             details: new.details,
             lease_until: None,
             extensions: 0,
+            outcome: None,
         }
     }
 
@@ -177,7 +193,7 @@ mod tests {
     }
 
     #[test]
-    fn the_history_lists_changes_of_hands_not_creations() {
+    fn the_history_lists_changes_of_hands_and_outcomes_not_creations() {
         let l = lead(LeadInput {
             id: Some("L1".into()),
             name: Some("n".into()),
@@ -191,11 +207,13 @@ mod tests {
             ev(2, Change::Claimed),
             ev(3, Change::ClaimLost { winner: bob.clone(), margin_ms: 4 }),
             ev(4, Change::Reassigned { previous: Some(bob.clone()) }),
+            ev(5, Change::Outcome { outcome: Outcome::Won, note: Note::parse("=signed").unwrap() }),
         ]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], HISTORY_COLUMNS.join(","));
-        assert_eq!(lines.len(), 4);
-        assert_eq!(lines[2], "3,1970-01-01T00:00:05.000Z,claim_lost,L1,n,bob,bob,,bob,4");
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[2], "3,1970-01-01T00:00:05.000Z,claim_lost,L1,n,bob,bob,,bob,4,,");
+        assert_eq!(lines[4], "5,1970-01-01T00:00:05.000Z,outcome,L1,n,bob,bob,,,,won,'=signed", "the note is guarded");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Reading the board and changing leads: claim, next lead, release, extend, reassign, add.
+//! Reading the board and changing leads: claim, next lead, release, extend, outcome, reassign, add.
 
-use crate::domain::{BoardEvent, ClaimReply, Lead, LeadId, NextReply, Username};
+use crate::domain::{ClaimReply, Lead, LeadId, NextReply, Note, Outcome, Username};
 use crate::error::ApiError;
 use crate::protocol::Board;
 use leptos::prelude::*;
@@ -52,6 +52,20 @@ pub async fn extend(lead_id: LeadId, version: u64) -> Result<Lead, ApiError> {
     AppState::current()?.claims.extend(&lead_id, version, &user).await
 }
 
+/// `POST /api/outcome {"lead_id","version","outcome","note"}`: the holder records what happened
+/// (`note` may be left out), against the version they saw.
+#[server(prefix = "/api", endpoint = "outcome", input = Json)]
+pub async fn record_outcome(
+    lead_id: LeadId,
+    version: u64,
+    outcome: Outcome,
+    #[server(default)] note: Note,
+) -> Result<Lead, ApiError> {
+    use crate::server::{auth, AppState};
+    let user = auth::current_user().await?;
+    AppState::current()?.claims.record_outcome(&lead_id, version, outcome, &note, &user).await
+}
+
 /// `POST /api/reassign {"lead_id","version","to"}` (managers): gives a lead to `to`, against the
 /// version the manager saw.
 #[server(prefix = "/api", endpoint = "reassign", input = Json)]
@@ -59,15 +73,6 @@ pub async fn reassign(lead_id: LeadId, version: u64, to: Username) -> Result<Lea
     use crate::server::{auth, AppState};
     let user = auth::require_manager().await?;
     AppState::current()?.claims.reassign(&lead_id, version, &to, &user).await
-}
-
-/// `POST /api/activity {}` (managers): the latest events, oldest first.
-#[server(prefix = "/api", endpoint = "activity", input = Json)]
-pub async fn recent_activity() -> Result<Vec<BoardEvent>, ApiError> {
-    use crate::server::{auth, AppState};
-    const FEED_ON_LOAD: usize = 100;
-    auth::require_manager().await?;
-    Ok(AppState::current()?.leads.recent_events(FEED_ON_LOAD).await?)
 }
 
 /// `POST /api/leads/add {"id","name","company","value"}` (managers): creates a lead.

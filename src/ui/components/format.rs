@@ -35,9 +35,31 @@ pub fn time_left(ms: i64) -> String {
     }
 }
 
+/// A span of time as a person says it, to the unit below the largest: "45 s", "12 min",
+/// "3 h 5 min", "2 d 4 h".
+pub fn duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    let (m, h, d) = (s / 60, s / 3600, s / 86_400);
+    match () {
+        _ if m == 0 => format!("{s} s"),
+        _ if h == 0 => format!("{m} min"),
+        _ if d == 0 => format!("{h} h {} min", m % 60),
+        _ => format!("{d} d {} h", h % 24),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_name_two_units_at_most() {
+        assert_eq!(duration(-5), "0 s");
+        assert_eq!(duration(45_999), "45 s");
+        assert_eq!(duration(12 * 60_000 + 30_000), "12 min");
+        assert_eq!(duration((3 * 60 + 5) * 60_000), "3 h 5 min");
+        assert_eq!(duration((52 * 60 + 1) * 60_000), "2 d 4 h");
+    }
 
     #[test]
     fn time_left_rounds_up() {

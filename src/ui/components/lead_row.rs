@@ -1,9 +1,10 @@
-//! One lead in the table: what it is, who holds it and for how long (the lease, with a reminder
-//! to its holder before it runs out), the lost-claim flag, and the actions this user may take on
-//! it (claim, release, extend, and for managers reassign).
+//! One lead in the table: what it is (its name links to its page), who holds it and for how long
+//! (the lease, with a reminder to its holder before it runs out) or how it ended (its outcome),
+//! the lost-claim flag, and the actions this user may take on it (claim, release, extend, record
+//! an outcome on its page, and for managers reassign and reopen).
 
 use super::format::{money, time_left};
-use crate::domain::{Lead, LeadId, UserInfo, Username};
+use crate::domain::{Lead, LeadId, LeadStatus, UserInfo, Username};
 use crate::error::ApiError;
 use crate::ui::api::{claim, extend, reassign, release};
 use crate::ui::sync::{board_sync, BoardSync};
@@ -119,13 +120,17 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
     let employees = StoredValue::new(employees);
 
     let held = Memo::new(move |_| lead.with(|l| l.as_ref().is_some_and(|l| l.assignee.is_some())));
+    let closed = Memo::new(move |_| lead.with(|l| l.as_ref().is_some_and(|l| l.status() == LeadStatus::Closed)));
+    let outcome = Memo::new(move |_| lead.with(|l| l.as_ref().and_then(|l| l.outcome)));
     let mine = Memo::new(move |_| lead.with(|l| l.as_ref().is_some_and(|l| l.is_held_by(&me))));
     let text = move |f: fn(&Lead) -> String| move || lead.with(|l| l.as_ref().map(f).unwrap_or_default());
-    let row_class = move || match (mine.get(), held.get()) {
-        (true, _) => "mine",
-        (false, true) => "taken",
+    let row_class = move || match (closed.get(), mine.get(), held.get()) {
+        (true, _, _) => "closed",
+        (false, true, _) => "mine",
+        (false, false, true) => "taken",
         _ => "open",
     };
+    let page = format!("/leads/{id}");
     let claim_label = text(|l| format!("Claim {}", l.name));
 
     let terms = sync.terms.get_value();
@@ -154,7 +159,7 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             data-assignee=text(|l| l.assignee.as_ref().map(|a| a.to_string()).unwrap_or_default())
             data-version=text(|l| l.version.to_string())>
             <td class="lead">
-                <span class="lead-name">{text(|l| l.name.clone())}</span>
+                <a class="lead-name" href=page.clone() rel="external">{text(|l| l.name.clone())}</a>
                 <span class="lead-id">{id.to_string()}</span>
                 {move || flag().map(|f| view! {
                     <p class="lost-flag" data-testid="lost-flag">
@@ -175,6 +180,9 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
                     (false, Some(a)) => view! { <span class="holder">{a.to_string()}</span> }.into_any(),
                     (false, None) => view! { <span class="pill pill-open">"Open"</span> }.into_any(),
                 }}
+                {move || outcome.get().map(|o| view! {
+                    <span class="pill pill-outcome" data-outcome=o.as_str()>{o.label()}</span>
+                })}
                 {move || left.get().map(|ms| view! {
                     <span class="lease" class:lease-soon=move || soon.get() data-testid="lease">{time_left(ms)}</span>
                 })}
@@ -189,9 +197,15 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
                         <button data-action="extend" disabled=move || busy.get() on:click=do_extend
                             aria-keyshortcuts="e">"Extend"</button>
                     </Show>
-                    <Show when=move || held.get() && (mine.get() || manager)>
+                    <Show when=move || mine.get() && !closed.get()>
+                        <a class="button" data-action="outcome" href=page.clone() rel="external">"Outcome"</a>
+                    </Show>
+                    <Show when=move || held.get() && !closed.get() && (mine.get() || manager)>
                         <button data-action="release" disabled=move || busy.get() on:click=do_release
                             aria-keyshortcuts="r">"Release"</button>
+                    </Show>
+                    <Show when=move || closed.get() && manager>
+                        <button data-action="reopen" disabled=move || busy.get() on:click=do_release>"Reopen"</button>
                     </Show>
                     {can_reassign.then(|| view! {
                         <span class="reassign">

@@ -9,32 +9,23 @@ use crate::domain::{LeadFilter, LeadStatus, UserInfo, Username};
 use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 
+/// The status filter: a status, or every lead (`all`).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum StatusFilter {
-    All,
-    Open,
-    Claimed,
-}
+struct StatusFilter(Option<LeadStatus>);
 
 impl StatusFilter {
+    const ALL: StatusFilter = StatusFilter(None);
+
     fn parse(s: &str) -> Self {
-        match s {
-            "open" => StatusFilter::Open,
-            "claimed" => StatusFilter::Claimed,
-            _ => StatusFilter::All,
-        }
+        StatusFilter(s.parse().ok())
     }
 
     fn status(self) -> Option<LeadStatus> {
-        match self {
-            StatusFilter::All => None,
-            StatusFilter::Open => Some(LeadStatus::Open),
-            StatusFilter::Claimed => Some(LeadStatus::Claimed),
-        }
+        self.0
     }
 
     fn as_str(self) -> &'static str {
-        self.status().map_or("all", LeadStatus::as_str)
+        self.0.map_or("all", LeadStatus::as_str)
     }
 }
 
@@ -51,7 +42,7 @@ impl Default for LeadFilters {
     fn default() -> Self {
         Self {
             search: RwSignal::new(String::new()),
-            status: RwSignal::new(StatusFilter::All),
+            status: RwSignal::new(StatusFilter::ALL),
             mine: RwSignal::new(false),
         }
     }
@@ -96,10 +87,10 @@ pub fn LeadTable(
     let len = Signal::derive(move || visible.with(Vec::len));
     let rows = move || visible.with(|v| v[page_range(page.get(), v.len())].to_vec());
     let total = move || sync.board.with(|b| b.len());
-    let filtered = move || !search.with(String::is_empty) || status.get() != StatusFilter::All || mine.get();
+    let filtered = move || !search.with(String::is_empty) || status.get() != StatusFilter::ALL || mine.get();
     let clear = move |_| {
         search.set(String::new());
-        status.set(StatusFilter::All);
+        status.set(StatusFilter::ALL);
         mine.set(false);
     };
 
@@ -137,6 +128,7 @@ pub fn LeadTable(
                         <option value="all">"All statuses"</option>
                         <option value="open">"Open"</option>
                         <option value="claimed">"Claimed"</option>
+                        <option value="closed">"Closed"</option>
                     </select>
                 </label>
                 <label class="check">

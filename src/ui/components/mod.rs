@@ -11,7 +11,7 @@ mod next_lead;
 mod pager;
 mod shortcuts;
 
-pub use format::{clock, day_time};
+pub use format::{clock, day_time, duration, money, time_left};
 pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
 pub use lead_table::{ExportLink, LeadFilters, LeadTable};

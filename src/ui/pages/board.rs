@@ -1,7 +1,7 @@
 //! The employee board (`/`): every lead, search and filters, one-key claim and release, and
 //! "Next lead".
 
-use crate::domain::UserInfo;
+use crate::domain::{LeadStatus, UserInfo};
 use crate::error::ApiError;
 use crate::protocol::Board;
 use crate::ui::api::list_leads;
@@ -48,7 +48,7 @@ fn Summary(user: UserInfo) -> impl IntoView {
     let counts = Memo::new(move |_| {
         sync.board.with(|b| {
             let open = b.leads().filter(|l| l.assignee.is_none()).count();
-            let mine = b.leads().filter(|l| l.is_held_by(&user.username)).count();
+            let mine = b.leads().filter(|l| l.is_held_by(&user.username) && l.status() == LeadStatus::Claimed).count();
             (open, mine)
         })
     });

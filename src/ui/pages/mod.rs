@@ -4,6 +4,7 @@
 pub mod account;
 pub mod board;
 pub mod data;
+pub mod lead;
 pub mod login;
 pub mod manager;
 pub mod not_found;

@@ -98,9 +98,10 @@ impl LeadDoc {
             version: opt_int(doc, &map.version).unwrap_or(1).max(1) as u64,
             updated_at: parse_time(&updated_at_raw).unwrap_or(0),
             details: details_from_json(doc, map),
-            // Leases are not kept by this store yet.
+            // Leases and outcomes are not kept by this store yet.
             lease_until: None,
             extensions: 0,
+            outcome: None,
         };
         Ok(LeadDoc {
             doc_id: text(doc, "$id")?.to_owned(),

@@ -23,7 +23,7 @@ pub mod version;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
 use crate::domain::{
-    BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, UserInfo, Username,
+    BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note, Outcome, UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::config::AppwriteConfig;
@@ -53,6 +53,8 @@ const NEXT_TRIES: usize = 64;
 /// Why an extend is refused here (and what start-up warns about when `[claims]` asks for leases or
 /// caps): this store does not keep them yet.
 pub const LEASES_UNKEPT: &str = "leases and caps are not kept by the Appwrite store yet";
+/// Why recording an outcome is refused on this store.
+pub const OUTCOMES_UNKEPT: &str = "outcomes are not kept by the Appwrite store yet";
 
 /// What the store and its background tasks share.
 pub(crate) struct Core {
@@ -295,6 +297,10 @@ impl LeadStore for AppwriteStore {
 
     async fn extend(&self, _: &LeadId, _: u64, _: &Username, _: &ClaimTerms) -> Result<Lead, StoreError> {
         Err(StoreError::Invalid(LEASES_UNKEPT.into()))
+    }
+
+    async fn record_outcome(&self, _: &LeadId, _: u64, _: &Username, _: Outcome, _: &Note) -> Result<Lead, StoreError> {
+        Err(StoreError::Invalid(OUTCOMES_UNKEPT.into()))
     }
 
     /// No lead on this store has a lease.

@@ -3,7 +3,7 @@
 //! reused by the next one) and every event's lead is as committed.
 
 use super::sql::{exec, query_row};
-use crate::domain::{BoardEvent, Change, Lead, Millis, Username};
+use crate::domain::{BoardEvent, Change, Lead, LeadId, Millis, Username};
 use crate::server::store::StoreError;
 use rusqlite::{params, Connection};
 
@@ -54,6 +54,27 @@ pub(super) fn events_after(
 /// The newest `limit` events, oldest first.
 pub(super) fn recent_events(conn: &Connection, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
     let mut events = decode(conn, "SELECT body FROM events ORDER BY seq DESC LIMIT ?1", [limit as i64])?;
+    events.reverse();
+    Ok(events)
+}
+
+/// The events of `from..to` (milliseconds), oldest first, at most `limit`; only those of `kind`
+/// when given.
+pub(super) fn history(
+    conn: &Connection,
+    from: Millis,
+    to: Millis,
+    kind: Option<&str>,
+    limit: usize,
+) -> Result<Vec<BoardEvent>, StoreError> {
+    let sql = "SELECT body FROM events WHERE at >= ?1 AND at < ?2 AND (?3 IS NULL OR kind = ?3) ORDER BY seq LIMIT ?4";
+    decode(conn, sql, params![from, to, kind, limit as i64])
+}
+
+/// The newest `limit` events of one lead, oldest first.
+pub(super) fn lead_events(conn: &Connection, id: &LeadId, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+    let sql = "SELECT body FROM events WHERE lead_id = ?1 ORDER BY seq DESC LIMIT ?2";
+    let mut events = decode(conn, sql, params![id.as_str(), limit as i64])?;
     events.reverse();
     Ok(events)
 }

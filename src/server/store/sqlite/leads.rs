@@ -1,274 +1,23 @@
-//! Leads in SQLite: the claim as one conditional `UPDATE ... WHERE assignee IS NULL` (the cap
-//! inside it), release, reassign and extend fenced by version, the expiry pass as fenced releases,
-//! each with its attempt and event rows in the same transaction.
+//! Leads in SQLite: the store port's lead side, over the claim (`claim`), the fenced transitions
+//! (`transitions`) and the event log (`events`); and the creation of leads.
 
 use super::accounts::account_named;
-use super::events::{append_event, events_after, last_seq, recent_events};
-use super::sql::{exec, parsed, query_row};
+use super::claim::{claim, claim_next};
+use super::events::{append_event, events_after, history, last_seq, lead_events, recent_events};
+use super::rows::{lead_from_row, LEAD_COLS};
+use super::sql::parsed;
+use super::transitions::{expire_due, fenced_update, Fenced, EXPIRY_BATCH};
 use super::SqliteStore;
-use crate::domain::claim::{check_cap, check_extend, check_reassign, check_release, judge_unapplied};
+use crate::domain::claim::{check_extend, check_outcome, check_reassign, check_release};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Email, Lead, LeadDetails, LeadId, Millis, NewLead,
-    NextOrder, Phone, RuleError, Tag, UserInfo, Username,
+    BoardEvent, Change, ClaimReply, ClaimTerms, Email, Lead, LeadId, Millis, NewLead, Note, Outcome, Phone, Tag,
+    UserInfo, Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::now_ms;
 use crate::server::store::{LeadStore, StoreError};
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-const LEAD_COLS: &str = "id, name, company, value, assignee, version, claimed_at, updated_at, \
-                         contact, email, phone, source, tags, created_at, lease_until, extensions";
-
-/// The details columns (8 onwards); a value that no longer validates is a corrupt row.
-fn details_from_row(row: &Row<'_>) -> rusqlite::Result<LeadDetails> {
-    let opt = |i: usize| row.get::<_, Option<String>>(i);
-    Ok(LeadDetails {
-        contact: opt(8)?,
-        email: parsed(9, opt(9)?.map(Email::parse).transpose())?,
-        phone: parsed(10, opt(10)?.map(Phone::parse).transpose())?,
-        source: opt(11)?,
-        tags: parsed(12, Tag::parse_list(&row.get::<_, String>(12)?))?,
-        created_at: row.get(13)?,
-    })
-}
-
-fn lead_from_row(row: &Row<'_>) -> rusqlite::Result<Lead> {
-    let value: i64 = row.get(3)?;
-    Ok(Lead {
-        id: parsed(0, LeadId::parse(row.get::<_, String>(0)?))?,
-        name: row.get(1)?,
-        company: row.get(2)?,
-        value: value.max(0) as u64,
-        assignee: parsed(4, row.get::<_, Option<String>>(4)?.map(Username::parse).transpose())?,
-        version: row.get::<_, i64>(5)? as u64,
-        claimed_at: row.get(6)?,
-        updated_at: row.get(7)?,
-        details: details_from_row(row)?,
-        lease_until: row.get(14)?,
-        extensions: row.get::<_, i64>(15)?.clamp(0, u32::MAX.into()) as u32,
-    })
-}
-
-fn get_lead(conn: &Connection, id: &LeadId) -> Result<Lead, StoreError> {
-    query_row(conn, &format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"), [id.as_str()], lead_from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::LeadNotFound(id.clone()))
-}
-
-/// A claim's answer: the reply, or the rule that refused it (which the attempt's row records).
-type Decided = Result<ClaimReply, StoreError>;
-
-/// The atomic claim: the conditional update decides, the claimant's cap included (the statement
-/// counts their leads itself); whoever it did not apply for reads the lead in the same transaction
-/// and learns who holds it, or that the cap refused them. Every attempt is recorded, a refusal
-/// too, which is why a refusal is this job's answer rather than its error (an error rolls it back).
-fn claim(
-    conn: &Connection,
-    id: &LeadId,
-    by: &Username,
-    received_at: Millis,
-    terms: &ClaimTerms,
-) -> Result<(Decided, Vec<BoardEvent>), StoreError> {
-    let now = now_ms();
-    let cap = cap_of(conn, by, terms)?;
-    let won = query_row(
-        conn,
-        &format!(
-            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?2,
-                              lease_until = ?4, extensions = 0
-             WHERE id = ?3 AND assignee IS NULL
-               AND (?5 IS NULL OR (SELECT COUNT(*) FROM leads WHERE assignee = ?1) < ?5)
-             RETURNING {LEAD_COLS}"
-        ),
-        params![by.as_str(), now, id.as_str(), terms.lease_until(now), cap],
-        lead_from_row,
-    )
-    .optional()?;
-    let (outcome, lead) = match won {
-        Some(lead) => (ClaimOutcome::Won, lead),
-        None => {
-            let current = get_lead(conn, id)?;
-            match judge_unapplied(&current, by, now) {
-                Some(outcome) => (outcome, current),
-                None => {
-                    let rule = check_cap(held_by(conn, by)?, cap)
-                        .err()
-                        .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
-                    record_attempt(conn, id, by, CAPPED, None, received_at, now)?;
-                    return Ok((Err(StoreError::Rejected { rule, current: Box::new(current) }), Vec::new()));
-                }
-            }
-        }
-    };
-    let winner = match &outcome {
-        ClaimOutcome::Lost { winner, .. } => winner,
-        _ => by,
-    };
-    record_attempt(conn, id, by, outcome.label(), Some(winner), received_at, now)?;
-    let change = match &outcome {
-        ClaimOutcome::Won => Some(Change::Claimed),
-        ClaimOutcome::Lost { winner, margin_ms } => {
-            Some(Change::ClaimLost { winner: winner.clone(), margin_ms: *margin_ms })
-        }
-        ClaimOutcome::AlreadyYours => None,
-    };
-    let events = change.map(|c| append_event(conn, now, by, &lead, c)).transpose()?.into_iter().collect();
-    Ok((Ok(ClaimReply { outcome, lead }), events))
-}
-
-/// "Next lead": the first open lead in the terms' order, claimed in the same transaction (so it
-/// is still open: the writer runs one job at a time).
-fn claim_next(
-    conn: &Connection,
-    by: &Username,
-    received_at: Millis,
-    terms: &ClaimTerms,
-) -> Result<(Option<Decided>, Vec<BoardEvent>), StoreError> {
-    let order = match terms.next_order {
-        NextOrder::Oldest => "created_at, id",
-        NextOrder::HighestValue => "value DESC, created_at, id",
-    };
-    let first =
-        query_row(conn, &format!("SELECT id FROM leads WHERE assignee IS NULL ORDER BY {order} LIMIT 1"), [], |r| {
-            r.get::<_, String>(0)
-        })
-        .optional()?;
-    let Some(id) = first else { return Ok((None, Vec::new())) };
-    let (reply, events) = claim(conn, &parsed(0, LeadId::parse(id))?, by, received_at, terms)?;
-    Ok((Some(reply), events))
-}
-
-/// The outcome a claim attempt refused by the cap is recorded with.
-const CAPPED: &str = "capped";
-
-fn record_attempt(
-    conn: &Connection,
-    id: &LeadId,
-    by: &Username,
-    outcome: &str,
-    winner: Option<&Username>,
-    received_at: Millis,
-    decided_at: Millis,
-) -> Result<(), StoreError> {
-    exec(
-        conn,
-        "INSERT INTO claim_attempts (lead_id, claimant, outcome, winner, received_at, decided_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id.as_str(), by.as_str(), outcome, winner.map(Username::as_str), received_at, decided_at],
-    )?;
-    Ok(())
-}
-
-/// The claimant's cap: their own (`users.max_held`), else the terms' default.
-fn cap_of(conn: &Connection, by: &Username, terms: &ClaimTerms) -> Result<Option<u32>, StoreError> {
-    let own: Option<u32> =
-        query_row(conn, "SELECT max_held FROM users WHERE username = ?1", [by.as_str()], |r| r.get(0))
-            .optional()?
-            .flatten();
-    Ok(own.or(terms.default_cap))
-}
-
-fn held_by(conn: &Connection, by: &Username) -> Result<u32, StoreError> {
-    Ok(query_row(conn, "SELECT COUNT(*) FROM leads WHERE assignee = ?1", [by.as_str()], |r| r.get(0))?)
-}
-
-/// What a fenced write makes of a held lead.
-enum Fenced<'a> {
-    Release,
-    /// To `to`, with a fresh lease.
-    Reassign {
-        to: &'a Username,
-        lease_until: Option<Millis>,
-    },
-    /// The same holder, with a fresh lease.
-    Extend {
-        lease_until: Option<Millis>,
-    },
-}
-
-/// Release, reassign and extend: check the rule against the lead as it stands, then write fenced
-/// by the version the caller saw.
-fn fenced_update(
-    conn: &Connection,
-    id: &LeadId,
-    seen_version: u64,
-    actor: &Username,
-    rule: impl FnOnce(&Lead, Millis) -> Result<(), RuleError>,
-    write: Fenced<'_>,
-) -> Result<(Lead, Vec<BoardEvent>), StoreError> {
-    let current = get_lead(conn, id)?;
-    let now = now_ms();
-    rule(&current, now).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
-    let (assignee, claimed_at, lease_until, extensions, change) = match write {
-        Fenced::Release => {
-            let previous =
-                current.assignee.clone().ok_or_else(|| StoreError::Internal("released an open lead".into()))?;
-            (None, None, None, 0, Change::Released { previous })
-        }
-        Fenced::Reassign { to, lease_until } => {
-            (Some(to.clone()), Some(now), lease_until, 0, Change::Reassigned { previous: current.assignee.clone() })
-        }
-        Fenced::Extend { lease_until } => {
-            (current.assignee.clone(), current.claimed_at, lease_until, current.extensions + 1, Change::Extended)
-        }
-    };
-    let lead = query_row(
-        conn,
-        &format!(
-            "UPDATE leads SET assignee = ?1, version = version + 1, claimed_at = ?2, updated_at = ?3,
-                              lease_until = ?4, extensions = ?5
-             WHERE id = ?6 AND version = ?7 RETURNING {LEAD_COLS}"
-        ),
-        params![
-            assignee.as_ref().map(Username::as_str),
-            claimed_at,
-            now,
-            lease_until,
-            extensions,
-            id.as_str(),
-            seen_version as i64
-        ],
-        lead_from_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::Rejected {
-        rule: RuleError::StaleVersion { current: current.version },
-        current: Box::new(current.clone()),
-    })?;
-    let event = append_event(conn, now, actor, &lead, change)?;
-    Ok((lead, vec![event]))
-}
-
-/// Leads given back by one expiry pass at most; the pass runs again while it finds more.
-const EXPIRY_BATCH: usize = 500;
-
-/// Gives back the leads whose lease ran out by `now`, each fenced by the version it was found at.
-fn expire_due(conn: &Connection, now: Millis) -> Result<(usize, Vec<BoardEvent>), StoreError> {
-    let due = conn
-        .prepare_cached(
-            "SELECT id, assignee, version FROM leads WHERE lease_until <= ?1 AND assignee IS NOT NULL
-             ORDER BY lease_until LIMIT ?2",
-        )?
-        .query_map(params![now, EXPIRY_BATCH as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let at = now_ms();
-    let mut expire = conn.prepare_cached(&format!(
-        "UPDATE leads SET assignee = NULL, version = version + 1, claimed_at = NULL, updated_at = ?1,
-                          lease_until = NULL, extensions = 0
-         WHERE id = ?2 AND version = ?3 RETURNING {LEAD_COLS}"
-    ))?;
-    let mut events = Vec::with_capacity(due.len());
-    for (id, holder, version) in due {
-        let previous = parsed(1, Username::parse(holder))?;
-        if let Some(lead) = expire.query_row(params![at, id, version], lead_from_row).optional()? {
-            events.push(append_event(conn, at, &previous, &lead, Change::Expired { previous: previous.clone() })?);
-        }
-    }
-    Ok((events.len(), events))
-}
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Creates the leads whose IDs are free, each with its `created` event. An ID that differs only
 /// in case from an existing one refuses the whole batch (the job rolls back).
@@ -311,13 +60,6 @@ fn add_leads(conn: &Connection, leads: Vec<NewLead>, actor: &Username) -> Result
         }
     }
     Ok((events.len(), events))
-}
-
-/// The events of `from..to` (milliseconds), oldest first, at most `limit`.
-fn history(conn: &Connection, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT body FROM events WHERE at >= ?1 AND at < ?2 ORDER BY seq LIMIT ?3")?;
-    let bodies = stmt.query_map(params![from, to, limit as i64], |r| r.get::<_, String>(0))?;
-    bodies.map(|b| serde_json::from_str(&b?).map_err(|e| StoreError::Internal(format!("corrupt event: {e}")))).collect()
 }
 
 #[async_trait]
@@ -405,6 +147,22 @@ impl LeadStore for SqliteStore {
         .await
     }
 
+    async fn record_outcome(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        actor: &Username,
+        outcome: Outcome,
+        note: &Note,
+    ) -> Result<Lead, StoreError> {
+        let (id, actor, note) = (id.clone(), actor.clone(), note.clone());
+        self.write(move |conn| {
+            let rule = |l: &Lead, _| check_outcome(l, seen_version, &actor);
+            fenced_update(conn, &id, seen_version, &actor, rule, Fenced::Outcome { outcome, note })
+        })
+        .await
+    }
+
     async fn expire_due(&self, now: Millis) -> Result<usize, StoreError> {
         let mut total = 0;
         loop {
@@ -434,7 +192,16 @@ impl LeadStore for SqliteStore {
     }
 
     async fn history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
-        self.read(move |conn| history(conn, from, to, limit)).await
+        self.read(move |conn| history(conn, from, to, None, limit)).await
+    }
+
+    async fn outcome_history(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        self.read(move |conn| history(conn, from, to, Some(Change::OUTCOME), limit)).await
+    }
+
+    async fn lead_events(&self, id: &LeadId, limit: usize) -> Result<Vec<BoardEvent>, StoreError> {
+        let id = id.clone();
+        self.read(move |conn| lead_events(conn, &id, limit)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

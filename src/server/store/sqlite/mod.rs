@@ -5,7 +5,9 @@
 //! - `checkpoint`: the WAL is copied back on a thread of its own;
 //! - `prune`: events and claim attempts past the retention are deleted in the background;
 //! - `health`: the readiness probe (can the store still write?);
-//! - `leads`, `events`, `accounts`, `tokens`: the statements, and the store port's traits.
+//! - `claim`: the atomic claim (and "next lead"); `transitions`: release, reassign, extend,
+//!   outcome and expiry, fenced by version; `rows`: a lead as a row;
+//! - `leads`, `events`, `accounts`, `tokens`: the other statements, and the store port's traits.
 //!
 //! Reads use a small pool of separate connections, which WAL lets run beside the writer. The
 //! claim itself is one conditional `UPDATE ... WHERE assignee IS NULL`, so the file stays correct
@@ -13,13 +15,16 @@
 
 mod accounts;
 mod checkpoint;
+mod claim;
 mod events;
 mod health;
 mod leads;
 mod prune;
+mod rows;
 mod schema;
 mod sql;
 mod tokens;
+mod transitions;
 mod writer;
 
 use super::{EventSink, StoreError};

@@ -18,6 +18,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { name: "account credential versions", apply: credential_versions },
     Migration { name: "lead details, intake tokens and requests, events by time", apply: details_and_tokens },
     Migration { name: "leases, per-person caps, leads by holder and by lease", apply: leases_and_caps },
+    Migration { name: "outcomes, events by lead", apply: outcomes },
 ];
 
 /// The schema of the first release. Files from before versioning (version 0) already have these
@@ -143,6 +144,17 @@ fn leases_and_caps(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )
 }
 
+/// A lead's outcome (`Outcome`, as text; NULL until its holder records one). A lead page reads
+/// its events by `lead_id`.
+fn outcomes(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "
+        ALTER TABLE leads ADD COLUMN outcome TEXT;
+        CREATE INDEX events_by_lead ON events (lead_id, seq);
+        ",
+    )
+}
+
 /// The schema version this build writes.
 pub(super) const LATEST: usize = MIGRATIONS.len();
 
@@ -225,6 +237,8 @@ mod tests {
             assert!(has("SELECT COUNT(*) FROM sqlite_master WHERE name = 'api_tokens'"), "from {at}");
             assert!(has("SELECT COUNT(*) FROM pragma_index_list('leads') WHERE name = 'leads_by_lease'"), "from {at}");
             assert!(has("SELECT COUNT(*) FROM pragma_table_info('users') WHERE name = 'max_held'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_table_info('leads') WHERE name = 'outcome'"), "from {at}");
+            assert!(has("SELECT COUNT(*) FROM pragma_index_list('events') WHERE name = 'events_by_lead'"), "from {at}");
         }
     }
 

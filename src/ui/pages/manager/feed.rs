@@ -1,5 +1,5 @@
-//! The live feed: every claim, lost claim, release, reassign, expiry and extension as it happens, newest first;
-//! leads added together (an import) on one line.
+//! The live feed: every claim, lost claim, release, reassign, expiry, extension and outcome as it
+//! happens, newest first; leads added together (an import) on one line.
 
 use crate::domain::Change;
 use crate::ui::components::clock;
@@ -29,6 +29,12 @@ fn describe(item: &FeedItem) -> (String, Option<String>) {
         ),
         Change::Expired { previous } => format!("{previous}'s claim on {lead} expired"),
         Change::Extended => format!("{} extended {lead}", ev.actor),
+        Change::Outcome { outcome, note } if note.is_empty() => {
+            format!("{} marked {lead} {}", ev.actor, outcome.label().to_lowercase())
+        }
+        Change::Outcome { outcome, note } => {
+            format!("{} marked {lead} {}: {note}", ev.actor, outcome.label().to_lowercase())
+        }
     };
     (text, None)
 }

@@ -1,6 +1,6 @@
-//! Who holds what: leads per employee, busiest first.
+//! Who holds what: leads each employee is working (claimed, not closed), busiest first.
 
-use crate::domain::Username;
+use crate::domain::{LeadStatus, Username};
 use crate::ui::sync::board_sync;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ pub fn Holdings(employees: Vec<Username>) -> impl IntoView {
     let counts = move || {
         let mut per: BTreeMap<Username, usize> = employees.iter().map(|e| (e.clone(), 0)).collect();
         sync.board.with(|b| {
-            for a in b.leads().filter_map(|l| l.assignee.as_ref()) {
+            for a in b.leads().filter(|l| l.status() == LeadStatus::Claimed).filter_map(|l| l.assignee.as_ref()) {
                 *per.entry(a.clone()).or_default() += 1;
             }
         });

@@ -1,9 +1,11 @@
 //! The manager's live board (`/manager`): totals, every lead with release and reassign, who
-//! holds what, a feed of claims and conflicts as they happen, and the accounts.
+//! holds what, a feed of claims and conflicts as they happen, the team's outcomes, and the
+//! accounts.
 
 mod accounts;
 mod feed;
 mod holdings;
+mod outcomes;
 mod totals;
 
 use crate::domain::{Account, BoardEvent, Role, UserInfo, Username};
@@ -57,6 +59,7 @@ fn ManagerBody(user: UserInfo, list: Board, feed: Vec<BoardEvent>, users: Vec<Ac
                     <feed::Feed/>
                 </aside>
             </div>
+            <outcomes::Outcomes/>
             <accounts::Accounts accounts=users/>
         </main>
     }
