@@ -1,6 +1,6 @@
 import AxeBuilder from '@axe-core/playwright';
 import { Page } from '@playwright/test';
-import { LOOK_CSV, signIn, waitHydrated, waitHydratedData } from './support/helpers';
+import { LOOK_CSV, signIn, waitHydrated, waitHydratedData, waitLive } from './support/helpers';
 import { DESKTOP, PHONE, expect, test } from './support/look';
 
 /** Fails on any serious or critical WCAG 2.x A/AA or best-practice violation. */
@@ -38,6 +38,13 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
     }
     await board.getByPlaceholder(/Search/).fill('no lead is called this');
     await expectAccessible(board, 'board with nothing found');
+    // The two sizes share a server: each claims a lead of its own.
+    await board.goto(size === 'desktop' ? '/leads/L00005' : '/leads/L00006');
+    await waitLive(board);
+    await expectAccessible(board, "a lead's page");
+    await board.getByRole('button', { name: 'Claim' }).click();
+    await expect(board.locator('form.outcome-form')).toBeVisible();
+    await expectAccessible(board, "a lead's page with the outcome form");
     await board.goto('/manager');
     await expectAccessible(board, 'managers only (403)');
 

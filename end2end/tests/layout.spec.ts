@@ -1,5 +1,5 @@
 import { Browser, Page } from '@playwright/test';
-import { LOOK_CSV, signIn, waitHydrated, waitHydratedData } from './support/helpers';
+import { LOOK_CSV, signIn, waitHydrated, waitHydratedData, waitLive } from './support/helpers';
 import { expect, test } from './support/look';
 
 const WIDTHS = [360, 390, 768, 1280, 1920];
@@ -8,8 +8,9 @@ const WIDTHS = [360, 390, 768, 1280, 1920];
 const REGIONS: Record<string, string[]> = {
   login: ['.login-card'],
   board: ['.topbar', '.page-head', '.leads-card'],
-  manager: ['.topbar', '.page-head', '.totals', '.manager-main', '.side > section', '.accounts-card'],
+  manager: ['.topbar', '.page-head', '.totals', '.manager-main', '.side > section', '.outcomes-card', '.accounts-card'],
   data: ['.topbar', '.page-head', '.data-card'],
+  lead: ['.topbar', '.lead-summary', '.outcome-form', '.history-card'],
 };
 
 type Box = { x: number; y: number; width: number; height: number };
@@ -84,7 +85,13 @@ async function pages(browser: Browser, baseURL: string): Promise<[string, Page][
   await waitHydratedData(data);
   await data.getByTestId('csv-file').setInputFiles({ name: 'leads.csv', mimeType: 'text/csv', buffer: Buffer.from(LOOK_CSV) });
   await expect(data.getByTestId('start-import')).toBeVisible();
-  return [['login', login], ['board', board], ['manager', manager], ['data', data]];
+  // A lead's page with its outcome form and a history.
+  const lead = await signIn(browser, 'alice', { baseURL });
+  const claim = await lead.request.post('/api/claim', { data: { lead_id: 'L00003' } });
+  expect((await claim.json()).outcome).toBe('won');
+  await lead.goto('/leads/L00003');
+  await waitLive(lead);
+  return [['login', login], ['board', board], ['manager', manager], ['data', data], ['lead', lead]];
 }
 
 test('@look every page fits 360 to 1920 px: no sideways scroll, no overlapping regions, buttons inside their rows', async ({ browser, look }) => {

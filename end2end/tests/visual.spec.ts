@@ -9,9 +9,15 @@ import { DESKTOP, PHONE, expect, settle, test } from './support/look';
 // With README_SHOTS=<dir> (scripts/screenshots), the README's pictures are written there too.
 const README_SHOTS = process.env.README_SHOTS;
 
-/** What changes from run to run: clock times and claim margins. */
+/** What changes from run to run: clock times, claim margins and deadlines. */
 function masks(page: Page) {
-  return [page.locator('.feed time'), page.locator('.lost-detail')];
+  return [
+    page.locator('.feed time'),
+    page.locator('.lost-detail'),
+    page.locator('.history time'),
+    page.locator('.history .muted'),
+    page.locator('.details dd:last-of-type'),
+  ];
 }
 
 /** Routes the page's board socket through the test, which can hold the server's messages back. */
@@ -94,6 +100,22 @@ for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const
       const page = await signIn(browser, 'maria', { baseURL: fresh.url, viewport });
       await settle(page);
       await shot(page, `manager-${size}`, true);
+    });
+
+    test(`a lead's page with its history (${size})`, async ({ browser, fresh }) => {
+      await claimAs(browser, fresh.url, 'alice', 'L00001');
+      await claimAs(browser, fresh.url, 'bob', 'L00001', 'lost');
+      const page = await signIn(browser, 'alice', { baseURL: fresh.url, viewport });
+      const lead = await (await page.request.post('/api/leads/history', { data: { lead_id: 'L00001' } })).json();
+      const note = 'Left a voicemail; call back Monday 10:00';
+      const recorded = await page.request.post('/api/outcome', {
+        data: { lead_id: 'L00001', version: lead.lead.version, outcome: 'contacted', note },
+      });
+      expect(recorded.status()).toBe(200);
+      await page.goto('/leads/L00001');
+      await settle(page);
+      await expect(page.getByTestId('history').locator('li[data-kind="outcome"]')).toContainText(note);
+      await shot(page, `lead-${size}`, true);
     });
 
     test(`leads in and out, after an import (${size})`, async ({ browser, fresh }) => {

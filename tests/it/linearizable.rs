@@ -127,6 +127,7 @@ async fn a_claim_storm_is_linearizable_and_every_board_ends_equal_to_the_store()
                 Op::Claim { by } => ("claimed", by),
                 Op::Release { by, .. } => ("released", by),
                 Op::Reassign { by, .. } => ("reassigned", by),
+                Op::Outcome { by, .. } => ("outcome", by),
             };
             from_history.insert((o.lead.clone(), version), (kind.to_owned(), by.clone()));
         }

@@ -69,12 +69,13 @@ pub(crate) fn direct_checks(initial: &LeadState, ops: &[&Operation]) -> Result<(
             return Some((initial.clone(), None));
         }
         let o = made.get(&v)?;
-        let holder = match &o.op {
-            Op::Claim { by } => Some(by.clone()),
-            Op::Release { .. } => None,
-            Op::Reassign { to, .. } => Some(to.clone()),
+        let (holder, closed) = match &o.op {
+            Op::Claim { by } => (Some(by.clone()), false),
+            Op::Release { .. } => (None, false),
+            Op::Reassign { to, .. } => (Some(to.clone()), false),
+            Op::Outcome { by, closes, .. } => (Some(by.clone()), *closes),
         };
-        Some((LeadState { holder, version: v }, Some(*o)))
+        Some((LeadState { holder, version: v, closed }, Some(*o)))
     };
 
     // Every change must be allowed in the state before it.

@@ -6,22 +6,25 @@ use std::fmt;
 /// Nanoseconds since the recording started, from one monotonic clock.
 pub type Nanos = u64;
 
-/// The register's state: who holds the lead and its version.
+/// The register's state: who holds the lead, its version, and whether an outcome closed it (it
+/// then keeps its holder, and nobody can claim it until a manager reopens it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LeadState {
     pub holder: Option<String>,
     pub version: u64,
+    pub closed: bool,
 }
 
 impl LeadState {
     pub fn new(holder: Option<&str>, version: u64) -> Self {
-        Self { holder: holder.map(str::to_owned), version }
+        Self { holder: holder.map(str::to_owned), version, closed: false }
     }
 }
 
 impl fmt::Display for LeadState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.holder {
+            Some(h) if self.closed => write!(f, "closed by {h} at version {}", self.version),
             Some(h) => write!(f, "held by {h} at version {}", self.version),
             None => write!(f, "open at version {}", self.version),
         }
@@ -43,6 +46,12 @@ pub enum Op {
         by: String,
         seen_version: u64,
         to: String,
+    },
+    /// The holder records an outcome; `closes`: whether it closes the lead (all but "contacted").
+    Outcome {
+        by: String,
+        seen_version: u64,
+        closes: bool,
     },
 }
 
@@ -101,6 +110,10 @@ impl fmt::Display for Operation {
             Op::Claim { by } => write!(f, "{by}'s claim")?,
             Op::Release { by, seen_version, .. } => write!(f, "{by}'s release of version {seen_version}")?,
             Op::Reassign { by, seen_version, to } => write!(f, "{by}'s reassign of version {seen_version} to {to}")?,
+            Op::Outcome { by, seen_version, closes } => {
+                let what = if *closes { "closing outcome" } else { "outcome" };
+                write!(f, "{by}'s {what} on version {seen_version}")?
+            }
         }
         write!(f, " [{:.3}–{:.3} ms] ", ms(self.start), ms(self.end))?;
         match &self.outcome {

@@ -5,14 +5,23 @@ use crate::{LeadState, Op, Operation, Outcome};
 
 /// The state after `op` takes effect, or None when its precondition fails in `s`.
 pub(crate) fn effect(op: &Op, s: &LeadState) -> Option<LeadState> {
+    let next = |holder: Option<String>, closed| LeadState { holder, version: s.version + 1, closed };
+    let fenced = |seen: &u64| s.version == *seen;
     match op {
-        Op::Claim { by } => s.holder.is_none().then(|| LeadState { holder: Some(by.clone()), version: s.version + 1 }),
+        Op::Claim { by } => s.holder.is_none().then(|| next(Some(by.clone()), false)),
+        // The holder releases a lead they work; a manager any held lead, a closed one included
+        // (which reopens it).
         Op::Release { by, seen_version, manager } => {
-            let allowed = s.holder.as_ref().is_some_and(|h| h == by || *manager);
-            (s.version == *seen_version && allowed).then(|| LeadState { holder: None, version: s.version + 1 })
+            let allowed = s.holder.as_ref().is_some_and(|h| (h == by && !s.closed) || *manager);
+            (fenced(seen_version) && allowed).then(|| next(None, false))
         }
-        Op::Reassign { seen_version, to, .. } => (s.version == *seen_version && s.holder.as_ref() != Some(to))
-            .then(|| LeadState { holder: Some(to.clone()), version: s.version + 1 }),
+        Op::Reassign { seen_version, to, .. } => {
+            (fenced(seen_version) && s.holder.as_ref() != Some(to)).then(|| next(Some(to.clone()), false))
+        }
+        Op::Outcome { by, seen_version, closes } => {
+            (fenced(seen_version) && s.holder.as_ref() == Some(by) && !s.closed)
+                .then(|| next(Some(by.clone()), *closes))
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub fn tally(history: &History) -> HashMap<&'static str, usize> {
             (Op::Claim { .. }, Outcome::Lost { .. }) => "claim lost",
             (Op::Release { .. }, Outcome::Won { .. }) => "release applied",
             (Op::Reassign { .. }, Outcome::Won { .. }) => "reassign applied",
+            (Op::Outcome { closes: false, .. }, Outcome::Won { .. }) => "outcome applied",
+            (Op::Outcome { closes: true, .. }, Outcome::Won { .. }) => "closing outcome applied",
             (_, Outcome::Rejected { .. }) => "rejected",
             (_, Outcome::Unknown) => "unknown",
             _ => "other",

@@ -18,6 +18,11 @@ fn reassign(to: &str, seen: u64, t0: u64, t1: u64, outcome: Outcome) -> Operatio
     Operation { lead: "L1".into(), op, outcome, start: t0 * ML, end: t1 * ML }
 }
 
+fn outcome(by: &str, seen: u64, closes: bool, t0: u64, t1: u64, outcome: Outcome) -> Operation {
+    let op = Op::Outcome { by: by.into(), seen_version: seen, closes };
+    Operation { lead: "L1".into(), op, outcome, start: t0 * ML, end: t1 * ML }
+}
+
 fn won(version: u64) -> Outcome {
     Outcome::Won { version }
 }
@@ -113,6 +118,36 @@ fn unknown_outcomes_may_or_may_not_have_happened() {
         claim("bob", 4, 5, lost("alice", 2)),
         claim("bob", 6, 7, won(4)),
     ]);
+}
+
+#[test]
+fn outcomes_keep_or_close_the_lead_and_only_a_manager_reopens_a_closed_one() {
+    let closed_by_alice = LeadState { closed: true, ..LeadState::new(Some("alice"), 4) };
+    valid(vec![
+        claim("alice", 0, 1, won(2)),
+        outcome("alice", 2, false, 2, 3, won(3)), // contacted: still hers
+        claim("bob", 4, 5, lost("alice", 3)),
+        outcome("alice", 3, true, 6, 7, won(4)), // won: closed
+        claim("bob", 8, 9, Outcome::Rejected { observed: Some(closed_by_alice.clone()) }),
+        release("alice", 4, 10, 11, Outcome::Rejected { observed: Some(closed_by_alice.clone()) }),
+        outcome("alice", 4, false, 12, 13, Outcome::Rejected { observed: Some(closed_by_alice) }),
+        release("maria", 4, 14, 15, won(5)), // reopened
+        claim("bob", 16, 17, won(6)),
+    ]);
+}
+
+#[test]
+fn a_closed_lead_claimed_or_released_by_its_holder_fails() {
+    invalid(
+        vec![claim("alice", 0, 1, won(2)), outcome("alice", 2, true, 2, 3, won(3)), claim("bob", 4, 5, won(4))],
+        "a second winner with no release in between",
+    );
+    invalid(
+        vec![claim("alice", 0, 1, won(2)), outcome("alice", 2, true, 2, 3, won(3)), release("alice", 3, 4, 5, won(4))],
+        "was not allowed",
+    );
+    // An outcome by someone who does not hold the lead.
+    invalid(vec![claim("alice", 0, 1, won(2)), outcome("bob", 2, false, 2, 3, won(3))], "was not allowed");
 }
 
 #[test]

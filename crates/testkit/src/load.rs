@@ -1,6 +1,6 @@
 //! Load shared by `tests/linearizable.rs` and `benches/bench.rs`: a lean API client (a session
-//! cookie over a shared connection pool) and a mixed claim / release / reassign load on a few
-//! leads that records every operation into a [`Recorder`] for the linearizability checker.
+//! cookie over a shared connection pool) and a mixed claim / outcome / release / reassign load on
+//! a few leads that records every operation into a [`Recorder`] for the linearizability checker.
 
 use linearizability::{LeadState, Op, Operation, Outcome, Recorder};
 use serde_json::{json, Value};
@@ -73,7 +73,8 @@ impl Api {
         Ok((status, body))
     }
 
-    /// Claims `lead`, recording the operation. Returns the reply when it answered 200.
+    /// Claims `lead`, recording the operation. Returns the reply when it answered 200, and the
+    /// 409's body when the lead is closed (it holds the lead).
     pub async fn claim(&self, rec: &Recorder, lead: &str) -> Option<Value> {
         let start = rec.now();
         let res = self.post("/api/claim", &json!({"lead_id": lead})).await;
@@ -94,6 +95,18 @@ impl Api {
         outcome
     }
 
+    /// The holder records `outcome` on `lead` fenced at `version`, recording it.
+    pub async fn record_outcome(&self, rec: &Recorder, lead: &str, version: u64, outcome: &str) -> Outcome {
+        let start = rec.now();
+        let body = json!({"lead_id": lead, "version": version, "outcome": outcome});
+        let res = self.post("/api/outcome", &body).await;
+        let end = rec.now();
+        let answer = change_outcome(res);
+        let op = Op::Outcome { by: self.user.clone(), seen_version: version, closes: outcome != "contacted" };
+        rec.push(Operation { lead: lead.into(), op, outcome: answer.clone(), start, end });
+        answer
+    }
+
     /// A manager gives `lead` to `to`, fenced at `version`, recording it.
     pub async fn reassign(&self, rec: &Recorder, lead: &str, version: u64, to: &str) -> Outcome {
         let start = rec.now();
@@ -108,11 +121,16 @@ impl Api {
 
 /// The lead in a JSON reply as the checker's state.
 pub fn lead_state(lead: &Value) -> Option<LeadState> {
-    Some(LeadState { holder: lead["assignee"].as_str().map(str::to_owned), version: lead["version"].as_u64()? })
+    Some(LeadState {
+        holder: lead["assignee"].as_str().map(str::to_owned),
+        version: lead["version"].as_u64()?,
+        closed: lead["status"] == "closed",
+    })
 }
 
-/// A claim's answer as the checker sees it: 200 won / lost / already yours; 4xx other than a
-/// 5xx-like failure did not take effect; anything else (5xx, timeouts, garbage) is unknown.
+/// A claim's answer as the checker sees it: 200 won / lost / already yours; a 409 on a closed
+/// lead did not take effect and says the lead; other 4xx did not take effect (a cap refusal's
+/// lead says nothing of the register); anything else (5xx, timeouts, garbage) is unknown.
 pub fn claim_outcome(me: &str, res: Result<(u16, Value), reqwest::Error>) -> (Outcome, Option<Value>) {
     match res {
         Ok((200, body)) => {
@@ -127,12 +145,15 @@ pub fn claim_outcome(me: &str, res: Result<(u16, Value), reqwest::Error>) -> (Ou
             };
             (outcome, Some(body))
         }
+        Ok((409, body)) if body["lead"]["status"] == "closed" => {
+            (Outcome::Rejected { observed: lead_state(&body["lead"]) }, Some(body))
+        }
         Ok((status, _)) if (400..500).contains(&status) => (Outcome::Rejected { observed: None }, None),
         _ => (Outcome::Unknown, None),
     }
 }
 
-/// A release's or reassign's answer: 200 applied (the lead after it), 409 refused with the
+/// A release's, reassign's or outcome's answer: 200 applied (the lead after it), 409 refused with the
 /// current lead, other 4xx refused, the rest unknown.
 pub fn change_outcome(res: Result<(u16, Value), reqwest::Error>) -> Outcome {
     match res {
@@ -190,8 +211,15 @@ pub async fn record_initial(api: &Api, rec: &Recorder, leads: &[String]) -> Resu
 pub type Enough = Box<dyn Fn(&linearizability::History) -> bool + Send + Sync>;
 
 /// A load's kinds of operation and how many of each make it a real test.
-pub const ENOUGH: [(&str, usize); 5] =
-    [("claim won", 10), ("claim lost", 10), ("release applied", 5), ("reassign applied", 2), ("rejected", 1)];
+pub const ENOUGH: [(&str, usize); 7] = [
+    ("claim won", 10),
+    ("claim lost", 10),
+    ("release applied", 5),
+    ("reassign applied", 2),
+    ("outcome applied", 2),
+    ("closing outcome applied", 2),
+    ("rejected", 1),
+];
 
 /// Whether `h` has at least [`ENOUGH`] of every kind of operation: a history without them proves
 /// little about the register.
@@ -208,9 +236,10 @@ pub struct Until {
     pub enough: Option<Enough>,
 }
 
-/// Employees claim random leads among `leads` and release what they won (sometimes at once,
-/// sometimes with a stale version, which must be refused); a manager looks at leads (by claiming
-/// them) and releases or reassigns them to random employees. Every operation goes into `rec`.
+/// Employees claim random leads among `leads`, record outcomes on some they won (contacted, or
+/// one that closes the lead) and release the others (sometimes at once, sometimes with a stale
+/// version, which must be refused); a manager looks at leads (by claiming them) and releases or
+/// reassigns them to random employees, and reopens closed ones. Every operation goes into `rec`.
 pub async fn mixed_load(
     employees: Vec<Api>,
     manager: Option<Api>,
@@ -244,9 +273,17 @@ pub async fn mixed_load(
             while running() {
                 let lead = &leads[rng.below(leads.len())];
                 let Some(reply) = api.claim(&rec, lead).await else { continue };
-                let mine = reply["lead"]["assignee"] == api.user.as_str();
-                let version = reply["lead"]["version"].as_u64().unwrap_or(0);
-                if mine && rng.chance(70) {
+                let mine = reply["lead"]["assignee"] == api.user.as_str() && reply["lead"]["status"] != "closed";
+                let mut version = reply["lead"]["version"].as_u64().unwrap_or(0);
+                if mine && rng.chance(20) {
+                    if let Outcome::Won { version: v } = api.record_outcome(&rec, lead, version, "contacted").await {
+                        version = v;
+                    }
+                }
+                if mine && rng.chance(10) {
+                    // Closed: only the manager's reopening puts it back in play.
+                    api.record_outcome(&rec, lead, version, if rng.chance(50) { "won" } else { "lost" }).await;
+                } else if mine && rng.chance(70) {
                     if rng.chance(10) {
                         // A stale fence: must be refused with 409 and the current lead.
                         api.release(&rec, lead, version.saturating_sub(1), false).await;
@@ -268,9 +305,11 @@ pub async fn mixed_load(
                 let Some(reply) = api.claim(&rec, lead).await else { continue };
                 let version = reply["lead"]["version"].as_u64().unwrap_or(0);
                 // Leads it won it hands on more often (nobody else can change them meanwhile);
-                // the others it races their holders for.
+                // the others it races their holders for; closed ones it reopens.
                 let won = reply["outcome"] == "won";
-                if rng.chance(if won { 100 } else { 50 }) {
+                if reply["lead"]["status"] == "closed" {
+                    api.release(&rec, lead, version, true).await;
+                } else if rng.chance(if won { 100 } else { 50 }) {
                     let to = &names[rng.below(names.len())];
                     api.reassign(&rec, lead, version, to).await;
                 } else {
