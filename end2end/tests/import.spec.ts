@@ -71,7 +71,7 @@ test('a manager imports a CSV with a bad row, sees why, and the good leads appea
   const exported = maria.waitForEvent('download');
   await maria.getByTestId('export-leads').click();
   const csv = readFileSync(await (await exported).path(), 'utf8').trim().split('\n');
-  expect(csv[0]).toBe('id,name,company,value,status,assignee,contact,email,phone,source,tags,created_at,claimed_at,updated_at');
+  expect(csv[0]).toBe('id,name,company,value,status,assignee,contact,email,phone,source,tags,created_at,claimed_at,updated_at,outcome');
   expect(csv.slice(1).map((l) => l.split(',')[0])).toEqual(['IMP1', 'IMP3']);
   expect(csv[1]).toContain(",'+1 555 0100,");
 });

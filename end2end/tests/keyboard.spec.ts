@@ -35,7 +35,10 @@ test('keyboard only: sign in, find a lead, claim it, release it', async ({ page 
   await expect(row(page, lead)).toHaveAttribute('data-assignee', '');
   await expect(row(page, lead).getByRole('button', { name: /^Claim/ })).toBeVisible();
 
-  // Tab and Enter work as well: from the lead to its Claim button.
+  // Tab and Enter work as well: from the lead to the link to its page, then its Claim button.
+  await page.keyboard.press('Tab');
+  await expect(row(page, lead).locator('a.lead-name')).toBeFocused();
+  await expect(row(page, lead).locator('a.lead-name')).toHaveAttribute('href', `/leads/${lead}`);
   await page.keyboard.press('Tab');
   await expect(row(page, lead).getByRole('button', { name: /^Claim/ })).toBeFocused();
   await page.keyboard.press('Enter');
