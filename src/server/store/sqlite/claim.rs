@@ -6,7 +6,9 @@ use super::events::append_event;
 use super::rows::{counted_toward_cap, get_lead, lead_from_row, LEAD_COLS};
 use super::sql::{exec, parsed, query_row};
 use crate::domain::claim::{check_cap, check_claimable, judge_unapplied};
-use crate::domain::{BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, LeadId, Millis, NextOrder, Username};
+use crate::domain::{
+    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NextOrder, RuleError, Username,
+};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -41,13 +43,17 @@ pub(super) fn claim(
         lead_from_row,
     )
     .optional()?;
+    // A refused attempt is recorded (as `label`) and its refusal is the answer.
+    let refuse = |label: &str, rule: RuleError, current: Lead| {
+        record_attempt(conn, id, by, label, None, received_at, now)?;
+        Ok((Err(StoreError::Rejected { rule, current: Box::new(current) }), Vec::new()))
+    };
     let (outcome, lead) = match won {
         Some(lead) => (ClaimOutcome::Won, lead),
         None => {
             let current = get_lead(conn, id)?;
             if let Err(rule) = check_claimable(&current) {
-                record_attempt(conn, id, by, CLOSED, None, received_at, now)?;
-                return Ok((Err(StoreError::Rejected { rule, current: Box::new(current) }), Vec::new()));
+                return refuse(CLOSED, rule, current);
             }
             match judge_unapplied(&current, by, now) {
                 Some(outcome) => (outcome, current),
@@ -55,8 +61,7 @@ pub(super) fn claim(
                     let rule = check_cap(held_by(conn, by)?, cap)
                         .err()
                         .ok_or_else(|| StoreError::Internal(format!("claim on open lead {id} did not apply")))?;
-                    record_attempt(conn, id, by, CAPPED, None, received_at, now)?;
-                    return Ok((Err(StoreError::Rejected { rule, current: Box::new(current) }), Vec::new()));
+                    return refuse(CAPPED, rule, current);
                 }
             }
         }
