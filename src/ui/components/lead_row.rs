@@ -17,7 +17,7 @@ type ChangeCall = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Lead
 
 /// Reports a failed call and merges the lead it carries, if any (a conflict returns the lead as
 /// it stands now).
-fn report(sync: BoardSync, what: &str, e: ApiError) {
+pub fn report(sync: BoardSync, what: &str, e: ApiError) {
     if let ApiError::Conflict { lead: Some(lead), .. } = &e {
         sync.board.update(|b| {
             b.upsert((**lead).clone());

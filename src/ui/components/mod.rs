@@ -14,6 +14,7 @@ mod shortcuts;
 pub use format::{clock, day_time, duration, money, time_left};
 pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
+pub use lead_row::report as report_failure;
 pub use lead_table::{ExportLink, LeadFilters, LeadTable};
 pub use message::MessagePage;
 pub use next_lead::NextLead;

@@ -9,9 +9,8 @@ use crate::domain::{Lead, LeadId, LeadStatus, UserInfo};
 use crate::error::ApiError;
 use crate::protocol::{Board, LeadHistory};
 use crate::ui::api::{claim, lead_page, list_leads};
-use crate::ui::components::{day_time, money, time_left, Header, Loaded, SignedIn};
+use crate::ui::components::{day_time, money, report_failure, time_left, Header, Loaded, SignedIn};
 use crate::ui::sync::{board_sync, BoardSync};
-use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -94,7 +93,7 @@ fn Summary(lead: Memo<Lead>, user: UserInfo) -> impl IntoView {
         spawn_local(async move {
             match claim(id).await {
                 Ok(reply) => sync.apply_claim(&reply),
-                Err(e) => toasts().push(Tone::Bad, format!("Claim failed: {e}")),
+                Err(e) => report_failure(sync, "Claim failed", e),
             }
             busy.set(false);
         });
