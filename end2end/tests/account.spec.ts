@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { expect, test } from './support/test';
 import { signIn, signInOn, waitHydrated } from './support/helpers';
 
 test('changing your own password needs the current one and signs your other sessions out', async ({ browser }) => {

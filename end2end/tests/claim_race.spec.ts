@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { expect, test } from './support/test';
 import { signIn, row } from './support/helpers';
 
 test('three employees claim one lead at the same moment: one wins, two are told who beat them, the manager sees it live', async ({ browser }) => {

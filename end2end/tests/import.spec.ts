@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { expect, test } from './support/test';
 import { readFileSync } from 'node:fs';
 import { row, signIn, waitHydratedData, waitLive } from './support/helpers';
 import { OwnServer } from './support/server';

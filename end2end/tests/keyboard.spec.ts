@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { expect, test } from './support/test';
 import { row, waitHydrated, waitLive } from './support/helpers';
 
 test('keyboard only: sign in, find a lead, claim it, release it', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test';
 import { signIn } from './support/helpers';
 
 test('"Next lead" pressed in two browsers at once gives two different leads, each told which and why', async ({

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { expect, test } from './support/test';
 import { signIn, shownLeads } from './support/helpers';
 
 test('the pager reaches every lead: Next to the last page and back, disabled at both ends', async ({ browser }) => {

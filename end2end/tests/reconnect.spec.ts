@@ -1,4 +1,5 @@
-import { test, expect, Browser, Page } from '@playwright/test';
+import { Browser, Page } from '@playwright/test';
+import { expect, test } from './support/test';
 import { claimAs, row, signIn } from './support/helpers';
 import { Proxy } from './support/proxy';
 import { OwnServer } from './support/server';

@@ -1,4 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './support/test';
 import { signIn, row } from './support/helpers';
 
 /** Fails the test on any Content-Security-Policy violation the page reports. */

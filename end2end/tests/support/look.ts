@@ -1,4 +1,5 @@
-import { test as base, expect, Page } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { test as base, expect } from './test';
 import { OwnServer } from './server';
 
 export const DESKTOP = { width: 1280, height: 800 };
