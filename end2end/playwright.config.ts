@@ -3,8 +3,9 @@ import { defineConfig } from '@playwright/test';
 // Runs against a server that scripts/test starts (BASE_URL), in Debian's Chromium: Playwright's
 // own browser download is never used. Specs tagged @look (layout, accessibility, visual
 // baselines) start a SQLite server of their own, so they do not depend on the store under test,
-// and so do specs tagged @embedded (what only the embedded store keeps so far: leases, caps and outcomes);
-// E2E_LOOK=0 leaves both out (scripts/test runs them once, with the embedded store).
+// and so do specs tagged @embedded (the leases and caps spec: caps are kept only by the embedded store
+// so far, and the lease screens do not depend on the store); E2E_LOOK=0 leaves both out (scripts/test
+// runs them once, with the embedded store).
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,

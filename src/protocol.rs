@@ -3,7 +3,7 @@
 //! answer of `POST /api/leads`). Shared by the store port, the fan-out, the HTTP layer and the
 //! browser, so both ends are compiled from one definition.
 
-use crate::domain::{BoardEvent, ClaimTerms, Lead, Millis};
+use crate::domain::{BoardEvent, ClaimTerms, Lead, LeadId, Millis, Username};
 use serde::{Deserialize, Serialize};
 
 /// The whole board as of event `seq` of `stream`.
@@ -34,6 +34,13 @@ pub struct LeadHistory {
     pub events: Vec<BoardEvent>,
 }
 
+/// Who has one lead's page open right now (empty: nobody any more).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewers {
+    pub lead: LeadId,
+    pub users: Vec<Username>,
+}
+
 /// Server to browser. A message is made, serialised and sent (or received and applied) one at a
 /// time, never kept in bulk, so a large `Event` beside the small variants costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -58,6 +65,13 @@ pub enum ServerMsg {
     Error {
         message: String,
     },
+    /// Who views the leads whose viewers changed; with `whole`, the whole picture (a lead not
+    /// listed has no viewers). Sent on connect only while someone looks.
+    Presence {
+        viewing: Vec<Viewers>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        whole: bool,
+    },
 }
 
 /// Browser to server.
@@ -71,6 +85,9 @@ pub enum ClientMsg {
         stream: Option<String>,
         after_seq: u64,
     },
+    /// I am looking at this lead's page now (None: at none). One lead per board; counts against
+    /// the board's message budget.
+    Viewing { lead: Option<LeadId> },
 }
 
 /// Why the server closed a board's socket, and so what the browser does next.
@@ -130,5 +147,8 @@ mod tests {
 
         let resume: ClientMsg = serde_json::from_str(r#"{"type":"resume","after_seq":5}"#).unwrap();
         assert_eq!(resume, ClientMsg::Resume { stream: None, after_seq: 5 });
+        let viewing: ClientMsg = serde_json::from_str(r#"{"type":"viewing","lead":"L1"}"#).unwrap();
+        assert_eq!(viewing, ClientMsg::Viewing { lead: Some(crate::domain::LeadId::parse("L1").unwrap()) });
+        assert!(serde_json::from_str::<ClientMsg>(r#"{"type":"viewing","lead":"no such id"}"#).is_err());
     }
 }

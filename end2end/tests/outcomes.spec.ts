@@ -1,7 +1,7 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './support/test';
 import { row, signIn } from './support/helpers';
 
-test.describe('outcomes @embedded', () => {
+test.describe('outcomes', () => {
   test('the holder records contacted, then won, on the lead page: every board and the manager see it live', async ({
     browser,
   }) => {

@@ -150,6 +150,9 @@ pub enum RuleError {
     ExtensionsUsed { max: u32 },
     #[error("the lead is closed ({})", outcome.as_str())]
     Closed { outcome: Outcome },
+    /// An expiry of a lease that has not run out (or was extended meanwhile).
+    #[error("the lease has not run out")]
+    LeaseRunning,
 }
 
 /// A closed lead cannot be claimed: the attempt is refused, not lost (nobody won it).
@@ -222,6 +225,17 @@ pub fn check_extend(
     }
 }
 
+/// A lease gives its lead back once it ran out, out of the version it was found at (so an
+/// extension or a release in between wins over it).
+pub fn check_expire(current: &Lead, seen_version: u64, now: Millis) -> Result<(), RuleError> {
+    check_version(current, seen_version)?;
+    match (&current.assignee, current.lease_until) {
+        (None, _) => Err(RuleError::NotClaimed),
+        (Some(_), Some(until)) if until <= now => Ok(()),
+        (Some(_), _) => Err(RuleError::LeaseRunning),
+    }
+}
+
 fn check_version(current: &Lead, seen: u64) -> Result<(), RuleError> {
     if current.version == seen {
         Ok(())
@@ -285,8 +299,12 @@ mod tests {
     #[test]
     fn only_managers_reassign_and_only_to_an_enabled_account() {
         let held = lead(Some("bob"), 4);
-        let account =
-            |name: &str, disabled| Account { username: Username::parse(name).unwrap(), role: Role::Employee, disabled };
+        let account = |name: &str, disabled| Account {
+            username: Username::parse(name).unwrap(),
+            role: Role::Employee,
+            disabled,
+            cap: None,
+        };
         let (carol, maria) = (account("carol", false), user("maria", Role::Manager));
         assert_eq!(check_reassign(&held, 4, &carol, &user("bob", Role::Employee)), Err(RuleError::ManagersOnly));
         assert_eq!(check_reassign(&held, 4, &carol, &maria), Ok(()));

@@ -20,7 +20,7 @@ pub use lead::{Lead, LeadFilter, LeadId, LeadStatus, NewLead};
 pub use outcome::{Note, Outcome};
 pub use report::{OutcomeReport, PersonOutcomes};
 pub use token::{ApiToken, NewToken};
-pub use user::{Account, AccountChange, Password, Role, UserInfo, Username};
+pub use user::{Account, AccountChange, Cap, Password, Role, UserInfo, Username};
 
 /// Why a value from outside could not become a domain value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

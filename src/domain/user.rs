@@ -96,6 +96,41 @@ impl UserInfo {
     }
 }
 
+/// A person's own cap on leads held at once, which a manager sets over the team's default
+/// (`claims.max_held`): 1 to 1,000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Cap(u32);
+
+impl Cap {
+    pub const MAX: u32 = 1_000;
+
+    pub fn new(held: u32) -> Result<Self, ParseError> {
+        if (1..=Self::MAX).contains(&held) {
+            Ok(Self(held))
+        } else {
+            Err(ParseError::Field { field: "cap", message: format!("must be 1 to {}", Self::MAX) })
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl TryFrom<u32> for Cap {
+    type Error = ParseError;
+    fn try_from(held: u32) -> Result<Self, ParseError> {
+        Self::new(held)
+    }
+}
+
+impl From<Cap> for u32 {
+    fn from(cap: Cap) -> u32 {
+        cap.0
+    }
+}
+
 /// An account as managers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -103,6 +138,9 @@ pub struct Account {
     pub role: Role,
     /// A disabled account cannot sign in and has no sessions.
     pub disabled: bool,
+    /// The person's own cap; None: the team's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
 }
 
 impl Account {
@@ -118,6 +156,8 @@ pub enum AccountChange {
     Disabled(bool),
     Role(Role),
     Password(Password),
+    /// A cap of the person's own, or None: back to the team's default.
+    Cap(Option<Cap>),
 }
 
 impl AccountChange {
@@ -172,6 +212,12 @@ mod tests {
         assert!(change.check(&maria, &maria.username).is_err());
         assert!(change.check(&maria, &Username::parse("bob").unwrap()).is_ok());
         assert!(AccountChange::Role(Role::Manager).check(&maria, &maria.username).is_ok());
+        let cap: AccountChange = serde_json::from_str(r#"{"set":"cap","to":7}"#).unwrap();
+        assert!(matches!(cap, AccountChange::Cap(Some(c)) if c.get() == 7));
+        assert!(matches!(serde_json::from_str(r#"{"set":"cap","to":null}"#).unwrap(), AccountChange::Cap(None)));
+        for bad in [r#"{"set":"cap","to":0}"#, r#"{"set":"cap","to":1001}"#, r#"{"set":"cap","to":-1}"#] {
+            assert!(serde_json::from_str::<AccountChange>(bad).is_err(), "{bad}");
+        }
         for role in [Role::Employee, Role::Manager] {
             assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
             assert_eq!(Role::parse(role.as_str()), Ok(role));

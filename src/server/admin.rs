@@ -32,7 +32,7 @@ impl AccountAdmin {
     ) -> Result<Account, ApiError> {
         self.store.add_user(&username, role, password).await?;
         tracing::info!(by = %by.username, user = %username, role = role.as_str(), "account created");
-        Ok(Account { username, role, disabled: false })
+        Ok(Account { username, role, disabled: false, cap: None })
     }
 
     pub async fn change(&self, by: &UserInfo, username: &Username, change: AccountChange) -> Result<Account, ApiError> {

@@ -82,8 +82,8 @@ impl AppState {
         let leads: Arc<dyn LeadStore> = Arc::new(Metered::new(leads, metrics.clone()));
         let accounts: Arc<dyn AccountStore> = Arc::new(Metered::new(accounts, metrics.clone()));
         let terms = config.claims.terms();
-        if matches!(config.store, StoreConfig::Appwrite(_)) && !terms.is_unlimited() {
-            tracing::warn!("[claims] asks for leases or caps: {}", store::appwrite::LEASES_UNKEPT);
+        if matches!(config.store, StoreConfig::Appwrite(_)) && terms.default_cap.is_some() {
+            tracing::warn!("[claims] asks for a cap: {}", store::appwrite::CAPS_UNKEPT);
         }
         let claims = Arc::new(Claims::new(
             leads.clone(),

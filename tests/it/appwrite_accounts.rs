@@ -99,6 +99,14 @@ async fn team_membership_is_the_manager_role_and_it_is_read_live(v: Version) {
     let maria = a.client("maria").await;
     let bob = a.client("bob").await;
     assert_eq!(bob.post("/api/users", json!({})).await.0, 403);
+    // Caps are not kept on this store: setting one is refused with the reason.
+    let cap = json!({"username": "bob", "change": {"set": "cap", "to": 3}});
+    let (status, body) = maria.post("/api/users/update", cap).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some(leadboard::server::store::appwrite::CAPS_UNKEPT)),
+        "{body}"
+    );
 
     let (status, body) =
         maria.post("/api/users/update", json!({"username": "bob", "change": {"set": "role", "to": "manager"}})).await;

@@ -82,9 +82,10 @@ async fn a_teams_own_collection_is_adopted_without_touching_its_data(v: Version)
     );
     let plan = schema::run(&aw.cfg, true).await.unwrap();
     assert!(plan.dry_run);
-    for own in
-        ["version", "claimed_at", "updated_by", "incarnation", "contact", "email", "source", "tags", "created_at"]
-    {
+    let own = ["version", "claimed_at", "updated_by", "incarnation", "lease_until", "extensions", "outcome"];
+    let own =
+        own.into_iter().chain(["outcome_note", "last_change", "contact", "email", "source", "tags", "created_at"]);
+    for own in own {
         assert!(plan.created.contains(&format!("attribute deals.{own}")), "{:?}", plan.created);
     }
     assert!(
@@ -99,11 +100,25 @@ async fn a_teams_own_collection_is_adopted_without_touching_its_data(v: Version)
     assert_eq!(s, 404, "a dry run creates nothing");
 
     let done = aw.setup().await;
-    assert_eq!(done.created.iter().filter(|c| c.starts_with("attribute deals.")).count(), 9, "{:?}", done.created);
+    assert_eq!(done.created.iter().filter(|c| c.starts_with("attribute deals.")).count(), 14, "{:?}", done.created);
     let mut after = attribute_keys(&aw).await;
     after.retain(|k| !before.contains(k));
-    let added =
-        ["claimed_at", "contact", "created_at", "email", "incarnation", "source", "tags", "updated_by", "version"];
+    let added = [
+        "claimed_at",
+        "contact",
+        "created_at",
+        "email",
+        "extensions",
+        "incarnation",
+        "last_change",
+        "lease_until",
+        "outcome",
+        "outcome_note",
+        "source",
+        "tags",
+        "updated_by",
+        "version",
+    ];
     assert_eq!(after, added, "Leadboard's own attributes and the details the team has none for");
     assert!(done.notes.is_empty(), "the team's collection is readable by users: {:?}", done.notes);
     assert!(aw.setup().await.created.is_empty(), "a second run adds nothing");

@@ -86,7 +86,7 @@ async fn read_board(mut ws: Socket, mut board: BoardState, until: Option<u64>) -
                     seen.snapshots += 1;
                     board = BoardState::new(stream, seq, leads);
                 }
-                ServerMsg::Heartbeat { .. } => {}
+                ServerMsg::Heartbeat { .. } | ServerMsg::Presence { .. } => {}
                 ServerMsg::Error { message } => panic!("board error: {message}"),
             },
             Some(Ok(Message::Close(frame))) => {

@@ -186,3 +186,32 @@ async fn leases_that_ran_out_while_the_server_was_down_are_given_back_at_start()
     assert_eq!(expired.len(), 1);
     assert_eq!(expired[0].actor.as_str(), "alice");
 }
+
+#[tokio::test]
+async fn a_manager_sets_a_persons_own_cap_over_the_teams_and_clears_it_again() {
+    let security = SecurityConfig { claims_per_minute: 1_000, ..Default::default() };
+    let server = TestServer::start_on_terms(10, 0, security, terms(30.0, 3)).await;
+    let (maria, bob) = (server.client("maria").await, server.client("bob").await);
+    let set = |to: serde_json::Value| json!({"username": "bob", "change": {"set": "cap", "to": to}});
+    let (s, account) = maria.post("/api/users/update", set(json!(1))).await;
+    assert_eq!((s, account["cap"].as_u64()), (200, Some(1)), "{account}");
+    assert_eq!(bob.post("/api/claim", json!({"lead_id": lead(1)})).await.1["outcome"], "won");
+    let (s, body) = bob.post("/api/claim", json!({"lead_id": lead(2)})).await;
+    assert_eq!((s, body["message"].as_str()), (409, Some("you already hold 1 of 1")), "{body}");
+    // Bad caps are refused with the reason; only managers set them.
+    for bad in [json!(0), json!(1001), json!(-2), json!("five")] {
+        let (s, body) = maria.post("/api/users/update", set(bad.clone())).await;
+        assert_eq!(s, 400, "{bad}: {body}");
+    }
+    assert_eq!(bob.post("/api/users/update", set(json!(50))).await.0, 403);
+    // Cleared: the team's cap of 3 again.
+    let (s, account) = maria.post("/api/users/update", set(json!(null))).await;
+    assert_eq!((s, account.get("cap")), (200, None), "{account}");
+    for n in 2..=3 {
+        assert_eq!(bob.post("/api/claim", json!({"lead_id": lead(n)})).await.1["outcome"], "won");
+    }
+    let (s, body) = bob.post("/api/claim", json!({"lead_id": lead(4)})).await;
+    assert_eq!((s, body["message"].as_str()), (409, Some("you already hold 3 of 3")), "{body}");
+    let (_, users) = maria.post("/api/users", json!({})).await;
+    assert!(users.as_array().unwrap().iter().all(|u| u.get("cap").is_none()), "{users}");
+}

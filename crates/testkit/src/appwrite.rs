@@ -210,12 +210,12 @@ impl Replica {
     }
 
     pub async fn start_with(aw: &Appwrite, security: SecurityConfig) -> Replica {
-        let config = Config {
-            app: test_app(),
-            store: StoreConfig::Appwrite(aw.cfg.clone()),
-            security,
-            claims: ClaimsConfig::unlimited(),
-        };
+        Self::start_on_terms(aw, security, ClaimsConfig::unlimited()).await
+    }
+
+    /// A replica whose claims are held on `claims` (leases, the expiry pass).
+    pub async fn start_on_terms(aw: &Appwrite, security: SecurityConfig, claims: ClaimsConfig) -> Replica {
+        let config = Config { app: test_app(), store: StoreConfig::Appwrite(aw.cfg.clone()), security, claims };
         let state = server::open_state(config);
         let (addr, task) = server::serve(&state).await;
         Replica { addr, state, task }
@@ -278,7 +278,7 @@ impl Board {
                         self.events.push(ev.clone());
                     }
                 }
-                ServerMsg::Error { .. } => {}
+                ServerMsg::Error { .. } | ServerMsg::Presence { .. } => {}
             }
             return Some(msg);
         }

@@ -12,6 +12,8 @@ use std::time::Duration;
 /// connection the server is closing at that moment (reqwest does not resend a POST that met a
 /// closing connection; browsers do).
 pub const POOL_IDLE: Duration = Duration::from_secs(5);
+/// No request of a test takes this long: one that does fails the test instead of hanging the run.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -134,8 +136,12 @@ impl Client {
     /// A client of the server at `addr`, with its own cookie jar.
     pub fn new(addr: SocketAddr) -> Client {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        let http =
-            reqwest::Client::builder().cookie_provider(jar.clone()).pool_idle_timeout(POOL_IDLE).build().unwrap();
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .pool_idle_timeout(POOL_IDLE)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap();
         Client { http, jar, base: format!("http://{addr}") }
     }
 

@@ -89,6 +89,19 @@ pub struct LeadsMapping {
     pub updated_by: String,
     #[serde(deserialize_with = "values::appwrite_id")]
     pub incarnation: String,
+    /// The holder's lease: when it runs out, and how often it was extended.
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub lease_until: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub extensions: String,
+    /// The outcome the holder recorded, and its note.
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub outcome: String,
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub outcome_note: String,
+    /// The kind of Leadboard's last change (claim, release, extend, outcome, expire...).
+    #[serde(deserialize_with = "values::appwrite_id")]
+    pub last_change: String,
     /// The lead's details, all optional: the team's attributes when it has them (each must be a
     /// single string, `created_at` a number of Unix milliseconds), else added by `appwrite setup`.
     /// `tags` holds them comma-separated. A lead without `created_at` shows its `$createdAt`.
@@ -140,6 +153,11 @@ impl Default for LeadsMapping {
             claimed_at: "claimed_at".into(),
             updated_by: "updated_by".into(),
             incarnation: "incarnation".into(),
+            lease_until: "lease_until".into(),
+            extensions: "extensions".into(),
+            outcome: "outcome".into(),
+            outcome_note: "outcome_note".into(),
+            last_change: "last_change".into(),
             contact: "contact".into(),
             email: "email".into(),
             phone: "phone".into(),

@@ -1,5 +1,8 @@
 //! Where events fan out: every committed event is serialised once and broadcast to every
-//! connected board's task (the websocket itself is the HTTP layer's, `http::ws`).
+//! connected board's task (the websocket itself is the HTTP layer's, `http::ws`); so is who is
+//! looking at which lead (`presence`).
+
+mod presence;
 
 use super::metrics::Metrics;
 use super::store::EventSink;
@@ -40,6 +43,7 @@ pub struct Hub {
     idle: Notify,
     /// Set once the server is shutting down: every board is told to reconnect elsewhere.
     closing: watch::Sender<bool>,
+    presence: presence::Presence,
     metrics: Arc<Metrics>,
 }
 
@@ -62,12 +66,18 @@ impl Hub {
             boards: AtomicUsize::new(0),
             idle: Notify::new(),
             closing: watch::channel(false).0,
+            presence: presence::Presence::default(),
             metrics,
         }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Who looks at which lead on this replica.
+    pub fn presence(&self) -> &presence::Presence {
+        &self.presence
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {

@@ -131,6 +131,7 @@ where
     // Subscribe before reading the backlog, so nothing falls between the two.
     let mut live = state.hub.subscribe();
     let mut kicks = state.hub.kicks();
+    let mut place = state.hub.presence().join(user.username.clone());
     let session = auth::session_of(state, headers);
     let mut budget = Budget { started: tokio::time::Instant::now(), used: 0 };
     let board = Board { store: &*state.leads, metrics, state, user };
@@ -138,7 +139,11 @@ where
     let first = tokio::time::timeout(RESUME_WAIT, rx.next()).await.ok().flatten();
     let after = match first {
         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
-            Ok(resume) => resume_point(&*state.leads, resume),
+            Ok(resume @ ClientMsg::Resume { .. }) => resume_point(&*state.leads, resume),
+            Ok(ClientMsg::Viewing { .. }) => {
+                let _ = tx.send(error_frame("resume first".into())).await;
+                None
+            }
             Err(e) => {
                 let _ = tx.send(error_frame(format!("bad message: {e}"))).await;
                 None
@@ -159,6 +164,14 @@ where
             return;
         }
     };
+
+    // Who looks at what, if anyone does: nothing to send while nobody looks.
+    let everyone = state.hub.presence().everyone();
+    if matches!(&everyone, ServerMsg::Presence { viewing, .. } if !viewing.is_empty())
+        && tx.send(text(&everyone)).await.is_err()
+    {
+        return;
+    }
 
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     // A board that was stuck writing checks its session once, not once per missed beat.
@@ -187,6 +200,12 @@ where
                 }
                 Err(RecvError::Closed) => break,
             },
+            update = place.updates.recv() => match update {
+                Ok(json) => tx.send(event_text(json)).await.map_err(drop),
+                // Updates missed: the whole picture replaces them.
+                Err(RecvError::Lagged(_)) => tx.send(text(&state.hub.presence().everyone())).await.map_err(drop),
+                Err(RecvError::Closed) => break,
+            },
             kicked = kicks.recv() => {
                 let ours = match kicked {
                     Ok(Kick::Account(name)) => name == user.username,
@@ -208,7 +227,11 @@ where
                     break;
                 }
                 Some(Ok(Message::Text(t))) => match serde_json::from_str::<ClientMsg>(&t) {
-                    Ok(resume) => {
+                    Ok(ClientMsg::Viewing { lead }) => {
+                        place.look_at(lead);
+                        Ok(())
+                    }
+                    Ok(resume @ ClientMsg::Resume { .. }) => {
                         let from = resume_point(&*state.leads, resume);
                         match board.catch_up(tx, from).await {
                             Ok(seq) => {
@@ -251,6 +274,7 @@ fn resume_point(store: &dyn LeadStore, msg: ClientMsg) -> Option<u64> {
     match msg {
         ClientMsg::Resume { stream: Some(s), .. } if s != store.stream() => None,
         ClientMsg::Resume { after_seq, .. } => Some(after_seq),
+        ClientMsg::Viewing { .. } => None,
     }
 }
 
@@ -268,7 +292,7 @@ fn text(msg: &ServerMsg) -> Message {
     Message::Text(serde_json::to_string(msg).expect("board messages always serialise").into())
 }
 
-/// An event the hub serialised once for every board (serde_json writes only UTF-8).
+/// A message the hub serialised once for every board (serde_json writes only UTF-8).
 fn event_text(json: bytes::Bytes) -> Message {
     Message::Text(Utf8Bytes::try_from(json).expect("the hub's frames are JSON text"))
 }

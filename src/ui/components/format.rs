@@ -48,6 +48,17 @@ pub fn duration(ms: i64) -> String {
     }
 }
 
+/// Who else has a lead open: "bob is viewing", "bob and carol are viewing", "bob, carol and 2
+/// others are viewing"; None when nobody else does.
+pub fn viewing(users: &[crate::domain::Username]) -> Option<String> {
+    Some(match users {
+        [] => return None,
+        [one] => format!("{one} is viewing"),
+        [a, b] => format!("{a} and {b} are viewing"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} others are viewing", rest.len()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,6 +70,15 @@ mod tests {
         assert_eq!(duration(12 * 60_000 + 30_000), "12 min");
         assert_eq!(duration((3 * 60 + 5) * 60_000), "3 h 5 min");
         assert_eq!(duration((52 * 60 + 1) * 60_000), "2 d 4 h");
+    }
+
+    #[test]
+    fn viewers_are_named_up_to_two() {
+        let users: Vec<_> = ["bob", "carol", "dave", "erin"].map(|u| crate::domain::Username::parse(u).unwrap()).into();
+        assert_eq!(viewing(&users[..0]), None);
+        assert_eq!(viewing(&users[..1]).unwrap(), "bob is viewing");
+        assert_eq!(viewing(&users[..2]).unwrap(), "bob and carol are viewing");
+        assert_eq!(viewing(&users).unwrap(), "bob, carol and 2 others are viewing");
     }
 
     #[test]

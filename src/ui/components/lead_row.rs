@@ -3,7 +3,7 @@
 //! the lost-claim flag, and the actions this user may take on it (claim, release, extend, record
 //! an outcome on its page, and for managers reassign and reopen).
 
-use super::format::{money, time_left};
+use super::format::{money, time_left, viewing};
 use crate::domain::{Lead, LeadId, LeadStatus, UserInfo, Username};
 use crate::error::ApiError;
 use crate::ui::api::{claim, extend, reassign, release};
@@ -131,6 +131,10 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
         _ => "open",
     };
     let page = format!("/leads/{id}");
+    let others = {
+        let id = id.clone();
+        move || viewing(&sync.others_viewing(&id))
+    };
     let claim_label = text(|l| format!("Claim {}", l.name));
 
     let terms = sync.terms.get_value();
@@ -161,6 +165,7 @@ pub fn LeadRow(id: LeadId, user: UserInfo, employees: Vec<Username>) -> impl Int
             <td class="lead">
                 <a class="lead-name" href=page.clone() rel="external">{text(|l| l.name.clone())}</a>
                 <span class="lead-id">{id.to_string()}</span>
+                {move || others().map(|who| view! { <span class="viewing" data-testid="viewing">{who}</span> })}
                 {move || flag().map(|f| view! {
                     <p class="lost-flag" data-testid="lost-flag">
                         <span class="lost-icon" aria-hidden="true">"!"</span>

@@ -11,7 +11,7 @@ mod next_lead;
 mod pager;
 mod shortcuts;
 
-pub use format::{clock, day_time, duration, money, time_left};
+pub use format::{clock, day_time, duration, money, time_left, viewing};
 pub use gate::{CurrentUser, Loaded, ManagersOnly, SignedIn};
 pub use header::{go, Header};
 pub use lead_row::report as report_failure;

@@ -1,5 +1,6 @@
 //! A board's live state: the leads (kept converged by events from `/ws`), lost-claim flags, the
-//! activity feed, the connection status, and the server's clock that leases count down by. The socket reconnects by itself and resumes from the
+//! activity feed, who else is looking at which lead, the connection status, and the server's clock
+//! that leases count down by. The socket reconnects by itself and resumes from the
 //! last sequence it applied, so nothing is missed. The socket half exists only in the browser;
 //! the server renders the initial state.
 #![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -9,7 +10,7 @@ use crate::domain::{
     Applied, BoardEvent, BoardState, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NextReply,
     Username,
 };
-use crate::protocol::Board;
+use crate::protocol::{Board, Viewers};
 use leptos::prelude::*;
 use std::collections::{HashMap, VecDeque};
 
@@ -66,6 +67,10 @@ pub struct BoardSync {
     /// Newest first.
     pub feed: RwSignal<VecDeque<FeedItem>>,
     pub terms: StoredValue<ClaimTerms>,
+    /// Who has which lead's page open (on this server), as the server last said.
+    pub viewers: RwSignal<HashMap<LeadId, Vec<Username>>>,
+    /// The lead whose page this is (None on the boards): the socket tells the server.
+    pub looking_at: RwSignal<Option<LeadId>>,
     /// The server's clock as this board reckons it (the browser's clock plus the difference the
     /// server last reported), moved on every second in the browser.
     pub now: RwSignal<Millis>,
@@ -82,6 +87,29 @@ fn lead_label(lead: &Lead) -> String {
 }
 
 impl BoardSync {
+    /// Takes in who views which leads: the leads named get their viewers (nobody: removed); with
+    /// `whole`, every other lead has none.
+    pub fn presence(&self, viewing: Vec<Viewers>, whole: bool) {
+        self.viewers.update(|map| {
+            if whole {
+                map.clear();
+            }
+            for Viewers { lead, users } in viewing {
+                if users.is_empty() {
+                    map.remove(&lead);
+                } else {
+                    map.insert(lead, users);
+                }
+            }
+        });
+    }
+
+    /// Everyone but me who has `lead`'s page open.
+    pub fn others_viewing(&self, lead: &LeadId) -> Vec<Username> {
+        let me = self.me.get_value();
+        self.viewers.with(|map| map.get(lead).into_iter().flatten().filter(|u| **u != me).cloned().collect())
+    }
+
     /// Creates the board state, provides it as context and, in the browser, connects the socket.
     pub fn provide(me: Username, board: Board, feed: Vec<BoardEvent>) -> BoardSync {
         let Board { snapshot: list, terms, now } = board;
@@ -95,6 +123,8 @@ impl BoardSync {
                 f
             })),
             terms: StoredValue::new(terms),
+            viewers: RwSignal::new(HashMap::new()),
+            looking_at: RwSignal::new(None),
             now: RwSignal::new(now),
             skew: StoredValue::new(0),
         };

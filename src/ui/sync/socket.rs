@@ -51,6 +51,16 @@ pub fn connect(sync: BoardSync) {
         started: now,
     });
     open(&socket);
+    // The page moving to another lead (or none) while the socket is open.
+    let looking = socket.clone();
+    Effect::new(move |_| {
+        let lead = looking.sync.looking_at.get();
+        if looking.opened.get() {
+            if let Some(ws) = looking.ws.borrow().as_ref() {
+                send(ws, &ClientMsg::Viewing { lead });
+            }
+        }
+    });
     let watchdog = socket.clone();
     let _ = set_interval_with_handle(
         move || {
@@ -102,6 +112,10 @@ fn open(s: &Rc<Socket>) {
         me.opened.set(true);
         me.last_heard.set(js_sys::Date::now());
         resume(&me, true);
+        // A new socket is a new board to the server: say again which lead this page shows.
+        if let (Some(lead), Some(ws)) = (me.sync.looking_at.get_untracked(), me.ws.borrow().as_ref()) {
+            send(ws, &ClientMsg::Viewing { lead: Some(lead) });
+        }
         me.sync.conn.set(Conn::Live);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -192,6 +206,7 @@ fn handle(s: &Rc<Socket>, msg: ServerMsg) {
                 resume(s, true);
             }
         }
+        ServerMsg::Presence { viewing, whole } => s.sync.presence(viewing, whole),
         ServerMsg::Error { message } => leptos::logging::warn!("board socket: {message}"),
     }
 }

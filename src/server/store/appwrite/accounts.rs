@@ -172,7 +172,7 @@ impl AppwriteStore {
 /// An Appwrite user as a Leadboard account: blocked users are disabled ones.
 fn account_of(username: &Username, user: &Value, manager: bool) -> Account {
     let role = if manager { Role::Manager } else { Role::Employee };
-    Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false) }
+    Account { username: username.clone(), role, disabled: user["status"].as_bool() == Some(false), cap: None }
 }
 
 /// The user's credential version: the time of their last password change, read before the
@@ -269,7 +269,7 @@ impl AccountStore for AppwriteStore {
                 let id = u["$id"].as_str()?;
                 let username = Username::parse(id).ok().filter(|_| id != self.core.cfg.service_user_id)?;
                 let role = if managers.contains(id) { Role::Manager } else { Role::Employee };
-                Some(Account { username, role, disabled: u["status"].as_bool() == Some(false) })
+                Some(Account { username, role, disabled: u["status"].as_bool() == Some(false), cap: None })
             })
             .collect();
         out.sort_by(|a, b| a.username.cmp(&b.username));
@@ -289,6 +289,7 @@ impl AccountStore for AppwriteStore {
                 let call = Call::patch(format!("/users/{username}/password"), json!({"password": p.expose()}));
                 self.core.api.send(call).await.map_err(invalid_or)?;
             }
+            AccountChange::Cap(_) => return Err(StoreError::Invalid(super::CAPS_UNKEPT.into())),
         }
         if change.ends_sessions() {
             self.end_sessions(username).await?;

@@ -2,8 +2,9 @@
 //! Appwrite's JSON documents and domain values.
 
 use super::client::{id_segment, AwError};
-use crate::domain::{Email, Lead, LeadDetails, LeadId, Millis, Phone, Tag, Username};
+use crate::domain::{Email, Lead, LeadDetails, LeadId, Millis, Note, Outcome, Phone, Tag, Username};
 use crate::server::config::{LeadsMapping, OptionalField};
+use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -41,6 +42,11 @@ pub struct LeadDoc {
     /// incarnation, whose claim documents are not the old one's. The stored attribute, or for a
     /// document that has none yet (made outside Leadboard) its `$createdAt`.
     pub incarnation: String,
+    /// The kind of transition that made this version (None: made outside Leadboard, or before
+    /// it kept one).
+    pub last_change: Option<Kind>,
+    /// The note of the outcome, when the last change recorded one.
+    pub note: Note,
 }
 
 fn decode(what: &str) -> AwError {
@@ -87,21 +93,22 @@ impl LeadDoc {
             Some(stored) => stored.to_owned(),
             None => text(doc, "$createdAt")?.to_owned(),
         };
+        let held = assignee.is_some();
         let lead = Lead {
             id,
             name: field(&map.name, OptionalField::Name)?,
             company: field(&map.company, OptionalField::Company)?,
             value,
-            claimed_at: if assignee.is_some() { opt_int(doc, &map.claimed_at) } else { None },
+            claimed_at: held.then(|| opt_int(doc, &map.claimed_at)).flatten(),
             assignee,
             // Documents from before Leadboard (an adopted collection) have no version yet.
             version: opt_int(doc, &map.version).unwrap_or(1).max(1) as u64,
             updated_at: parse_time(&updated_at_raw).unwrap_or(0),
             details: details_from_json(doc, map),
-            // Leases and outcomes are not kept by this store yet.
-            lease_until: None,
-            extensions: 0,
-            outcome: None,
+            // What a holder has: an open lead keeps nothing of its last claim.
+            lease_until: held.then(|| opt_int(doc, &map.lease_until)).flatten(),
+            extensions: held.then(|| opt_int(doc, &map.extensions)).flatten().unwrap_or(0).max(0) as u32,
+            outcome: held.then(|| doc[&map.outcome].as_str().and_then(|o| o.parse().ok())).flatten(),
         };
         Ok(LeadDoc {
             doc_id: text(doc, "$id")?.to_owned(),
@@ -109,6 +116,8 @@ impl LeadDoc {
             updated_at_raw,
             updated_by: opt_user(doc, &map.updated_by),
             incarnation,
+            last_change: doc[&map.last_change].as_str().and_then(|k| k.parse().ok()),
+            note: doc[&map.outcome_note].as_str().and_then(|n| Note::parse(n).ok()).unwrap_or_default(),
         })
     }
 }
@@ -151,41 +160,60 @@ pub fn insert_details(data: &mut serde_json::Map<String, Value>, map: &LeadsMapp
     }
 }
 
-/// What a transition does to a lead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which kind of transition made a lead's version: stored in the claim document, and on the
+/// lead document as its last change (so a replica that only sees the lead can name the event).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Claim,
     Release,
     Reassign,
+    Extend,
+    Outcome,
+    /// The lease ran out: the lead went back to the pool by itself.
+    Expire,
     /// Leadboard taking on a write made from outside it (console, old clients).
     Adopt,
 }
 
 impl Kind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Claim => "claim",
-            Kind::Release => "release",
-            Kind::Reassign => "reassign",
-            Kind::Adopt => "adopt",
-        }
+        self.into()
     }
+}
 
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "claim" => Kind::Claim,
-            "release" => Kind::Release,
-            "reassign" => Kind::Reassign,
-            "adopt" => Kind::Adopt,
-            _ => return None,
-        })
-    }
+/// What a transition does, from the lead it starts at (see [`Transition::step`]).
+pub enum Step<'a> {
+    /// To the actor, with a fresh lease.
+    Claim {
+        lease_until: Option<Millis>,
+    },
+    Release,
+    /// To `to`, with a fresh lease.
+    Reassign {
+        to: &'a Username,
+        lease_until: Option<Millis>,
+    },
+    /// The same holder, with a fresh lease.
+    Extend {
+        lease_until: Option<Millis>,
+    },
+    /// The same holder, with what happened recorded and the lease ended.
+    Outcome {
+        outcome: Outcome,
+        note: Note,
+    },
+    /// Back to the pool, as a release.
+    Expire,
+    /// The assignee the lead shows, written from outside.
+    Adopt,
 }
 
 /// A claim document: the one transition of a lead out of `version`. Its ID is derived from
 /// (lead, incarnation, version), so Appwrite's insert-if-absent decides which of several
 /// concurrent writers makes that transition, and a lead added again under an old ID starts a
-/// chain of its own. The lead at `version + 1` must name `assignee`.
+/// chain of its own. The lead at `version + 1` must show `assignee` and the rest of what the
+/// transition leaves (claim time, lease, extensions, outcome).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
     pub lead_id: LeadId,
@@ -193,6 +221,12 @@ pub struct Transition {
     pub version: u64,
     pub kind: Kind,
     pub assignee: Option<Username>,
+    pub claimed_at: Option<Millis>,
+    pub lease_until: Option<Millis>,
+    pub extensions: u32,
+    pub outcome: Option<Outcome>,
+    /// The outcome's note (empty for every other kind).
+    pub note: Note,
     pub actor: Username,
     /// Random per request: recognises our own create when a retry finds it existing.
     pub request_id: String,
@@ -213,6 +247,43 @@ impl Transition {
         transition_id(&self.lead_id, &self.incarnation, self.version)
     }
 
+    /// The transition `step` out of the version `doc` shows, made by `actor` now.
+    pub fn step(doc: &LeadDoc, actor: &Username, step: Step<'_>) -> Transition {
+        let at = now_ms();
+        let lead = &doc.lead;
+        let held = || lead.assignee.clone();
+        let (kind, assignee, claimed_at, lease_until, extensions, outcome, note) = match step {
+            Step::Claim { lease_until } => (Kind::Claim, Some(actor.clone()), Some(at), lease_until, 0, None, None),
+            Step::Release => (Kind::Release, None, None, None, 0, None, None),
+            Step::Reassign { to, lease_until } => {
+                (Kind::Reassign, Some(to.clone()), Some(at), lease_until, 0, None, None)
+            }
+            Step::Extend { lease_until } => {
+                (Kind::Extend, held(), lead.claimed_at, lease_until, lead.extensions + 1, lead.outcome, None)
+            }
+            Step::Outcome { outcome, note } => {
+                (Kind::Outcome, held(), lead.claimed_at, None, lead.extensions, Some(outcome), Some(note))
+            }
+            Step::Expire => (Kind::Expire, None, None, None, 0, None, None),
+            Step::Adopt => (Kind::Adopt, held(), lead.assignee.as_ref().map(|_| at), None, 0, None, None),
+        };
+        Transition {
+            lead_id: lead.id.clone(),
+            incarnation: doc.incarnation.clone(),
+            version: lead.version,
+            kind,
+            assignee,
+            claimed_at,
+            lease_until,
+            extensions,
+            outcome,
+            note: note.unwrap_or_default(),
+            actor: actor.clone(),
+            request_id: random_id(),
+            at,
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "lead_id": self.lead_id.as_str(),
@@ -220,22 +291,36 @@ impl Transition {
             "version": self.version as i64,
             "kind": self.kind.as_str(),
             "assignee": self.assignee.as_ref().map(Username::as_str),
+            "claimed_at": self.claimed_at,
+            "lease_until": self.lease_until,
+            "extensions": self.extensions,
+            "outcome": self.outcome.map(Outcome::as_str),
+            "note": Some(self.note.as_str()).filter(|n| !n.is_empty()),
             "actor": self.actor.as_str(),
             "request_id": self.request_id,
             "at": self.at,
         })
     }
 
+    /// Reads a claim document; one written before leases and outcomes has none, and its holder
+    /// got the lead when it was made.
     pub fn from_json(doc: &Value) -> Result<Self, AwError> {
+        let assignee = opt_user(doc, "assignee");
+        let at = int(doc, "at")?;
         Ok(Transition {
             lead_id: LeadId::parse(text(doc, "lead_id")?).map_err(|e| decode(&e.to_string()))?,
             incarnation: doc["incarnation"].as_str().unwrap_or_default().to_owned(),
             version: int(doc, "version")? as u64,
-            kind: Kind::parse(text(doc, "kind")?).ok_or_else(|| decode("unknown transition kind"))?,
-            assignee: opt_user(doc, "assignee"),
+            kind: text(doc, "kind")?.parse().map_err(|_| decode("unknown transition kind"))?,
+            claimed_at: assignee.as_ref().map(|_| opt_int(doc, "claimed_at").unwrap_or(at)),
+            lease_until: opt_int(doc, "lease_until"),
+            extensions: opt_int(doc, "extensions").unwrap_or(0).max(0) as u32,
+            outcome: doc["outcome"].as_str().and_then(|o| o.parse().ok()),
+            note: doc["note"].as_str().and_then(|n| Note::parse(n).ok()).unwrap_or_default(),
+            assignee,
             actor: opt_user(doc, "actor").unwrap_or_else(outside_actor),
             request_id: text(doc, "request_id")?.to_owned(),
-            at: int(doc, "at")?,
+            at,
         })
     }
 
@@ -244,7 +329,10 @@ impl Transition {
         Lead {
             assignee: self.assignee.clone(),
             version: self.version + 1,
-            claimed_at: self.assignee.as_ref().map(|_| self.at),
+            claimed_at: self.claimed_at,
+            lease_until: self.lease_until,
+            extensions: self.extensions,
+            outcome: self.outcome,
             ..before.clone()
         }
     }

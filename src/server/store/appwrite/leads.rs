@@ -10,7 +10,7 @@
 use super::client::Call;
 use super::docs::{docs_path, LeadDoc, Transition};
 use super::Core;
-use crate::domain::{LeadId, Username};
+use crate::domain::{LeadId, Outcome, Username};
 use crate::server::config::{AppwriteConfig, AssigneeForm, LeadsMapping};
 use crate::server::store::StoreError;
 use serde_json::{json, Value};
@@ -189,9 +189,14 @@ impl Core {
         let mut data = serde_json::Map::new();
         data.insert(m.assignee.clone(), self.stored_assignee(t.assignee.as_ref()).await?);
         data.insert(m.version.clone(), json!((t.version + 1) as i64));
-        data.insert(m.claimed_at.clone(), json!(t.assignee.as_ref().map(|_| t.at)));
+        data.insert(m.claimed_at.clone(), json!(t.claimed_at));
         data.insert(m.updated_by.clone(), json!(t.actor.as_str()));
         data.insert(m.incarnation.clone(), json!(t.incarnation));
+        data.insert(m.lease_until.clone(), json!(t.lease_until));
+        data.insert(m.extensions.clone(), json!(t.extensions));
+        data.insert(m.outcome.clone(), json!(t.outcome.map(Outcome::as_str)));
+        data.insert(m.outcome_note.clone(), json!(Some(t.note.as_str()).filter(|n| !n.is_empty())));
+        data.insert(m.last_change.clone(), json!(t.kind.as_str()));
         Ok(Value::Object(data))
     }
 
@@ -216,6 +221,7 @@ impl Core {
         data.insert(m.claimed_at.clone(), Value::Null);
         data.insert(m.updated_by.clone(), json!(actor.as_str()));
         data.insert(m.incarnation.clone(), json!(incarnation));
+        data.insert(m.extensions.clone(), json!(0));
         super::docs::insert_details(&mut data, m, &lead.details);
         Value::Object(data)
     }

@@ -8,7 +8,7 @@
 //! Only a higher `version` counts, so the same change seen twice (the local write and its
 //! Realtime echo, a re-read after reconnect) yields one event.
 
-use super::docs::{outside_actor, LeadDoc};
+use super::docs::{outside_actor, Kind, LeadDoc};
 use crate::domain::{BoardEvent, Change, Lead, LeadId, Millis, Username};
 use crate::server::store::EventSink;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -48,18 +48,28 @@ struct Inner {
     seen_order: VecDeque<String>,
 }
 
-/// The board event for a lead moving from `prev` to `lead` (a higher version), caused by `actor`.
-fn change_of(prev: Option<&Lead>, lead: &Lead, actor: &Username) -> Change {
+/// The board event for a lead moving from `prev` to `doc` (a higher version), caused by `actor`.
+/// The kind of Leadboard's last change names what only the assignee cannot tell (an expiry, an
+/// extension, an outcome); a version this replica missed in between is told by the assignees.
+fn change_of(prev: Option<&Lead>, doc: &LeadDoc, actor: &Username) -> Change {
     let Some(prev) = prev else { return Change::Created };
-    match (&prev.assignee, &lead.assignee) {
-        (None, Some(b)) if b == actor => Change::Claimed,
-        (None, Some(_)) => Change::Reassigned { previous: None },
-        (Some(a), None) => Change::Released { previous: a.clone() },
+    let lead = &doc.lead;
+    let one_step = lead.version == prev.version + 1;
+    match (&prev.assignee, &lead.assignee, doc.last_change) {
+        (Some(a), None, Some(Kind::Expire)) if one_step => Change::Expired { previous: a.clone() },
+        (Some(a), Some(b), Some(Kind::Extend)) if a == b && one_step => Change::Extended,
+        (Some(a), Some(b), Some(Kind::Outcome)) if a == b && one_step => match lead.outcome {
+            Some(outcome) => Change::Outcome { outcome, note: doc.note.clone() },
+            None => Change::Claimed,
+        },
+        (None, Some(b), _) if b == actor => Change::Claimed,
+        (None, Some(_), _) => Change::Reassigned { previous: None },
+        (Some(a), None, _) => Change::Released { previous: a.clone() },
         // The same holder under a new version (a write re-recorded by the reconciler): no one lost it.
-        (Some(a), Some(b)) if a == b => Change::Claimed,
-        (Some(a), Some(_)) => Change::Reassigned { previous: Some(a.clone()) },
+        (Some(a), Some(b), _) if a == b => Change::Claimed,
+        (Some(a), Some(_), _) => Change::Reassigned { previous: Some(a.clone()) },
         // Claimed and released again while this replica was not looking.
-        (None, None) => Change::Released { previous: actor.clone() },
+        (None, None, _) => Change::Released { previous: actor.clone() },
     }
 }
 
@@ -109,7 +119,7 @@ impl Mirror {
             _ => {}
         }
         let actor = actor.cloned().or_else(|| doc.updated_by.clone()).unwrap_or_else(outside_actor);
-        let change = change_of(prev.as_ref(), &doc.lead, &actor);
+        let change = change_of(prev.as_ref(), doc, &actor);
         inner.leads.insert(doc.lead.id.clone(), doc.lead.clone());
         inner.incarnations.insert(doc.lead.id.clone(), doc.incarnation.clone());
         if !self.is_loaded() {
@@ -224,6 +234,8 @@ mod tests {
             updated_at_raw: String::new(),
             updated_by: by.map(|b| Username::parse(b).unwrap()),
             incarnation: "i1".into(),
+            last_change: None,
+            note: Default::default(),
         }
     }
 

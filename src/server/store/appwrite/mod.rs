@@ -1,7 +1,7 @@
 //! The Appwrite adapter: leads, claims and sessions in an Appwrite project, accounts as Appwrite
 //! users (`accounts`), boards fed by a Realtime bridge. See `verified_claim` for the claim
 //! protocol (Appwrite's `updateDocument` is last-write-wins, so a plain update is never a
-//! claim), `leads` for the leads collection and its mapping, `version` for what differs between
+//! claim), `fenced` for release, reassign, extend, outcome and expiry, `leads` for the leads collection and its mapping, `version` for what differs between
 //! Appwrite releases, `bridge` and `mirror` for events, `reconcile` for repairs, `prune` for
 //! retention, `tokens` for the intake API's tokens, and `schema` for `leadboard appwrite setup`.
 //!
@@ -12,6 +12,7 @@ mod accounts;
 mod bridge;
 pub mod client;
 pub mod docs;
+mod fenced;
 mod leads;
 mod mirror;
 mod prune;
@@ -22,6 +23,7 @@ mod verified_claim;
 pub mod version;
 
 use super::{AccountStore, EventSink, LeadStore, StoreError};
+use crate::domain::claim::{check_extend, check_outcome, check_reassign, check_release};
 use crate::domain::{
     BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note, Outcome, UserInfo, Username,
 };
@@ -31,7 +33,7 @@ use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use client::{Call, Client};
-use docs::{doc_path, docs_path, random_id, CLAIMS};
+use docs::{doc_path, docs_path, random_id, Step, CLAIMS};
 use futures::StreamExt;
 use leads::Leads;
 use mirror::Mirror;
@@ -50,11 +52,8 @@ const CREATE_CONCURRENCY: usize = 16;
 /// Open leads "Next lead" tries before it gives up (each one lost was won by someone else).
 const NEXT_TRIES: usize = 64;
 
-/// Why an extend is refused here (and what start-up warns about when `[claims]` asks for leases or
-/// caps): this store does not keep them yet.
-pub const LEASES_UNKEPT: &str = "leases and caps are not kept by the Appwrite store yet";
-/// Why recording an outcome is refused on this store.
-pub const OUTCOMES_UNKEPT: &str = "outcomes are not kept by the Appwrite store yet";
+/// What start-up warns about when `[claims]` asks for a cap: this store does not keep caps yet.
+pub const CAPS_UNKEPT: &str = "caps on leads held at once are not kept by the Appwrite store yet";
 
 /// What the store and its background tasks share.
 pub(crate) struct Core {
@@ -244,15 +243,15 @@ impl LeadStore for AppwriteStore {
         Ok(Snapshot { stream: self.stream.clone(), seq, leads })
     }
 
-    /// Leases and caps are not kept by this store yet: the terms are not applied (`terms_unkept`).
+    /// The lease of `terms` is kept; caps are not yet (`CAPS_UNKEPT`).
     async fn claim(
         &self,
         id: &LeadId,
         by: &Username,
         received_at: Millis,
-        _terms: &ClaimTerms,
+        terms: &ClaimTerms,
     ) -> Result<ClaimReply, StoreError> {
-        self.core.claim(id, by, received_at).await
+        self.core.claim(id, by, received_at, terms).await
     }
 
     /// Tries the open leads in order with the verified claim until one is won: a lead another
@@ -268,7 +267,7 @@ impl LeadStore for AppwriteStore {
         open.retain(|l| l.assignee.is_none());
         open.sort_by(|a, b| terms.next_order.rank(a, b));
         for lead in open.iter().take(NEXT_TRIES) {
-            let reply = self.core.claim(&lead.id, by, received_at).await?;
+            let reply = self.core.claim(&lead.id, by, received_at, terms).await?;
             if reply.outcome == ClaimOutcome::Won {
                 return Ok(Some(reply));
             }
@@ -280,32 +279,55 @@ impl LeadStore for AppwriteStore {
     }
 
     async fn release(&self, id: &LeadId, seen_version: u64, actor: &UserInfo) -> Result<Lead, StoreError> {
-        self.core.fenced(id, seen_version, actor, None).await
+        let rule = |lead: &Lead, _| check_release(lead, seen_version, actor);
+        self.core.fenced(id, &actor.username, rule, Step::Release).await
     }
 
+    /// A reassign may go past the new holder's cap (as on the embedded store); caps are not kept
+    /// here yet anyway.
     async fn reassign(
         &self,
         id: &LeadId,
         seen_version: u64,
         to: &Username,
         actor: &UserInfo,
-        _terms: &ClaimTerms,
+        terms: &ClaimTerms,
     ) -> Result<Lead, StoreError> {
         let to = self.user(to).await?.ok_or_else(|| StoreError::UserNotFound(to.clone()))?;
-        self.core.fenced(id, seen_version, actor, Some(&to)).await
+        let rule = |lead: &Lead, _| check_reassign(lead, seen_version, &to, actor);
+        let step = Step::Reassign { to: &to.username, lease_until: terms.lease_until(now_ms()) };
+        self.core.fenced(id, &actor.username, rule, step).await
     }
 
-    async fn extend(&self, _: &LeadId, _: u64, _: &Username, _: &ClaimTerms) -> Result<Lead, StoreError> {
-        Err(StoreError::Invalid(LEASES_UNKEPT.into()))
+    async fn extend(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        by: &Username,
+        terms: &ClaimTerms,
+    ) -> Result<Lead, StoreError> {
+        let rule = |lead: &Lead, now| check_extend(lead, seen_version, by, now, terms.max_extensions);
+        let step = Step::Extend { lease_until: terms.lease_until(now_ms()) };
+        self.core.fenced(id, by, rule, step).await
     }
 
-    async fn record_outcome(&self, _: &LeadId, _: u64, _: &Username, _: Outcome, _: &Note) -> Result<Lead, StoreError> {
-        Err(StoreError::Invalid(OUTCOMES_UNKEPT.into()))
+    async fn record_outcome(
+        &self,
+        id: &LeadId,
+        seen_version: u64,
+        by: &Username,
+        outcome: Outcome,
+        note: &Note,
+    ) -> Result<Lead, StoreError> {
+        let rule = |lead: &Lead, _| check_outcome(lead, seen_version, by);
+        self.core.fenced(id, by, rule, Step::Outcome { outcome, note: note.clone() }).await
     }
 
-    /// No lead on this store has a lease.
-    async fn expire_due(&self, _now: Millis) -> Result<usize, StoreError> {
-        Ok(0)
+    /// Waits for the first full read of the leads, so the pass at start-up catches the leases
+    /// that ran out while no replica was running.
+    async fn expire_due(&self, now: Millis) -> Result<usize, StoreError> {
+        self.loaded().await?;
+        self.core.expire_due(now).await
     }
 
     async fn events_after(&self, after_seq: u64, limit: usize) -> Result<Option<Vec<BoardEvent>>, StoreError> {

@@ -14,7 +14,7 @@
 //! Each pass also re-reads every lead into the mirror, so events lost by Realtime are made up
 //! for within one interval.
 
-use super::docs::{outside_actor, random_id, transition_id, Kind, LeadDoc, Transition};
+use super::docs::{outside_actor, transition_id, LeadDoc, Step, Transition};
 use super::Core;
 use crate::domain::LeadId;
 use crate::server::now_ms;
@@ -82,16 +82,7 @@ impl Core {
             expected = ?expected.as_ref().map(|e| e.as_ref().map(|a| a.as_str())),
             "adopting a write made outside Leadboard"
         );
-        let t = Transition {
-            lead_id: lead.id.clone(),
-            incarnation: doc.incarnation.clone(),
-            version: lead.version,
-            kind: Kind::Adopt,
-            assignee: lead.assignee.clone(),
-            actor: outside_actor(),
-            request_id: random_id(),
-            at: now_ms(),
-        };
+        let t = Transition::step(doc, &outside_actor(), Step::Adopt);
         // Another replica may adopt (or a claim may win) the same version first: then we apply
         // that one instead, which is just as good.
         let stored = self.create_transition(&t).await?;

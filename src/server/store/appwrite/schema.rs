@@ -7,8 +7,8 @@
 //!
 //! A leads collection that exists (a team's own, named in `[store.appwrite.leads]`) is never
 //! changed beyond adding what Leadboard keeps on each lead (its optional `version`,
-//! `claimed_at`, `updated_by` and `incarnation` attributes, and the lead details the collection
-//! has no attribute for) and indexes it queries by. Nothing is dropped, renamed or retyped; a
+//! `claimed_at`, `updated_by`, `incarnation`, lease, outcome and `last_change` attributes, and the
+//! lead details the collection has no attribute for) and indexes it queries by. Nothing is dropped, renamed or retyped; a
 //! mapped attribute that is missing, or any attribute of the wrong type, is an error, and missing
 //! read access for the service user is reported with the fix.
 //!
@@ -109,6 +109,11 @@ fn leads_collection(cfg: &AppwriteConfig) -> Collection {
         Attr::int(&m.claimed_at, false, None),
         Attr::str(&m.updated_by, 32, false),
         Attr::str(&m.incarnation, 40, false),
+        Attr::int(&m.lease_until, false, None),
+        Attr::int(&m.extensions, false, Some(0)),
+        Attr::str(&m.outcome, 16, false),
+        Attr::str(&m.outcome_note, 500, false),
+        Attr::str(&m.last_change, 16, false),
         // The details: the team's attributes when it has them, else added like Leadboard's own.
         Attr::str(&m.contact, 200, false),
         Attr::str(&m.email, 254, false),
@@ -157,6 +162,11 @@ fn collections(cfg: &AppwriteConfig) -> Vec<Collection> {
                 Attr::str("request_id", 40, true),
                 Attr::int("at", true, None),
                 Attr::str("incarnation", 40, false),
+                Attr::int("claimed_at", false, None),
+                Attr::int("lease_until", false, None),
+                Attr::int("extensions", false, Some(0)),
+                Attr::str("outcome", 16, false),
+                Attr::str("note", 500, false),
             ],
             vec![index("by_lead", "key", &["lead_id"])],
         ),

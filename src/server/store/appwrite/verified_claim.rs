@@ -1,4 +1,5 @@
-//! The verified claim protocol, and release/reassign, over an API without compare-and-swap.
+//! The verified claim protocol over an API without compare-and-swap (the fenced transitions of
+//! a held lead, which build on it, are in `fenced`).
 //!
 //! Every change of a lead's assignee is a *transition* out of the lead's current `version`, and
 //! each transition has a claim document whose ID is derived from (lead, incarnation, version).
@@ -26,11 +27,11 @@
 
 use super::client::Call;
 use super::docs::{
-    doc_path, docs_path, outside_actor, random_id, transition_id, Kind, LeadDoc, Transition, ATTEMPTS, CLAIMS,
+    doc_path, docs_path, outside_actor, random_id, transition_id, LeadDoc, Step, Transition, ATTEMPTS, CLAIMS,
 };
 use super::Core;
-use crate::domain::claim::{check_reassign, check_release, judge_unapplied};
-use crate::domain::{Account, ClaimOutcome, ClaimReply, Lead, LeadId, Millis, RuleError, UserInfo, Username};
+use crate::domain::claim::{check_claimable, judge_unapplied};
+use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, LeadId, Millis, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::json;
@@ -186,16 +187,7 @@ impl Core {
                 }
             }
             tracing::info!(lead = %doc.lead.id, version = head, "adopting a write made outside Leadboard onto a lagging lead document");
-            let t = Transition {
-                lead_id: doc.lead.id.clone(),
-                incarnation: doc.incarnation.clone(),
-                version: head,
-                kind: Kind::Adopt,
-                assignee: doc.lead.assignee.clone(),
-                actor: outside_actor(),
-                request_id: random_id(),
-                at: now_ms(),
-            };
+            let t = Transition { version: head, ..Transition::step(doc, &outside_actor(), Step::Adopt) };
             if self.create_transition(&t).await?.request_id == t.request_id {
                 return Ok(());
             }
@@ -204,11 +196,15 @@ impl Core {
         Err(StoreError::Unavailable(format!("lead {} keeps changing; try again", doc.lead.id)))
     }
 
+    /// Claims `id` for `by` on `terms` (the lease it gets; caps are not kept here yet). A closed
+    /// lead is refused, answered like every refusal only from a lead not behind its claim
+    /// documents.
     pub(crate) async fn claim(
         &self,
         id: &LeadId,
         by: &Username,
         received_at: Millis,
+        terms: &ClaimTerms,
     ) -> Result<ClaimReply, StoreError> {
         let request_id = random_id();
         // The (incarnation, version) whose claim document we created.
@@ -227,20 +223,13 @@ impl Core {
                     self.apply(&pending).await?;
                     continue;
                 }
+                check_claimable(lead).map_err(|rule| StoreError::Rejected { rule, current: Box::new(lead.clone()) })?;
                 let now = now_ms();
                 let outcome = judge_unapplied(lead, by, now).expect("the lead is held");
                 return Ok(self.decided(&request_id, by, received_at, now, outcome, doc).await);
             }
-            let t = Transition {
-                lead_id: lead.id.clone(),
-                incarnation: doc.incarnation.clone(),
-                version: lead.version,
-                kind: Kind::Claim,
-                assignee: Some(by.clone()),
-                actor: by.clone(),
-                request_id: request_id.clone(),
-                at: now_ms(),
-            };
+            let step = Step::Claim { lease_until: terms.lease_until(now_ms()) };
+            let t = Transition { request_id: request_id.clone(), ..Transition::step(&doc, by, step) };
             let stored = self.create_transition(&t).await?;
             if stored.request_id == request_id {
                 mine = Some((t.incarnation.clone(), t.version));
@@ -295,63 +284,5 @@ impl Core {
             Err(e) => tracing::warn!(lead = %doc.lead.id, error = %e, "could not record the claim attempt"),
         }
         ClaimReply { outcome, lead: doc.lead }
-    }
-
-    /// Release (`to` = None) or reassign, fenced by the version the caller saw: the claim
-    /// document of exactly that version must be ours.
-    pub(crate) async fn fenced(
-        &self,
-        id: &LeadId,
-        seen_version: u64,
-        actor: &UserInfo,
-        to: Option<&Account>,
-    ) -> Result<Lead, StoreError> {
-        let request_id = random_id();
-        let doc = self.read_lead(id).await?;
-        let check = |doc: &LeadDoc| match to {
-            None => check_release(&doc.lead, seen_version, actor),
-            Some(to) => check_reassign(&doc.lead, seen_version, to, actor),
-        };
-        // A refusal is answered only from a settled lead (the document may lag).
-        let doc = match check(&doc) {
-            Ok(()) => doc,
-            Err(_) => {
-                let doc = self.settled(id).await?;
-                check(&doc).map_err(|rule| StoreError::Rejected { rule, current: Box::new(doc.lead.clone()) })?;
-                doc
-            }
-        };
-        let t = Transition {
-            lead_id: doc.lead.id.clone(),
-            incarnation: doc.incarnation.clone(),
-            version: doc.lead.version,
-            kind: if to.is_some() { Kind::Reassign } else { Kind::Release },
-            assignee: to.map(|a| a.username.clone()),
-            actor: actor.username.clone(),
-            request_id: request_id.clone(),
-            at: now_ms(),
-        };
-        let stored = self.create_transition(&t).await?;
-        self.apply(&stored).await?;
-        if stored.request_id != request_id {
-            // Someone else changed this version first (a claim, another manager).
-            let now = self.settled(id).await?;
-            self.mirror.observe(&now, None, now_ms());
-            return Err(StoreError::Rejected {
-                rule: RuleError::StaleVersion { current: now.lead.version },
-                current: Box::new(now.lead),
-            });
-        }
-        // Verify: read back; the lead must show our claim document, or have moved past it.
-        let back = self.read_lead(id).await?;
-        if back.incarnation != stored.incarnation || back.lead.version <= stored.version {
-            return Err(StoreError::Internal(format!("lead {id} does not show its claim document")));
-        }
-        if stored.applied_in(&back.lead) {
-            self.mirror.observe(&back, Some(&actor.username), now_ms());
-            return Ok(back.lead);
-        }
-        self.mirror.observe(&back, None, now_ms());
-        Ok(stored.applied_to(&doc.lead))
     }
 }

@@ -4,19 +4,20 @@
 
 use super::sql::{exec, parsed, query_row};
 use super::SqliteStore;
-use crate::domain::{Account, AccountChange, Millis, Password, Role, UserInfo, Username};
+use crate::domain::{Account, AccountChange, Cap, Millis, Password, Role, UserInfo, Username};
 use crate::server::now_ms;
 use crate::server::store::{passwords, AccountStore, StoreError, Verified};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const ACCOUNT_COLS: &str = "username, role, disabled";
+const ACCOUNT_COLS: &str = "username, role, disabled, max_held";
 
 fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
         username: parsed(0, Username::parse(r.get::<_, String>(0)?))?,
         role: parsed(1, Role::parse(&r.get::<_, String>(1)?))?,
         disabled: r.get(2)?,
+        cap: r.get::<_, Option<u32>>(3)?.map(|held| parsed(3, Cap::new(held))).transpose()?,
     })
 }
 
@@ -54,8 +55,8 @@ impl AccountStore for SqliteStore {
                         &format!("SELECT {ACCOUNT_COLS}, credentials, password_hash FROM users WHERE username = ?1"),
                         [username.as_str()],
                         |r| {
-                            let verified = Verified { account: account_row(r)?, credentials: Some(r.get(3)?) };
-                            Ok((verified, r.get::<_, String>(4)?))
+                            let verified = Verified { account: account_row(r)?, credentials: Some(r.get(4)?) };
+                            Ok((verified, r.get::<_, String>(5)?))
                         },
                     )
                     .optional()?;
@@ -106,6 +107,11 @@ impl AccountStore for SqliteStore {
                     conn,
                     "UPDATE users SET password_hash = ?2 WHERE username = ?1",
                     params![username.as_str(), new_hash],
+                )?,
+                AccountChange::Cap(cap) => exec(
+                    conn,
+                    "UPDATE users SET max_held = ?2 WHERE username = ?1",
+                    params![username.as_str(), cap.map(Cap::get)],
                 )?,
             };
             if n == 0 {
@@ -160,7 +166,7 @@ impl AccountStore for SqliteStore {
         self.read(move |conn| {
             let row = query_row(
                 conn,
-                "SELECT u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.username = s.username
+                "SELECT u.username, u.role, u.disabled, u.max_held FROM sessions s JOIN users u ON u.username = s.username
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
                 params![token_hash, now],
                 account_row,

@@ -9,7 +9,7 @@ use crate::domain::{Lead, LeadId, LeadStatus, UserInfo};
 use crate::error::ApiError;
 use crate::protocol::{Board, LeadHistory};
 use crate::ui::api::{claim, lead_page, list_leads};
-use crate::ui::components::{day_time, money, report_failure, time_left, Header, Loaded, SignedIn};
+use crate::ui::components::{day_time, money, report_failure, time_left, viewing, Header, Loaded, SignedIn};
 use crate::ui::sync::{board_sync, BoardSync};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -45,6 +45,8 @@ fn LeadBody(user: UserInfo, board: Board, history: LeadHistory) -> impl IntoView
     sync.board.update(|b| {
         b.upsert(first.clone());
     });
+    // Others see that this page is open, for as long as it is.
+    sync.looking_at.set(Some(id.clone()));
     let lead = {
         let id = id.clone();
         Memo::new(move |_| sync.board.with(|b| b.get(&id).cloned()).unwrap_or_else(|| first.clone()))
@@ -87,6 +89,7 @@ fn Summary(lead: Memo<Lead>, user: UserInfo) -> impl IntoView {
         })
     };
     let lease = move || lead.with(|l| l.lease_left(sync.now.get())).map(time_left);
+    let others = move || lead.with(|l| viewing(&sync.others_viewing(&l.id)));
     let do_claim = move |_| {
         let id = lead.get_untracked().id;
         busy.set(true);
@@ -141,6 +144,7 @@ fn Summary(lead: Memo<Lead>, user: UserInfo) -> impl IntoView {
                 {standing}
                 {move || lease().map(|left| view! { " · " <span class="lease" data-testid="lease">{left}</span> })}
             </p>
+            {move || others().map(|who| view! { <p class="viewing" data-testid="viewing">{who}</p> })}
             <dl class="details">{details}</dl>
         </section>
     }

@@ -1,9 +1,11 @@
 //! The manager board's Accounts section: create accounts, disable or enable them, reset
-//! passwords and change roles. Every call checks the manager role on the server.
+//! passwords, change roles and set a person's own cap on leads held at once. Every call checks
+//! the manager role on the server.
 
-use crate::domain::{Account, AccountChange, Password, Role, Username};
+use crate::domain::{Account, AccountChange, Cap, Password, Role, Username};
 use crate::error::ApiError;
 use crate::ui::api::{add_user, update_user};
+use crate::ui::sync::board_sync;
 use crate::ui::toast::{toasts, Tone};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -32,9 +34,24 @@ fn change(accounts: RwSignal<Vec<Account>>, username: Username, change: AccountC
     });
 }
 
+/// The cap typed into a person's cap field: empty is the team's default.
+fn typed_cap(text: &str) -> Result<Option<Cap>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        n => n
+            .parse::<u32>()
+            .map_err(|_| format!("{n:?} is not a whole number"))
+            .and_then(|n| Cap::new(n).map(Some).map_err(|e| e.to_string())),
+    }
+}
+
 #[component]
 pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
     let accounts = RwSignal::new(accounts);
+    let default_cap = match board_sync().terms.get_value().default_cap {
+        Some(cap) => format!("Cap: team's {cap}"),
+        None => "Cap: none".to_owned(),
+    };
     let (name, role, password) =
         (RwSignal::new(String::new()), RwSignal::new(Role::Employee), RwSignal::new(String::new()));
     let create = move |ev: leptos::ev::SubmitEvent| {
@@ -69,12 +86,20 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
             <h2 id="accounts-title">"Accounts"</h2>
             <div class="table-wrap">
             <table class="accounts">
-                <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col">"Actions"</th></tr></thead>
+                <thead><tr>
+                    <th scope="col">"User"</th><th scope="col">"Role"</th>
+                    <th scope="col" title="Leads the person may hold at once; empty: the team's default">"Cap"</th>
+                    <th scope="col">"Actions"</th>
+                </tr></thead>
                 <tbody>
-                    <For each=move || accounts.get() key=|a| (a.username.clone(), a.role, a.disabled) let:a>
+                    <For each=move || accounts.get() key=|a| (a.username.clone(), a.role, a.disabled, a.cap) let:a>
                         {
                             let u = a.username.clone();
-                            let (u1, u2, u3) = (u.clone(), u.clone(), u.clone());
+                            let (u1, u2, u3, u4) = (u.clone(), u.clone(), u.clone(), u.clone());
+                            let set_cap = move |ev: leptos::ev::Event| match typed_cap(&event_target_value(&ev)) {
+                                Ok(cap) => change(accounts, u4.clone(), AccountChange::Cap(cap)),
+                                Err(e) => toasts().push(Tone::Bad, e),
+                            };
                             let toggle = if a.disabled { "Enable" } else { "Disable" };
                             view! {
                                 <tr data-account=u.to_string() data-disabled=a.disabled.to_string()>
@@ -88,6 +113,11 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
                                             <option value="employee" selected=a.role == Role::Employee>"employee"</option>
                                             <option value="manager" selected=a.role == Role::Manager>"manager"</option>
                                         </select>
+                                    </td>
+                                    <td class="cap">
+                                        <input type="number" inputmode="numeric" min="1" max=Cap::MAX.to_string()
+                                            aria-label=format!("Cap of {u}") placeholder=default_cap.clone()
+                                            value=a.cap.map(|c| c.get().to_string()) on:change=set_cap/>
                                     </td>
                                     <td class="actions"><div class="actions-inner">
                                         <button aria-label=format!("{toggle} {u}")
