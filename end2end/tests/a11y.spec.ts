@@ -16,6 +16,8 @@ async function expectAccessible(page: Page, what: string) {
 
 for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
   test(`@look no serious accessibility violations on any page (${size})`, async ({ browser, look }) => {
+    // Every page, each checked by axe: about 50 s alone, more beside the Appwrite run.
+    test.slow();
     const visitor = await (await browser.newContext({ baseURL: look.url, viewport })).newPage();
     await visitor.goto('/login');
     await waitHydrated(visitor);

@@ -95,6 +95,8 @@ async function pages(browser: Browser, baseURL: string): Promise<[string, Page][
 }
 
 test('@look every page fits 360 to 1920 px: no sideways scroll, no overlapping regions, buttons inside their rows', async ({ browser, look }) => {
+  // Every page at five widths.
+  test.slow();
   for (const [name, page] of await pages(browser, look.url)) {
     for (const width of WIDTHS) await checkLayout(page, name, width);
   }

@@ -121,8 +121,9 @@ build_browser() {
   local wasm_profile=wasm-dev
   [ "${1:-}" = --release ] && wasm_profile=wasm-release
   local site=$ROOT/target/site pkg=$ROOT/target/site/pkg
-  (cd "$ROOT" && cargo build -p leadboard --lib --target wasm32-unknown-unknown --no-default-features \
-    --features hydrate --profile "$wasm_profile" "${WASM_CARGO_ARGS[@]}")
+  # A cdylib here only (Cargo.toml keeps the lib an rlib, so host builds link no shared library).
+  (cd "$ROOT" && cargo rustc -p leadboard --lib --crate-type cdylib --target wasm32-unknown-unknown \
+    --no-default-features --features hydrate --profile "$wasm_profile" "${WASM_CARGO_ARGS[@]}")
   rm -rf "$pkg" && mkdir -p "$pkg"
   wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name leadboard \
     "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile/leadboard.wasm"

@@ -1,11 +1,10 @@
 //! Transactions and increment/decrement, from 1.8; and on 1.8-1.9.0 a commit checked through
 //! the cached locking read.
-mod common;
 
 use std::time::Duration;
 
+use crate::common::*;
 use appwrite_testserver::Version;
-use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

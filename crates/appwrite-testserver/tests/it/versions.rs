@@ -1,9 +1,8 @@
 //! What differs between the version profiles (the table in the README), one test per row,
 //! each run against every profile.
-mod common;
 
+use crate::common::*;
 use appwrite_testserver::Version;
-use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

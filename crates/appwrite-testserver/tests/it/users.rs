@@ -1,8 +1,7 @@
 //! The Users API, blocked users, session management and team memberships as Leadboard's
 //! Appwrite mode uses them: sign-in through the account API, administration with the key.
-mod common;
 
-use common::*;
+use crate::common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 

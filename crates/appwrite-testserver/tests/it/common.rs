@@ -1,6 +1,5 @@
 //! Test helpers: an in-process server, a raw HTTP client speaking Appwrite's headers, and a
 //! Realtime client.
-#![allow(dead_code)] // each test crate uses a different subset
 
 use std::time::Duration;
 

@@ -1,7 +1,5 @@
-mod common;
-
+use crate::common::*;
 use appwrite_testserver::Version;
-use common::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,12 +1,11 @@
 //! The document cache model: on 1.9.0 (legacy cache) a GET and the timestamp guard can be
 //! served a stale row; on 1.9.6 (cache off) they cannot; a list is never stale. The races are
 //! made to happen with the `cache` faults, not left to luck.
-mod common;
 
 use std::time::Duration;
 
+use crate::common::*;
 use appwrite_testserver::Version;
-use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
