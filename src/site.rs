@@ -5,7 +5,17 @@ use crate::server::{http, AppState};
 use crate::ui::{shell, App};
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::sync::OnceLock;
+
+/// The pages' routes, listed once per process. Listing them renders the app with resource loads
+/// suppressed by a process-wide flag (leptos_server 0.8), so a page whose resource first polls
+/// meanwhile on another router of the same process (tests run many servers in one) would wait
+/// forever: leptos-rs/leptos#4773.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 /// Every route, with the state the handlers and server functions share.
 pub fn router(state: AppState) -> Router {
@@ -18,7 +28,7 @@ pub fn router(state: AppState) -> Router {
         move || shell(options.clone())
     };
     let pages = Router::new()
-        .leptos_routes_with_context(&state, generate_route_list(App), context, page)
+        .leptos_routes_with_context(&state, routes(), context, page)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     http::router(state, pages)
 }

@@ -112,7 +112,9 @@ fn open(s: &Rc<Socket>) {
         me.opened.set(true);
         me.last_heard.set(js_sys::Date::now());
         resume(&me, true);
-        // A new socket is a new board to the server: say again which lead this page shows.
+        // A new socket is a new board to the server (perhaps another replica): who looks is what
+        // it says from now on (nothing while nobody looks), and it is told again what this page shows.
+        me.sync.viewers.set(Default::default());
         if let (Some(lead), Some(ws)) = (me.sync.looking_at.get_untracked(), me.ws.borrow().as_ref()) {
             send(ws, &ClientMsg::Viewing { lead: Some(lead) });
         }

@@ -67,7 +67,7 @@ impl Core {
         let (_, mut due) = self.mirror.snapshot();
         due.retain(|l| check_expire(l, l.version, now).is_ok());
         due.sort_by_key(|l| l.lease_until);
-        let mut expired = 0;
+        let (mut expired, mut failed) = (0, None);
         for lead in due.iter().take(EXPIRY_BATCH) {
             let Some(holder) = &lead.assignee else { continue };
             let rule = |current: &Lead, _| check_expire(current, lead.version, now);
@@ -75,9 +75,16 @@ impl Core {
                 Ok(_) => expired += 1,
                 // Extended, released or given back by another replica first.
                 Err(StoreError::Rejected { .. } | StoreError::LeadNotFound(_)) => {}
-                Err(e) => return Err(e),
+                // One lead that fails must not keep the others' leases running.
+                Err(e) => {
+                    tracing::warn!(lead = %lead.id, error = %e, "could not give back a lead whose lease ran out");
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(expired)
+        match failed {
+            Some(e) if expired == 0 => Err(e),
+            _ => Ok(expired),
+        }
     }
 }

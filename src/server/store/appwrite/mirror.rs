@@ -49,16 +49,16 @@ struct Inner {
 }
 
 /// The board event for a lead moving from `prev` to `doc` (a higher version), caused by `actor`.
-/// The kind of Leadboard's last change names what only the assignee cannot tell (an expiry, an
-/// extension, an outcome); a version this replica missed in between is told by the assignees.
+/// The kind of Leadboard's last change names what the assignees alone cannot tell (an expiry, an
+/// extension, an outcome), also when this replica missed versions in between: it is always the
+/// newest transition's. An expiry's actor is the holder whose lease ran out.
 fn change_of(prev: Option<&Lead>, doc: &LeadDoc, actor: &Username) -> Change {
     let Some(prev) = prev else { return Change::Created };
     let lead = &doc.lead;
-    let one_step = lead.version == prev.version + 1;
     match (&prev.assignee, &lead.assignee, doc.last_change) {
-        (Some(a), None, Some(Kind::Expire)) if one_step => Change::Expired { previous: a.clone() },
-        (Some(a), Some(b), Some(Kind::Extend)) if a == b && one_step => Change::Extended,
-        (Some(a), Some(b), Some(Kind::Outcome)) if a == b && one_step => match lead.outcome {
+        (_, None, Some(Kind::Expire)) => Change::Expired { previous: actor.clone() },
+        (Some(a), Some(b), Some(Kind::Extend)) if a == b => Change::Extended,
+        (Some(a), Some(b), Some(Kind::Outcome)) if a == b => match lead.outcome {
             Some(outcome) => Change::Outcome { outcome, note: doc.note.clone() },
             None => Change::Claimed,
         },
@@ -280,6 +280,21 @@ mod tests {
         let events = sink.0.lock().unwrap().clone();
         assert_eq!(events[0].change, Change::Claimed);
         assert_eq!(events[0].loser(), None);
+    }
+
+    #[test]
+    fn the_last_change_names_an_expiry_and_an_extension_also_across_missed_versions() {
+        let sink = Arc::new(Collect(Mutex::new(Vec::new())));
+        let m = Mirror::new(sink.clone());
+        m.resync(&[doc(5, None, None)], 0);
+        // Claimed by bob at 6 and given back at 7, seen only at 7.
+        m.observe(&LeadDoc { last_change: Some(Kind::Expire), ..doc(7, None, Some("bob")) }, None, 1);
+        m.observe(&doc(8, Some("bob"), Some("bob")), None, 2);
+        m.observe(&LeadDoc { last_change: Some(Kind::Extend), ..doc(10, Some("bob"), Some("bob")) }, None, 3);
+        let events = sink.0.lock().unwrap().clone();
+        assert_eq!(events[0].change, Change::Expired { previous: Username::parse("bob").unwrap() });
+        assert_eq!(events[0].loser().map(Username::as_str), Some("bob"), "the holder is told");
+        assert_eq!(events[2].change, Change::Extended);
     }
 
     #[test]

@@ -17,7 +17,8 @@ fn account_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         username: parsed(0, Username::parse(r.get::<_, String>(0)?))?,
         role: parsed(1, Role::parse(&r.get::<_, String>(1)?))?,
         disabled: r.get(2)?,
-        cap: r.get::<_, Option<u32>>(3)?.map(|held| parsed(3, Cap::new(held))).transpose()?,
+        // A value no manager could set (edited by hand) is no cap of one's own, not an unreadable account.
+        cap: r.get::<_, Option<i64>>(3)?.and_then(|held| Cap::new(u32::try_from(held).ok()?).ok()),
     })
 }
 

@@ -7,7 +7,7 @@ use super::rows::{counted_toward_cap, get_lead, lead_from_row, LEAD_COLS};
 use super::sql::{exec, parsed, query_row};
 use crate::domain::claim::{check_cap, check_claimable, judge_unapplied};
 use crate::domain::{
-    BoardEvent, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NextOrder, RuleError, Username,
+    BoardEvent, Cap, Change, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NextOrder, RuleError, Username,
 };
 use crate::server::now_ms;
 use crate::server::store::StoreError;
@@ -126,13 +126,15 @@ fn record_attempt(
     Ok(())
 }
 
-/// The claimant's cap: their own (`users.max_held`), else the terms' default.
+/// The claimant's cap: their own (`users.max_held`, when it is one a manager could set), else the
+/// terms' default.
 fn cap_of(conn: &Connection, by: &Username, terms: &ClaimTerms) -> Result<Option<u32>, StoreError> {
-    let own: Option<u32> =
+    let own: Option<i64> =
         query_row(conn, "SELECT max_held FROM users WHERE username = ?1", [by.as_str()], |r| r.get(0))
             .optional()?
             .flatten();
-    Ok(own.or(terms.default_cap))
+    let own = own.and_then(|held| Cap::new(u32::try_from(held).ok()?).ok());
+    Ok(own.map(Cap::get).or(terms.default_cap))
 }
 
 fn held_by(conn: &Connection, by: &Username) -> Result<u32, StoreError> {

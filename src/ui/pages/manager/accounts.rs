@@ -115,7 +115,8 @@ pub fn Accounts(accounts: Vec<Account>) -> impl IntoView {
                                         </select>
                                     </td>
                                     <td class="cap">
-                                        <input type="number" inputmode="numeric" min="1" max=Cap::MAX.to_string()
+                                        // Text, not a number input: that one reads a typo as empty, which would clear the cap.
+                                        <input type="text" inputmode="numeric" pattern="[0-9]*" maxlength="4"
                                             aria-label=format!("Cap of {u}") placeholder=default_cap.clone()
                                             value=a.cap.map(|c| c.get().to_string()) on:change=set_cap/>
                                     </td>
