@@ -8,6 +8,8 @@ import { defineConfig } from '@playwright/test';
 // runs them once, with the embedded store).
 export default defineConfig({
   testDir: './tests',
+  // Runs side by side (scripts/test) each need their own: a run empties its output dir at start.
+  outputDir: process.env.E2E_OUTPUT_DIR ?? 'test-results',
   timeout: 60_000,
   expect: {
     timeout: 10_000,
