@@ -9,6 +9,7 @@ pub mod import;
 pub mod lead;
 pub mod outcome;
 pub mod report;
+pub mod step;
 pub mod token;
 pub mod user;
 
@@ -19,6 +20,7 @@ pub use event::{BoardEvent, Change};
 pub use lead::{Lead, LeadFilter, LeadId, LeadStatus, NewLead};
 pub use outcome::{Note, Outcome};
 pub use report::{OutcomeReport, PersonOutcomes};
+pub use step::{Holding, Step};
 pub use token::{ApiToken, NewToken};
 pub use user::{Account, AccountChange, Cap, Password, Role, UserInfo, Username};
 

@@ -2,7 +2,7 @@
 //! Appwrite's JSON documents and domain values.
 
 use super::client::{id_segment, AwError};
-use crate::domain::{Email, Lead, LeadDetails, LeadId, Millis, Note, Outcome, Phone, Tag, Username};
+use crate::domain::{Email, Holding, Lead, LeadDetails, LeadId, Millis, Note, Outcome, Phone, Step, Tag, Username};
 use crate::server::config::{LeadsMapping, OptionalField};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
@@ -182,33 +182,6 @@ impl Kind {
     }
 }
 
-/// What a transition does, from the lead it starts at (see [`Transition::step`]).
-pub enum Step<'a> {
-    /// To the actor, with a fresh lease.
-    Claim {
-        lease_until: Option<Millis>,
-    },
-    Release,
-    /// To `to`, with a fresh lease.
-    Reassign {
-        to: &'a Username,
-        lease_until: Option<Millis>,
-    },
-    /// The same holder, with a fresh lease.
-    Extend {
-        lease_until: Option<Millis>,
-    },
-    /// The same holder, with what happened recorded and the lease ended.
-    Outcome {
-        outcome: Outcome,
-        note: Note,
-    },
-    /// Back to the pool, as a release.
-    Expire,
-    /// The assignee the lead shows, written from outside.
-    Adopt,
-}
-
 /// A claim document: the one transition of a lead out of `version`. Its ID is derived from
 /// (lead, incarnation, version), so Appwrite's insert-if-absent decides which of several
 /// concurrent writers makes that transition, and a lead added again under an old ID starts a
@@ -251,21 +224,15 @@ impl Transition {
     pub fn step(doc: &LeadDoc, actor: &Username, step: Step<'_>) -> Transition {
         let at = now_ms();
         let lead = &doc.lead;
-        let held = || lead.assignee.clone();
-        let (kind, assignee, claimed_at, lease_until, extensions, outcome, note) = match step {
-            Step::Claim { lease_until } => (Kind::Claim, Some(actor.clone()), Some(at), lease_until, 0, None, None),
-            Step::Release => (Kind::Release, None, None, None, 0, None, None),
-            Step::Reassign { to, lease_until } => {
-                (Kind::Reassign, Some(to.clone()), Some(at), lease_until, 0, None, None)
-            }
-            Step::Extend { lease_until } => {
-                (Kind::Extend, held(), lead.claimed_at, lease_until, lead.extensions + 1, lead.outcome, None)
-            }
-            Step::Outcome { outcome, note } => {
-                (Kind::Outcome, held(), lead.claimed_at, None, lead.extensions, Some(outcome), Some(note))
-            }
-            Step::Expire => (Kind::Expire, None, None, None, 0, None, None),
-            Step::Adopt => (Kind::Adopt, held(), lead.assignee.as_ref().map(|_| at), None, 0, None, None),
+        let Holding { assignee, claimed_at, lease_until, extensions, outcome } = step.after(lead, actor, at);
+        let (kind, note) = match step {
+            Step::Claim { .. } => (Kind::Claim, Note::default()),
+            Step::Release => (Kind::Release, Note::default()),
+            Step::Reassign { .. } => (Kind::Reassign, Note::default()),
+            Step::Extend { .. } => (Kind::Extend, Note::default()),
+            Step::Outcome { note, .. } => (Kind::Outcome, note),
+            Step::Expire => (Kind::Expire, Note::default()),
+            Step::Adopt => (Kind::Adopt, Note::default()),
         };
         Transition {
             lead_id: lead.id.clone(),
@@ -277,7 +244,7 @@ impl Transition {
             lease_until,
             extensions,
             outcome,
-            note: note.unwrap_or_default(),
+            note,
             actor: actor.clone(),
             request_id: random_id(),
             at,

@@ -4,9 +4,10 @@
 //! (a late extend and the expiry, an outcome and a manager's release, two replicas' expiry
 //! passes) Appwrite's insert-if-absent lets exactly one be made.
 
-use super::docs::{Step, Transition};
+use super::docs::Transition;
 use super::Core;
 use crate::domain::claim::check_expire;
+use crate::domain::Step;
 use crate::domain::{Lead, LeadId, Millis, RuleError, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;

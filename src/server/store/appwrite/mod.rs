@@ -25,7 +25,8 @@ pub mod version;
 use super::{AccountStore, EventSink, LeadStore, StoreError};
 use crate::domain::claim::{check_extend, check_outcome, check_reassign, check_release};
 use crate::domain::{
-    BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note, Outcome, UserInfo, Username,
+    BoardEvent, ClaimOutcome, ClaimReply, ClaimTerms, Lead, LeadId, Millis, NewLead, Note, Outcome, Step, UserInfo,
+    Username,
 };
 use crate::protocol::Snapshot;
 use crate::server::config::AppwriteConfig;
@@ -33,7 +34,7 @@ use crate::server::metrics::BridgeMetrics;
 use crate::server::now_ms;
 use async_trait::async_trait;
 use client::{Call, Client};
-use docs::{doc_path, docs_path, random_id, Step, CLAIMS};
+use docs::{doc_path, docs_path, random_id, CLAIMS};
 use futures::StreamExt;
 use leads::Leads;
 use mirror::Mirror;

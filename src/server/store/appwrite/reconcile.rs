@@ -14,9 +14,10 @@
 //! Each pass also re-reads every lead into the mirror, so events lost by Realtime are made up
 //! for within one interval.
 
-use super::docs::{outside_actor, transition_id, LeadDoc, Step, Transition};
+use super::docs::{outside_actor, transition_id, LeadDoc, Transition};
 use super::Core;
 use crate::domain::LeadId;
+use crate::domain::Step;
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use std::collections::HashMap;

@@ -27,11 +27,11 @@
 
 use super::client::Call;
 use super::docs::{
-    doc_path, docs_path, outside_actor, random_id, transition_id, LeadDoc, Step, Transition, ATTEMPTS, CLAIMS,
+    doc_path, docs_path, outside_actor, random_id, transition_id, LeadDoc, Transition, ATTEMPTS, CLAIMS,
 };
 use super::Core;
 use crate::domain::claim::{check_claimable, judge_unapplied};
-use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, LeadId, Millis, Username};
+use crate::domain::{ClaimOutcome, ClaimReply, ClaimTerms, LeadId, Millis, Step, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use serde_json::json;

@@ -6,11 +6,11 @@ use super::claim::{claim, claim_next};
 use super::events::{append_event, events_after, history, last_seq, lead_events, recent_events};
 use super::rows::{lead_from_row, LEAD_COLS};
 use super::sql::parsed;
-use super::transitions::{expire_due, fenced_update, Fenced, EXPIRY_BATCH};
+use super::transitions::{expire_due, fenced_update, EXPIRY_BATCH};
 use super::SqliteStore;
 use crate::domain::claim::{check_extend, check_outcome, check_reassign, check_release};
 use crate::domain::{
-    BoardEvent, Change, ClaimReply, ClaimTerms, Email, Lead, LeadId, Millis, NewLead, Note, Outcome, Phone, Tag,
+    BoardEvent, Change, ClaimReply, ClaimTerms, Email, Lead, LeadId, Millis, NewLead, Note, Outcome, Phone, Step, Tag,
     UserInfo, Username,
 };
 use crate::protocol::Snapshot;
@@ -108,7 +108,7 @@ impl LeadStore for SqliteStore {
         let (id, actor) = (id.clone(), actor.clone());
         self.write(move |conn| {
             let rule = |l: &Lead, _| check_release(l, seen_version, &actor);
-            fenced_update(conn, &id, seen_version, &actor.username, rule, Fenced::Release)
+            fenced_update(conn, &id, seen_version, &actor.username, rule, Step::Release)
         })
         .await
     }
@@ -125,7 +125,7 @@ impl LeadStore for SqliteStore {
         self.write(move |conn| {
             let to = account_named(conn, &to)?.ok_or(StoreError::UserNotFound(to))?;
             let rule = |l: &Lead, _| check_reassign(l, seen_version, &to, &actor);
-            let write = Fenced::Reassign { to: &to.username, lease_until: terms.lease_until(now_ms()) };
+            let write = Step::Reassign { to: &to.username, lease_until: terms.lease_until(now_ms()) };
             fenced_update(conn, &id, seen_version, &actor.username, rule, write)
         })
         .await
@@ -141,7 +141,7 @@ impl LeadStore for SqliteStore {
         let (id, actor, terms) = (id.clone(), actor.clone(), *terms);
         self.write(move |conn| {
             let rule = |l: &Lead, now| check_extend(l, seen_version, &actor, now, terms.max_extensions);
-            let write = Fenced::Extend { lease_until: terms.lease_until(now_ms()) };
+            let write = Step::Extend { lease_until: terms.lease_until(now_ms()) };
             fenced_update(conn, &id, seen_version, &actor, rule, write)
         })
         .await
@@ -158,7 +158,7 @@ impl LeadStore for SqliteStore {
         let (id, actor, note) = (id.clone(), actor.clone(), note.clone());
         self.write(move |conn| {
             let rule = |l: &Lead, _| check_outcome(l, seen_version, &actor);
-            fenced_update(conn, &id, seen_version, &actor, rule, Fenced::Outcome { outcome, note })
+            fenced_update(conn, &id, seen_version, &actor, rule, Step::Outcome { outcome, note })
         })
         .await
     }

@@ -5,29 +5,10 @@
 use super::events::append_event;
 use super::rows::{get_lead, lead_from_row, LEAD_COLS};
 use super::sql::{parsed, query_row};
-use crate::domain::{BoardEvent, Change, Lead, LeadId, Millis, Note, Outcome, RuleError, Username};
+use crate::domain::{BoardEvent, Change, Holding, Lead, LeadId, Millis, Outcome, RuleError, Step, Username};
 use crate::server::now_ms;
 use crate::server::store::StoreError;
 use rusqlite::{params, Connection, OptionalExtension};
-
-/// What a fenced write makes of a held lead.
-pub(super) enum Fenced<'a> {
-    Release,
-    /// To `to`, with a fresh lease.
-    Reassign {
-        to: &'a Username,
-        lease_until: Option<Millis>,
-    },
-    /// The same holder, with a fresh lease.
-    Extend {
-        lease_until: Option<Millis>,
-    },
-    /// The same holder, with what happened recorded and the lease ended.
-    Outcome {
-        outcome: Outcome,
-        note: Note,
-    },
-}
 
 /// Release, reassign, extend and outcome: check the rule against the lead as it stands, then write fenced
 /// by the version the caller saw.
@@ -37,25 +18,23 @@ pub(super) fn fenced_update(
     seen_version: u64,
     actor: &Username,
     rule: impl FnOnce(&Lead, Millis) -> Result<(), RuleError>,
-    write: Fenced<'_>,
+    write: Step<'_>,
 ) -> Result<(Lead, Vec<BoardEvent>), StoreError> {
     let current = get_lead(conn, id)?;
     let now = now_ms();
     rule(&current, now).map_err(|rule| StoreError::Rejected { rule, current: Box::new(current.clone()) })?;
+    let Holding { assignee, claimed_at, lease_until, extensions, outcome } = write.after(&current, actor, now);
     let holder = current.assignee.clone();
-    let (assignee, claimed_at, lease_until, extensions, outcome, change) = match write {
-        Fenced::Release => {
-            let previous = holder.ok_or_else(|| StoreError::Internal("released an open lead".into()))?;
-            (None, None, None, 0, None, Change::Released { previous })
+    let change = match write {
+        Step::Release => {
+            Change::Released { previous: holder.ok_or_else(|| StoreError::Internal("released an open lead".into()))? }
         }
-        Fenced::Reassign { to, lease_until } => {
-            (Some(to.clone()), Some(now), lease_until, 0, None, Change::Reassigned { previous: holder })
-        }
-        Fenced::Extend { lease_until } => {
-            (holder, current.claimed_at, lease_until, current.extensions + 1, current.outcome, Change::Extended)
-        }
-        Fenced::Outcome { outcome, note } => {
-            (holder, current.claimed_at, None, current.extensions, Some(outcome), Change::Outcome { outcome, note })
+        Step::Reassign { .. } => Change::Reassigned { previous: holder },
+        Step::Extend { .. } => Change::Extended,
+        Step::Outcome { outcome, note } => Change::Outcome { outcome, note },
+        // Claims and expiries are conditional writes of their own (claim.rs, expire_due).
+        Step::Claim { .. } | Step::Expire | Step::Adopt => {
+            return Err(StoreError::Internal("not a fenced transition".into()));
         }
     };
     let lead = query_row(
